@@ -1,0 +1,6 @@
+//! STM32H7 dual-core knowledge shared by the virtual board, the target layer and the toolkit.
+//!
+//! `facts` is the one table of addresses and bits (RM0399 / ARMv7-M / ADIv5); nothing else in the
+//! crate writes these numbers inline.
+
+pub mod facts;
