@@ -2,3 +2,8 @@
 //!
 //! See `docs/ARCHITECTURE.md` for how the modules fit together.
 pub mod h7;
+pub mod target;
+pub mod cli;
+pub mod render;
+pub mod repl;
+pub mod session;

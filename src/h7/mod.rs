@@ -4,3 +4,4 @@
 //! crate writes these numbers inline.
 
 pub mod facts;
+pub mod ap3;

@@ -1,0 +1,233 @@
+//! Command-line interface: flags (each defined once, `--help` generated from them), connecting,
+//! and the three ways to run: REPL, `-c` command lists, scripts.
+
+use crate::render::{self, Style};
+use crate::session::{Outcome, Session, SessionOptions, ShellError};
+use crate::svd::{self, LoadOptions};
+use crate::target::{self, ConnectOptions, Target};
+use clap::{Parser, ValueEnum};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// The default virtual-board scenario.
+pub const DEFAULT_SCENARIO: &str = "nucleo-h755zi-q";
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Protocol {
+    Swd,
+    Jtag,
+}
+
+/// h7sh: debug shell for dual-core STM32H7 (H745/H747/H755/H757).
+///
+/// Reads and writes registers by name from ST's SVD (patched), keeps working when the Cortex-M4's
+/// AP3 is dead and tells why, and runs on a built-in virtual board (--sim).
+#[derive(Debug, Parser)]
+#[command(name = "h7sh", version, about, long_about = None)]
+pub struct Cli {
+    /// Use the virtual board: a built-in scenario name or a scenario .toml file
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = DEFAULT_SCENARIO)]
+    pub sim: Option<String>,
+    /// Keep the virtual board's non-volatile state (flash, option bytes) in FILE across runs
+    #[arg(long, value_name = "FILE", requires = "sim")]
+    pub sim_state: Option<PathBuf>,
+    /// Probe selector VID:PID[:SERIAL] (hex), e.g. 0483:374e
+    #[arg(long, value_name = "SEL")]
+    pub probe: Option<String>,
+    /// probe-rs target name (e.g. STM32H755ZITx); default: detect through DBGMCU_IDC
+    #[arg(long, value_name = "NAME")]
+    pub chip: Option<String>,
+    /// SWD/JTAG clock in kHz
+    #[arg(long, value_name = "KHZ")]
+    pub speed: Option<u32>,
+    /// Wire protocol
+    #[arg(long, value_enum)]
+    pub protocol: Option<Protocol>,
+    /// Hold NRST while connecting, catch the CM7 at its reset vector, then release
+    #[arg(long)]
+    pub connect_under_reset: bool,
+    /// Let probe-rs's STM32H7 sequence set DBGMCU_CR debug-in-low-power bits (changes chip state)
+    #[arg(long)]
+    pub debug_low_power: bool,
+    /// List debug probes (and the virtual board) and exit
+    #[arg(long)]
+    pub list_probes: bool,
+    /// List the virtual board's built-in scenarios and exit
+    #[arg(long)]
+    pub list_scenarios: bool,
+    /// SVD file for the CM7 view (default: discovery, see README)
+    #[arg(long, value_name = "FILE")]
+    pub svd: Option<PathBuf>,
+    /// SVD file for the CM4 view (default: the _CM4.svd beside --svd)
+    #[arg(long, value_name = "FILE")]
+    pub svd_cm4: Option<PathBuf>,
+    /// Extra svdtools YAML patch, applied after h7sh's own (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub svd_patch: Vec<PathBuf>,
+    /// Do not use or write the parsed-SVD cache
+    #[arg(long)]
+    pub no_svd_cache: bool,
+    /// Run commands (separated by `;` or newlines) and exit; stops at the first error (exit 1)
+    #[arg(short = 'c', long = "command", value_name = "CMDS")]
+    pub command: Vec<String>,
+    /// Access port to start on (0 CM7, 1 D3, 2 APB-D, 3 CM4)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub ap: u64,
+    /// One JSON object per command on stdout; errors as JSON on stderr
+    #[arg(long)]
+    pub json: bool,
+    /// Answer yes to every confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Show the writes commands would make, and make none
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Read registers with read side effects without asking
+    #[arg(long)]
+    pub force: bool,
+    /// Script to run (.rhai) and its arguments
+    #[arg(value_name = "SCRIPT.rhai [ARGS...]", trailing_var_arg = true)]
+    pub script: Vec<String>,
+}
+
+/// What `main` returns: the process exit code.
+pub fn main_with(mut cli: Cli) -> i32 {
+    // `h7sh --sim demo.rhai`: a .rhai after --sim is the script, on the default board.
+    if let Some(s) = &cli.sim {
+        if s.ends_with(".rhai") {
+            cli.script.insert(0, s.clone());
+            cli.sim = Some(DEFAULT_SCENARIO.to_string());
+        }
+    }
+    let style = if cli.json { Style::PLAIN } else { Style::detect(std::io::stdout().is_terminal()) };
+    let err_style = if cli.json { Style::PLAIN } else { Style::detect(std::io::stderr().is_terminal()) };
+    let report = |e: &ShellError| {
+        if cli.json {
+            eprintln!("{}", render::error_json(e));
+        } else {
+            eprint!("{}", render::error_text(e, &err_style));
+        }
+    };
+    if cli.list_scenarios {
+        for (name, description) in crate::sim::scenario_list() {
+            println!("{name:<18} {description}");
+        }
+        return 0;
+    }
+    if cli.list_probes {
+        crate::sim::register_probe_driver();
+        for (name, sel) in target::list_probes() {
+            println!("{sel:<24} {name}");
+        }
+        return 0;
+    }
+    let mut session = match connect(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            report(&e);
+            return 1;
+        }
+    };
+    if !cli.script.is_empty() {
+        let e = ShellError::Unsupported {
+            message: format!("cannot run {}: scripting is not in this build yet", cli.script[0]),
+            hint: "run commands with -c \"...\" or in the REPL".into(),
+        };
+        report(&e);
+        return 1;
+    }
+    if !cli.command.is_empty() {
+        let input = cli.command.join("\n");
+        return match run_commands(&mut session, &input, cli.json, &style) {
+            Ok(()) => 0,
+            Err(e) => {
+                report(&e);
+                1
+            }
+        };
+    }
+    if std::io::stdin().is_terminal() {
+        if let Err(e) = crate::repl::run(&mut session, style) {
+            eprintln!("error: {e}");
+            return 1;
+        }
+        0
+    } else {
+        // Commands piped on stdin run like -c.
+        let mut input = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input) {
+            eprintln!("error: cannot read stdin: {e}");
+            return 1;
+        }
+        match run_commands(&mut session, &input, cli.json, &style) {
+            Ok(()) => 0,
+            Err(e) => {
+                report(&e);
+                1
+            }
+        }
+    }
+}
+
+/// Runs a command list, printing each outcome; stops at the first error.
+pub fn run_commands(session: &mut Session, input: &str, json: bool, style: &Style) -> Result<(), ShellError> {
+    let commands = crate::lang::parse(input)?;
+    for cmd in &commands {
+        match session.execute(cmd)? {
+            Outcome::Quit => break,
+            o if json => println!("{}", render::json(&o)),
+            o => print!("{}", render::text(&o, style)),
+        }
+    }
+    Ok(())
+}
+
+/// Loads the SVD views and connects to the probe or the virtual board.
+pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
+    let views = svd::load(&LoadOptions {
+        svd: cli.svd.clone(),
+        svd_cm4: cli.svd_cm4.clone(),
+        patches: cli.svd_patch.clone(),
+        use_cache: !cli.no_svd_cache,
+        ..LoadOptions::default()
+    })?;
+    if !cli.json {
+        eprintln!("{}", views.source_line);
+    }
+    let opts = ConnectOptions {
+        probe: cli.probe.clone(),
+        chip: cli.chip.clone(),
+        speed_khz: cli.speed,
+        protocol: cli.protocol.map(|p| match p {
+            Protocol::Swd => probe_rs::probe::WireProtocol::Swd,
+            Protocol::Jtag => probe_rs::probe::WireProtocol::Jtag,
+        }),
+        connect_under_reset: cli.connect_under_reset,
+        enable_low_power_debug: cli.debug_low_power,
+    };
+    let (target, board, connection) = match &cli.sim {
+        Some(scenario) => {
+            let (probe, board, description) = crate::sim::open_for_shell(scenario, cli.sim_state.as_deref())?;
+            (Target::open_with(probe, &opts)?, Some(board), description)
+        }
+        None => {
+            let t = Target::open_probe(&opts)?;
+            let name = t.probe_name().to_string();
+            (t, None, name)
+        }
+    };
+    if !cli.json {
+        for line in &target.connect_changes {
+            eprintln!("connect changed: {line}");
+        }
+        for line in &target.connect_notes {
+            eprintln!("note: {line}");
+        }
+    }
+    let options = SessionOptions { json: cli.json, yes: cli.yes, dry_run: cli.dry_run, force: cli.force };
+    let mut session = Session::new(target, board, views, options, connection);
+    if cli.ap != 0 {
+        session.execute(&crate::lang::Command::Ap(Some(cli.ap)))?;
+    }
+    Ok(session)
+}

@@ -1,0 +1,104 @@
+//! Why is AP3 (the Cortex-M4) unreachable? Reads the chip state that decides it through the
+//! ports that still answer (AP0 and AP2) and names the cause, following the known causes of the
+//! facts doc (`shared/design/STM32H7-DUALCORE.md`, "Known causes").
+
+use super::facts::{ap, dbgmcu, flash, rcc};
+
+/// The registers read for a diagnosis (None = could not be read).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Ap3Evidence {
+    pub flash_optsr_cur: Option<u32>,
+    pub flash_boot4_cur: Option<u32>,
+    pub rcc_gcr: Option<u32>,
+    pub rcc_cr: Option<u32>,
+    pub dbgmcu_cr: Option<u32>,
+    /// CPUID as read through AP3 (0 on a gated core).
+    pub cm4_cpuid: Option<u32>,
+}
+
+/// A named cause with the text a user needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Ap3Diagnosis {
+    /// Stable id, shared with `doctor` findings.
+    pub id: &'static str,
+    pub cause: String,
+    pub hint: String,
+    pub evidence: Ap3Evidence,
+}
+
+fn bit(value: u32, (lsb, width): (u32, u32)) -> u32 {
+    (value >> lsb) & ((1u32 << width) - 1)
+}
+
+/// Gathers the evidence with `read(ap, address)`, which returns None when the read fails.
+pub fn gather(read: &mut dyn FnMut(u8, u64) -> Option<u32>) -> Ap3Evidence {
+    Ap3Evidence {
+        flash_optsr_cur: read(ap::CM7, flash::BASE + flash::OPTSR_CUR),
+        flash_boot4_cur: read(ap::CM7, flash::BASE + flash::BOOT4_CUR),
+        rcc_gcr: read(ap::CM7, rcc::BASE + rcc::GCR),
+        rcc_cr: read(ap::CM7, rcc::BASE + rcc::CR),
+        dbgmcu_cr: read(ap::APB_D, dbgmcu::BASE_APBD + dbgmcu::CR),
+        cm4_cpuid: None,
+    }
+}
+
+/// Names the cause from the evidence.
+pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
+    let bcm4 = evidence.flash_optsr_cur.map(|v| bit(v, flash::optsr::BCM4));
+    let boot_c2 = evidence.rcc_gcr.map(|v| (v & rcc::GCR_BOOT_C2 != 0) as u32);
+    let d2ckrdy = evidence.rcc_cr.map(|v| (v & rcc::CR_D2CKRDY != 0) as u32);
+    let dbg_d2 = evidence
+        .dbgmcu_cr
+        .map(|v| v & (dbgmcu::DBGSTOP_D2 | dbgmcu::DBGSTBY_D2));
+    let (id, cause, hint) = if bcm4 == Some(0) && boot_c2 == Some(0) {
+        (
+            "cm4-not-booted",
+            "the CM4 is not booted: BCM4 option byte is 0 and RCC_GCR.BOOT_C2 is 0".to_string(),
+            "release it now with `write RCC_GCR.BOOT_C2 1`, or enable it for good with \
+             FLASH_OPTSR_PRG.BCM4 = 1 (option-byte programming) and a system reset"
+                .to_string(),
+        )
+    } else if d2ckrdy == Some(0) && dbg_d2 == Some(0) {
+        (
+            "d2-stop-debug-off",
+            "the D2 domain is in Stop/Standby (RCC_CR.D2CKRDY = 0) and DBGMCU_CR.DBGSTOP_D2/DBGSTBY_D2 \
+             are 0, so AP3 has no debug clock"
+                .to_string(),
+            "keep the D2 debug clock on: `ap 2` then `write 0xE00E1004 0x30` (DBGMCU_CR.DBGSTOP_D2 \
+             and DBGSTBY_D2), or connect with --connect-under-reset"
+                .to_string(),
+        )
+    } else {
+        let mut seen = Vec::new();
+        if let Some(v) = bcm4 {
+            seen.push(format!("BCM4 = {v}"));
+        }
+        if let Some(v) = boot_c2 {
+            seen.push(format!("BOOT_C2 = {v}"));
+        }
+        if let Some(v) = d2ckrdy {
+            seen.push(format!("D2CKRDY = {v}"));
+        }
+        if let Some(v) = evidence.dbgmcu_cr {
+            seen.push(format!("DBGMCU_CR = {v:#010x}"));
+        }
+        let seen = if seen.is_empty() {
+            "AP0 and AP2 could not be read either".to_string()
+        } else {
+            seen.join(", ")
+        };
+        (
+            "ap3-unreachable-unknown",
+            format!("no known cause found ({seen})"),
+            "check the CM4 boot address (FLASH_BOOT4_CUR) and supply configuration (PWR_CR3); \
+             try --connect-under-reset"
+                .to_string(),
+        )
+    };
+    Ap3Diagnosis {
+        id,
+        cause,
+        hint,
+        evidence,
+    }
+}

@@ -1,0 +1,257 @@
+//! Outcomes as text (for people) or JSON (one object per command, for programs).
+
+use crate::session::{FieldValue, Outcome, RegisterValue, ShellError};
+use std::fmt::Write as _;
+
+/// Colours for a terminal; all empty when colour is off (NO_COLOR, not a TTY, --json).
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub name: &'static str,
+    pub value: &'static str,
+    pub changed: &'static str,
+    pub dim: &'static str,
+    pub error: &'static str,
+    pub reset: &'static str,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style { name: "", value: "", changed: "", dim: "", error: "", reset: "" };
+    pub const COLOR: Style = Style {
+        name: "\x1b[1m",
+        value: "\x1b[36m",
+        changed: "\x1b[33m",
+        dim: "\x1b[2m",
+        error: "\x1b[31m",
+        reset: "\x1b[0m",
+    };
+
+    /// Colour only on a terminal and when NO_COLOR is unset (no-color.org).
+    pub fn detect(is_tty: bool) -> Style {
+        if is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) {
+            Style::COLOR
+        } else {
+            Style::PLAIN
+        }
+    }
+}
+
+fn bits(f: &FieldValue) -> String {
+    if f.width == 1 {
+        format!("[{}]", f.lsb)
+    } else {
+        format!("[{}:{}]", f.lsb + f.width - 1, f.lsb)
+    }
+}
+
+fn hex(value: u64, size_bits: u32) -> String {
+    let digits = (size_bits.div_ceil(4)).max(1) as usize;
+    format!("{value:#0width$x}", width = digits + 2)
+}
+
+fn field_line(out: &mut String, f: &FieldValue, s: &Style) {
+    let short = f.name.rsplit('.').next().unwrap_or(&f.name);
+    let mark = if f.changed { format!("{}*{}", s.changed, s.reset) } else { " ".into() };
+    let enum_part = f.enum_name.as_ref().map(|e| format!(" ({e})")).unwrap_or_default();
+    let value = if f.width > 4 { hex(f.value, f.width) } else { f.value.to_string() };
+    let _ = writeln!(
+        out,
+        "  {mark}{:>8} {}{short:<16}{} = {}{value}{}{enum_part} {}{}{}",
+        bits(f),
+        s.name,
+        s.reset,
+        s.value,
+        s.reset,
+        s.dim,
+        f.access,
+        s.reset
+    );
+}
+
+fn register_text(out: &mut String, r: &RegisterValue, s: &Style) {
+    let changed = match r.previous {
+        Some(p) => format!("  {}(was {}){}", s.changed, hex(p, r.size), s.reset),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "{}{}{} @ {:#010x} = {}{}{}{changed}",
+        s.name,
+        r.name,
+        s.reset,
+        r.address,
+        s.value,
+        hex(r.value, r.size),
+        s.reset
+    );
+    for f in &r.fields {
+        field_line(out, f, s);
+    }
+}
+
+/// Text form of an outcome (ends with a newline unless empty).
+pub fn text(o: &Outcome, s: &Style) -> String {
+    let mut out = String::new();
+    match o {
+        Outcome::Register(r) => register_text(&mut out, r, s),
+        Outcome::Field(f) => {
+            let enum_part = f.enum_name.as_ref().map(|e| format!(" ({e})")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{}{}{} {} @ {:#010x} = {}{} ({:#x}){}{enum_part}",
+                s.name, f.name, s.reset, bits(f), f.address, s.value, f.value, f.value, s.reset
+            );
+        }
+        Outcome::Memory { address, size, values, .. } => {
+            let per_line = (16 / *size as usize).max(1);
+            for (i, chunk) in values.chunks(per_line).enumerate() {
+                let a = address + (i * per_line) as u64 * u64::from(*size);
+                let words: Vec<String> = chunk.iter().map(|v| hex(u64::from(*v), size * 8)).collect();
+                let _ = writeln!(out, "{a:#010x}: {}", words.join(" "));
+            }
+        }
+        Outcome::Written { target, writes, dry_run } => {
+            for w in writes {
+                let verb = if *dry_run { "would write" } else { "wrote" };
+                let old = w.old.map(|o| format!(" (was {})", hex(o, w.size))).unwrap_or_default();
+                let _ = writeln!(out, "{target}: {verb} {} to {:#010x} via AP{}{old}", hex(w.new, w.size), w.address, w.ap);
+            }
+        }
+        Outcome::Ap { aps, .. } => {
+            for a in aps {
+                let mark = if a.selected { "*" } else { " " };
+                let _ = writeln!(out, "{mark} AP{} {:<6} {}", a.ap, a.label, a.description);
+            }
+        }
+        Outcome::Peripheral { name, base, registers, skipped } => {
+            let _ = writeln!(out, "{}{name}{} @ {base:#010x}", s.name, s.reset);
+            for r in registers {
+                register_text(&mut out, r, s);
+            }
+            for k in skipped {
+                let _ = writeln!(out, "{}skipped {}: {}{}", s.dim, k.name, k.reason, s.reset);
+            }
+        }
+        Outcome::Found { pattern, hits } => {
+            if hits.is_empty() {
+                let _ = writeln!(out, "nothing matches `{pattern}`");
+            }
+            for h in hits {
+                let desc: String = h.description.split_whitespace().collect::<Vec<_>>().join(" ");
+                let _ = writeln!(out, "{:<40} {:<10} {:#010x}  {}{desc}{}", h.name, h.kind, h.address, s.dim, s.reset);
+            }
+        }
+        Outcome::Info { probe, connection, svd, identity, aps } => {
+            let _ = writeln!(out, "probe:      {probe}");
+            let _ = writeln!(out, "connection: {connection}");
+            let _ = writeln!(out, "svd:        {svd}");
+            let _ = writeln!(out, "chip:       {}", identity.chip);
+            let _ = writeln!(out, "DPIDR:      {:#010x}", identity.dpidr);
+            match identity.dbgmcu_idc {
+                Some(idc) => {
+                    let _ = writeln!(out, "DBGMCU_IDC: {idc:#010x} (DEV_ID {:#05x}, REV_ID {:#06x})", idc & 0xFFF, idc >> 16);
+                }
+                None => {
+                    let _ = writeln!(out, "DBGMCU_IDC: unreadable");
+                }
+            }
+            for a in aps {
+                let idr = a.idr.map(|v| format!("{v:#010x}")).unwrap_or_else(|| "-".into());
+                let base = a.base.map(|v| format!("{v:#010x}")).unwrap_or_else(|| "-".into());
+                let core = match (a.core, a.cpuid) {
+                    (Some(c), Some(id)) => format!(" {c} CPUID {id:#010x}"),
+                    (Some(c), None) => format!(" {c}"),
+                    _ => String::new(),
+                };
+                let _ = writeln!(out, "AP{} {:<12} IDR {idr} BASE {base}{core}", a.ap, a.kind);
+                for e in &a.rom {
+                    let _ = writeln!(out, "    {:#010x} {}", e.address, e.name);
+                }
+                if let Some(err) = &a.error {
+                    let _ = writeln!(out, "    {}! {err}{}", s.error, s.reset);
+                }
+            }
+        }
+        Outcome::Status { cores } => {
+            for c in cores {
+                match (&c.status, &c.error) {
+                    (Some(st), _) => {
+                        let mut flags = Vec::new();
+                        if st.reset_since_last_read {
+                            flags.push("reset since last read");
+                        }
+                        if !st.debug_enabled {
+                            flags.push("debug not enabled");
+                        }
+                        let flags = if flags.is_empty() { String::new() } else { format!(" ({})", flags.join(", ")) };
+                        let _ = writeln!(out, "{} (AP{}): {}{}{}{flags}  DHCSR {:#010x}", c.core, c.ap, s.value, st.state.name(), s.reset, st.dhcsr);
+                    }
+                    (None, Some(err)) => {
+                        let _ = writeln!(out, "{} (AP{}): {}unreachable{}: {err}", c.core, c.ap, s.error, s.reset);
+                        if let Some(h) = &c.hint {
+                            let _ = writeln!(out, "    hint: {h}");
+                        }
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        Outcome::Core { action, status } => {
+            let _ = writeln!(out, "{} {action}: {}", status.core.name(), status.state.name());
+        }
+        Outcome::Registers { core, registers } => {
+            let _ = writeln!(out, "{core} registers:");
+            for chunk in registers.chunks(4) {
+                let line: Vec<String> = chunk.iter().map(|(n, v)| format!("{n:>9} = {v:#010x}")).collect();
+                let _ = writeln!(out, "{}", line.join("  "));
+            }
+        }
+        Outcome::CoreRegister { core, name, value, written } => {
+            let verb = if *written { "set" } else { "=" };
+            let _ = writeln!(out, "{core} {name} {verb} {value:#010x}");
+        }
+        Outcome::Reset { kind, halt, halted } => {
+            let h = if *halt { format!(", halted at reset vector: {}", halted.join(", ")) } else { String::new() };
+            let _ = writeln!(out, "{kind} reset done{h}");
+        }
+        Outcome::Waited { target, value, elapsed_ms } => {
+            let _ = writeln!(out, "{target} = {value:#x} after {elapsed_ms:.3} ms");
+        }
+        Outcome::Help { text } => {
+            out.push_str(text);
+            if !text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        Outcome::SimStats { text, .. } => {
+            out.push_str(text);
+            if !text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        Outcome::Message { text } => {
+            let _ = writeln!(out, "{text}");
+        }
+        Outcome::Quit => {}
+    }
+    out
+}
+
+/// JSON form of an outcome: one object on one line.
+pub fn json(o: &Outcome) -> String {
+    serde_json::to_string(o).unwrap_or_else(|e| format!("{{\"type\":\"error\",\"error\":\"{e}\"}}"))
+}
+
+/// Text form of an error with its hint.
+pub fn error_text(e: &ShellError, s: &Style) -> String {
+    let hint = e.hint();
+    if hint.is_empty() {
+        format!("{}error:{} {e}\n", s.error, s.reset)
+    } else {
+        format!("{}error:{} {e}\n  hint: {hint}\n", s.error, s.reset)
+    }
+}
+
+/// JSON form of an error: `{"error", "hint", "kind"}`.
+pub fn error_json(e: &ShellError) -> String {
+    serde_json::json!({ "error": e.to_string(), "hint": e.hint(), "kind": e.kind() }).to_string()
+}

@@ -1,0 +1,206 @@
+//! The interactive loop: rustyline with completion from the SVD index and the command table,
+//! history saved after every command, Ctrl-C that cancels without leaving the shell.
+
+use crate::lang::{self, ArgKind, CompletionKind};
+use crate::render::{self, Style};
+use crate::session::{Outcome, Session};
+use crate::svd::{Device, Resolved};
+use crate::target::CORE_REGISTERS;
+use rustyline::completion::{Completer, FilenameCompleter, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::{Hinter, HistoryHinter};
+use rustyline::history::DefaultHistory;
+use rustyline::validate::Validator;
+use rustyline::{Context, Editor, Helper};
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Completion, hints and prompt colour for rustyline.
+pub struct ShellHelper {
+    pub device: Arc<Device>,
+    files: FilenameCompleter,
+    hinter: HistoryHinter,
+    pub style: Style,
+}
+
+impl ShellHelper {
+    pub fn new(device: Arc<Device>, style: Style) -> ShellHelper {
+        ShellHelper { device, files: FilenameCompleter::new(), hinter: HistoryHinter::new(), style }
+    }
+
+    /// Candidates for the word under the cursor: `(start, candidates)`.
+    pub fn candidates(&self, line: &str, pos: usize) -> (usize, Vec<String>) {
+        let ctx = lang::completion_context(line, pos);
+        let word = ctx.word.as_str();
+        let lower = word.to_ascii_lowercase();
+        let starts = |s: &&str| s.to_ascii_lowercase().starts_with(&lower);
+        let list: Vec<String> = match &ctx.kind {
+            CompletionKind::CommandName | CompletionKind::Arg(ArgKind::CommandName) => {
+                let mut v: Vec<String> = lang::commands().iter().map(|c| c.name).filter(starts).map(String::from).collect();
+                v.sort();
+                v
+            }
+            CompletionKind::Arg(ArgKind::Name | ArgKind::Target) => self.device.complete(word),
+            CompletionKind::Arg(ArgKind::Peripheral) => {
+                self.device.complete(word).into_iter().filter(|n| !n.contains('.')).collect()
+            }
+            CompletionKind::Arg(ArgKind::Value) => {
+                // Enumerated values of the field named just before the value.
+                let field = ctx.args.first().and_then(|n| match self.device.resolve(n) {
+                    Ok(Resolved::Field(f)) => Some(f),
+                    _ => None,
+                });
+                field
+                    .map(|f| self.device.field(f).enums.iter().map(|e| e.name.as_str()).filter(starts).map(String::from).collect())
+                    .unwrap_or_default()
+            }
+            CompletionKind::Arg(ArgKind::FieldAssignments) => {
+                // Field names of the register given as the first argument.
+                let Some(reg) = ctx.args.first() else { return (ctx.start, vec![]) };
+                let Ok(Resolved::Register(id)) = self.device.resolve(reg) else { return (ctx.start, vec![]) };
+                self.device
+                    .register(id)
+                    .fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .filter(starts)
+                    .map(|n| format!("{n}="))
+                    .collect()
+            }
+            CompletionKind::AssignmentValue { name } => {
+                let Some(reg) = ctx.args.first() else { return (ctx.start, vec![]) };
+                match self.device.resolve(&format!("{reg}.{name}")) {
+                    Ok(Resolved::Field(f)) => self
+                        .device
+                        .field(f)
+                        .enums
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .filter(starts)
+                        .map(String::from)
+                        .collect(),
+                    _ => vec![],
+                }
+            }
+            CompletionKind::Arg(ArgKind::CoreReg) => CORE_REGISTERS.iter().map(|r| r.name).filter(starts).map(String::from).collect(),
+            CompletionKind::Arg(ArgKind::Keywords(k)) => k.iter().copied().filter(starts).map(String::from).collect(),
+            _ => vec![],
+        };
+        (ctx.start, list)
+    }
+}
+
+impl Completer for ShellHelper {
+    type Candidate = Pair;
+    fn complete(&self, line: &str, pos: usize, ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let c = lang::completion_context(line, pos);
+        if let CompletionKind::Arg(ArgKind::File) = c.kind {
+            return self.files.complete(line, pos, ctx);
+        }
+        let (start, list) = self.candidates(line, pos);
+        Ok((start, list.into_iter().map(|s| Pair { display: s.clone(), replacement: s }).collect()))
+    }
+}
+
+impl Hinter for ShellHelper {
+    type Hint = String;
+    fn hint(&self, line: &str, pos: usize, ctx: &Context<'_>) -> Option<String> {
+        self.hinter.hint(line, pos, ctx)
+    }
+}
+
+impl Highlighter for ShellHelper {
+    fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
+        if self.style.dim.is_empty() {
+            Cow::Borrowed(hint)
+        } else {
+            Cow::Owned(format!("{}{hint}{}", self.style.dim, self.style.reset))
+        }
+    }
+}
+
+impl Validator for ShellHelper {}
+impl Helper for ShellHelper {}
+
+/// Where the history lives: `$H7SH_DATA_DIR` or the directories data dir.
+pub fn history_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("H7SH_DATA_DIR") {
+        return Some(PathBuf::from(dir).join("history.txt"));
+    }
+    directories::ProjectDirs::from("", "", "h7sh").map(|d| d.data_dir().join("history.txt"))
+}
+
+/// Runs the REPL until `quit` or Ctrl-D.
+pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
+    let config = rustyline::Config::builder()
+        .auto_add_history(false)
+        .completion_type(rustyline::CompletionType::List)
+        .build();
+    let mut rl: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
+    rl.set_helper(Some(ShellHelper::new(session.device_arc(session.selected_ap()), style)));
+    let history = history_path();
+    let mut history_ok = true;
+    if let Some(path) = &history {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = rl.load_history(path);
+    }
+    let interrupt = session.interrupt_flag();
+    // Ctrl-C while a command runs: ask it to stop between two accesses.
+    let _ = ctrlc::set_handler(move || interrupt.store(true, Ordering::SeqCst));
+    let mut current_ap = session.selected_ap();
+    loop {
+        let prompt = format!("h7sh [{}]> ", session.prompt_state());
+        match rl.readline(&prompt) {
+            Ok(line) => {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let _ = rl.add_history_entry(line.as_str());
+                if let Some(path) = &history {
+                    // Saved after every command so that a crash loses nothing.
+                    if let Err(e) = rl.append_history(path).or_else(|_| rl.save_history(path)) {
+                        if history_ok {
+                            eprintln!("warning: history not saved to {}: {e}", path.display());
+                            history_ok = false;
+                        }
+                    }
+                }
+                let mut quit = false;
+                match lang::parse(&line) {
+                    Err(e) => eprint!("{}", render::error_text(&e.into(), &style)),
+                    Ok(cmds) => {
+                        for cmd in &cmds {
+                            match session.execute(cmd) {
+                                Ok(Outcome::Quit) => quit = true,
+                                Ok(o) => print!("{}", render::text(&o, &style)),
+                                Err(e) => {
+                                    eprint!("{}", render::error_text(&e, &style));
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                if quit {
+                    break;
+                }
+                session.refresh_state();
+                if session.selected_ap() != current_ap {
+                    current_ap = session.selected_ap();
+                    if let Some(h) = rl.helper_mut() {
+                        h.device = session.device_arc(current_ap);
+                    }
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}

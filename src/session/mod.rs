@@ -1,0 +1,855 @@
+//! The one execution path: every command, from the REPL, `-c` or a script, goes through
+//! `Session::execute`. It resolves names in the device view of the selected AP, talks to the chip
+//! only through `target`, and returns plain data (`Outcome`) for `render`.
+
+mod error;
+mod outcome;
+
+pub use error::ShellError;
+pub use outcome::*;
+
+use crate::h7::facts::dbgmcu;
+use crate::lang::{self, AccessSize, Command, CoreName, ResetKind, SimCommand, Target as Tgt, Value, WaitOp};
+use crate::svd::{Access, Device, DeviceViews, FieldId, ModifiedWrite, RegId, Resolved};
+use crate::target::{ApIndex, CoreId, CoreRegister, CoreState, Target, TargetError, Width};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Controls of the virtual board that the shell's `sim` command needs; implemented by the
+/// virtual board's handle so the session does not depend on its internals.
+pub trait VirtualBoard: Send {
+    /// Counters as JSON and as a text table.
+    fn stats(&self) -> (serde_json::Value, String);
+    fn reset_stats(&self);
+    fn power_cycle(&self);
+    /// Advance virtual time.
+    fn wait_ms(&self, ms: u64);
+    fn now_nanos(&self) -> u64;
+    /// Scenario name, for prompts and reports.
+    fn scenario(&self) -> String;
+}
+
+/// Global switches of a session (CLI flags).
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    pub json: bool,
+    /// Confirm every question with yes (`--yes`).
+    pub yes: bool,
+    /// Show the writes a command would make and make none.
+    pub dry_run: bool,
+    /// Allow reads with side effects without asking.
+    pub force: bool,
+}
+
+/// Asks the user a yes/no question (interactive sessions only).
+pub type Confirm = Box<dyn FnMut(&str) -> bool + Send>;
+
+/// A connected shell session.
+pub struct Session {
+    target: Target,
+    board: Option<Box<dyn VirtualBoard>>,
+    views: DeviceViews,
+    ap: ApIndex,
+    pub options: SessionOptions,
+    confirm: Option<Confirm>,
+    /// Last value read per (AP, address), to mark changed fields.
+    last_values: HashMap<(u8, u64), u64>,
+    /// Last known run state per core, for the prompt.
+    known_state: HashMap<CoreId, CoreState>,
+    interrupt: Arc<AtomicBool>,
+    connection: String,
+}
+
+/// Time between two polls of `wait` on a real probe.
+const WAIT_POLL_MS: u64 = 1;
+/// Default timeout of `wait`.
+const WAIT_DEFAULT_TIMEOUT_MS: u64 = 1000;
+/// What AP2 (APB-D) sees of the system bus: DBGMCU only, at another address.
+const APBD_DBGMCU_WINDOW: u64 = 0x1000;
+
+impl Session {
+    pub fn new(
+        target: Target,
+        board: Option<Box<dyn VirtualBoard>>,
+        views: DeviceViews,
+        options: SessionOptions,
+        connection: String,
+    ) -> Session {
+        Session {
+            target,
+            board,
+            views,
+            ap: ApIndex::CM7,
+            options,
+            confirm: None,
+            last_values: HashMap::new(),
+            known_state: HashMap::new(),
+            interrupt: Arc::new(AtomicBool::new(false)),
+            connection,
+        }
+    }
+
+    /// Installs the question asker of an interactive session.
+    pub fn set_confirm(&mut self, confirm: Confirm) {
+        self.confirm = Some(confirm);
+    }
+
+    /// The flag Ctrl-C sets; commands stop between two accesses when it is set.
+    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.interrupt.clone()
+    }
+
+    pub fn target(&mut self) -> &mut Target {
+        &mut self.target
+    }
+    pub fn views(&self) -> &DeviceViews {
+        &self.views
+    }
+    pub fn selected_ap(&self) -> ApIndex {
+        self.ap
+    }
+    pub fn connection(&self) -> &str {
+        &self.connection
+    }
+    pub fn board(&self) -> Option<&dyn VirtualBoard> {
+        self.board.as_deref()
+    }
+
+    /// The device view of an AP: the CM4 view on AP3, the CM7 view elsewhere.
+    pub fn device_for(&self, ap: ApIndex) -> &Device {
+        if ap == ApIndex::CM4 {
+            &self.views.cm4
+        } else {
+            &self.views.cm7
+        }
+    }
+
+    /// Shared handle on the device view of an AP (for completion).
+    pub fn device_arc(&self, ap: ApIndex) -> Arc<Device> {
+        if ap == ApIndex::CM4 {
+            self.views.cm4.clone()
+        } else {
+            self.views.cm7.clone()
+        }
+    }
+
+    fn device(&self) -> Arc<Device> {
+        self.device_arc(self.ap)
+    }
+
+    /// `h7sh [ap3 cm4 halted]` for the prompt.
+    pub fn prompt_state(&self) -> String {
+        let mut s = format!("ap{} {}", self.ap.get(), self.ap.label());
+        if let Some(core) = self.ap.core() {
+            if let Some(state) = self.known_state.get(&core) {
+                s.push(' ');
+                s.push_str(state.name());
+            }
+        }
+        s
+    }
+
+    /// Refreshes the prompt's core state (one DHCSR read of the selected core, if it answers).
+    pub fn refresh_state(&mut self) {
+        if let Some(core) = self.ap.core() {
+            if core == CoreId::Cm4 && !matches!(self.target.ap3_status(), Ok(true)) {
+                self.known_state.remove(&core);
+                return;
+            }
+            match self.target.core_status(core) {
+                Ok(s) => {
+                    self.known_state.insert(core, s.state);
+                }
+                Err(_) => {
+                    self.known_state.remove(&core);
+                }
+            }
+        }
+    }
+
+    /// Parses and runs a whole input (several commands); stops at the first error.
+    pub fn run_line(&mut self, line: &str) -> Result<Vec<Outcome>, ShellError> {
+        let commands = lang::parse(line)?;
+        let mut out = Vec::new();
+        for cmd in &commands {
+            out.push(self.execute(cmd)?);
+        }
+        Ok(out)
+    }
+
+    fn check_interrupt(&self) -> Result<(), ShellError> {
+        if self.interrupt.swap(false, Ordering::SeqCst) {
+            return Err(ShellError::Interrupted);
+        }
+        Ok(())
+    }
+
+    /// Runs one command.
+    pub fn execute(&mut self, cmd: &Command) -> Result<Outcome, ShellError> {
+        self.interrupt.store(false, Ordering::SeqCst);
+        match cmd {
+            Command::Ap(None) => Ok(self.ap_outcome()),
+            Command::Ap(Some(n)) => {
+                self.ap = ApIndex::new(*n)?;
+                Ok(self.ap_outcome())
+            }
+            Command::Core(None) => Ok(self.ap_outcome()),
+            Command::Core(Some(c)) => {
+                self.ap = match c {
+                    CoreName::Cm7 => ApIndex::CM7,
+                    CoreName::Cm4 => ApIndex::CM4,
+                };
+                Ok(self.ap_outcome())
+            }
+            Command::Read { target, count } => self.read(target, *count),
+            Command::Write { target, value } => self.write(target, value),
+            Command::WriteFields { register, fields } => self.write_fields(register, fields),
+            Command::Show { peripheral, registers } => self.show(peripheral, registers),
+            Command::Find(pattern) => Ok(self.find(pattern)),
+            Command::Info => Ok(self.info()),
+            Command::Status => Ok(self.status()),
+            Command::Halt => self.core_action("halt"),
+            Command::Resume => self.core_action("resume"),
+            Command::Step => self.core_action("step"),
+            Command::Reset { kind, halt } => self.reset(*kind, *halt),
+            Command::Regs => self.regs(),
+            Command::Reg { name, value } => self.reg(name, value.as_ref()),
+            Command::Help(topic) => Ok(Outcome::Help { text: lang::help_text(topic.as_deref())? }),
+            Command::Quit => Ok(Outcome::Quit),
+            Command::Sim(sim) => self.sim(sim),
+            Command::Wait { target, op, value, timeout_ms } => self.wait(target, *op, value, *timeout_ms),
+            other => Err(ShellError::Unsupported {
+                message: format!("`{}` is not available in this build", other.to_line()),
+                hint: "type `help` for the commands this build has".into(),
+            }),
+        }
+    }
+
+    fn ap_outcome(&self) -> Outcome {
+        const DESCRIPTIONS: [&str; 4] = [
+            "Cortex-M7 AHB-AP (CM7 system bus and PPB)",
+            "D3 domain AHB-AP",
+            "APB-D: system ROM table, DBGMCU at 0xE00E1000, trace",
+            "Cortex-M4 AHB-AP (CM4 system bus and PPB, in D2)",
+        ];
+        let aps = (0..4u8)
+            .map(|n| {
+                let ap = ApIndex::new(u64::from(n)).unwrap_or(ApIndex::CM7);
+                ApEntry { ap: n, label: ap.label(), description: DESCRIPTIONS[n as usize], selected: ap == self.ap }
+            })
+            .collect();
+        Outcome::Ap { selected: self.ap.get(), aps }
+    }
+
+    /// The address a register of the SVD has through the selected AP.
+    fn bus_address(&self, address: u64) -> Result<u64, ShellError> {
+        if self.ap != ApIndex::APB_D {
+            return Ok(address);
+        }
+        let base = dbgmcu::BASE_SYSBUS;
+        if (base..base + APBD_DBGMCU_WINDOW).contains(&address) {
+            return Ok(dbgmcu::BASE_APBD + (address - base));
+        }
+        Err(ShellError::refused(
+            format!("{address:#010x} is not reachable through AP2 (APB-D)"),
+            "AP2 reaches DBGMCU (DBGMCU_* names map to 0xE00E1000) and the debug components; \
+             use `ap 0` (CM7) or `ap 3` (CM4) for the system bus",
+        ))
+    }
+
+    fn resolve(&self, name: &str) -> Result<(Arc<Device>, Resolved), ShellError> {
+        let dev = self.device();
+        let r = dev.resolve(name)?;
+        Ok((dev, r))
+    }
+
+    // ---- reads -------------------------------------------------------------------------------
+
+    fn read(&mut self, target: &Tgt, count: Option<u64>) -> Result<Outcome, ShellError> {
+        match target {
+            Tgt::Address { addr, size } => {
+                let width = width_of(*size);
+                let count = count.unwrap_or(1);
+                if count == 0 || count > 1 << 20 {
+                    return Err(ShellError::bad_value(
+                        format!("COUNT {count} is out of range"),
+                        "read 1 to 1048576 items at a time",
+                    ));
+                }
+                let values = self.target.read(self.ap, *addr, width, count as usize)?;
+                Ok(Outcome::Memory { ap: self.ap.get(), address: *addr, size: width.bytes(), values })
+            }
+            Tgt::Name(name) => {
+                if count.is_some() {
+                    return Err(ShellError::bad_value(
+                        "COUNT applies to addresses, not to register names",
+                        "read several words with an address: `read 0x58024400 4`",
+                    ));
+                }
+                let (dev, r) = self.resolve(name)?;
+                match r {
+                    Resolved::Peripheral(p) => Err(ShellError::bad_value(
+                        format!("`{}` is a peripheral", dev.peripheral(p).name),
+                        format!("show all its registers with `show {}`", dev.peripheral(p).name),
+                    )),
+                    Resolved::Register(id) => Ok(Outcome::Register(self.read_register(&dev, id)?)),
+                    Resolved::Field(fid) => {
+                        let reg = self.read_register(&dev, fid.reg)?;
+                        let field = &dev.field(fid).name;
+                        let fv = reg
+                            .fields
+                            .into_iter()
+                            .find(|f| f.name.rsplit('.').next() == Some(field.as_str()))
+                            .ok_or_else(|| ShellError::refused(format!("field {field} cannot be read"), "it is write-only"))?;
+                        Ok(Outcome::Field(fv))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks (or refuses) before a read that changes chip state.
+    fn allow_side_effect_read(&mut self, what: &str) -> Result<(), ShellError> {
+        if self.options.force || self.options.yes {
+            return Ok(());
+        }
+        let question = format!("reading {what} changes chip state (read side effect); read it?");
+        if let Some(confirm) = self.confirm.as_mut() {
+            if confirm(&question) {
+                return Ok(());
+            }
+        }
+        Err(ShellError::refused(
+            format!("reading {what} has a side effect"),
+            "add --force (or answer yes at the prompt) to read it anyway",
+        ))
+    }
+
+    fn reg_width(size: u32) -> Width {
+        match size {
+            8 => Width::U8,
+            16 => Width::U16,
+            _ => Width::U32,
+        }
+    }
+
+    fn read_register(&mut self, dev: &Device, id: RegId) -> Result<RegisterValue, ShellError> {
+        let reg = dev.register(id);
+        let name = dev.canonical_name(Resolved::Register(id));
+        if !reg.access.is_readable() {
+            return Err(ShellError::refused(
+                format!("{name} is write-only"),
+                "write it with `write NAME VALUE`; its value cannot be read back",
+            ));
+        }
+        if reg.read_side_effect || reg.fields.iter().any(|f| f.read_side_effect) {
+            self.allow_side_effect_read(&name)?;
+        }
+        let addr = self.bus_address(reg.address)?;
+        let width = Self::reg_width(reg.size);
+        let value = u64::from(self.target.read(self.ap, addr, width, 1)?[0]);
+        Ok(self.decode(dev, id, value))
+    }
+
+    /// Decodes a register value and records it for change marking.
+    fn decode(&mut self, dev: &Device, id: RegId, value: u64) -> RegisterValue {
+        let reg = dev.register(id);
+        let key = (self.ap.get(), reg.address);
+        let previous = self.last_values.insert(key, value).filter(|p| *p != value);
+        let name = dev.canonical_name(Resolved::Register(id));
+        let fields = reg
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let fid = FieldId { reg: id, field: i as u32 };
+                let v = (value >> f.lsb) & f.mask() >> f.lsb;
+                let changed = previous.map(|p| (p >> f.lsb) & f.mask() >> f.lsb != v).unwrap_or(false);
+                FieldValue {
+                    name: format!("{name}.{}", f.name),
+                    address: reg.address,
+                    lsb: f.lsb,
+                    width: f.width,
+                    value: v,
+                    enum_name: dev.enum_name(fid, v).map(str::to_string),
+                    access: f.access.as_str(),
+                    changed,
+                }
+            })
+            .collect();
+        RegisterValue {
+            name,
+            address: reg.address,
+            ap: self.ap.get(),
+            size: reg.size,
+            value,
+            access: reg.access.as_str(),
+            previous,
+            fields,
+        }
+    }
+
+    fn show(&mut self, peripheral: &str, registers: &[String]) -> Result<Outcome, ShellError> {
+        let dev = self.device();
+        let p = match dev.resolve(peripheral)? {
+            Resolved::Peripheral(p) => p,
+            _ => {
+                return Err(ShellError::bad_value(
+                    format!("`{peripheral}` is not a peripheral"),
+                    "`show` takes a peripheral (e.g. `show RCC`), `read` takes a register",
+                ))
+            }
+        };
+        let periph = dev.peripheral(p);
+        let mut ids: Vec<RegId> = Vec::new();
+        if registers.is_empty() {
+            ids.extend((0..periph.registers.len() as u32).map(|reg| RegId { periph: p, reg }));
+        } else {
+            for r in registers {
+                let full = format!("{}.{r}", periph.name);
+                match dev.resolve(&full)? {
+                    Resolved::Register(id) => ids.push(id),
+                    _ => {
+                        return Err(ShellError::bad_value(
+                            format!("`{r}` is not a register of {}", periph.name),
+                            format!("list them with `show {}`", periph.name),
+                        ))
+                    }
+                }
+            }
+        }
+        let (values, skipped) = self.read_registers(&dev, &ids)?;
+        Ok(Outcome::Peripheral { name: periph.name.clone(), base: periph.base, registers: values, skipped })
+    }
+
+    /// Reads many registers, batching contiguous readable 32-bit ones into block reads;
+    /// registers with read side effects are skipped unless forced.
+    pub fn read_registers(&mut self, dev: &Device, ids: &[RegId]) -> Result<(Vec<RegisterValue>, Vec<Skipped>), ShellError> {
+        let mut skipped = Vec::new();
+        let mut plan: Vec<(RegId, u64)> = Vec::new();
+        for &id in ids {
+            let reg = dev.register(id);
+            let name = dev.canonical_name(Resolved::Register(id));
+            if !reg.access.is_readable() {
+                skipped.push(Skipped { name, reason: "write-only".into() });
+            } else if (reg.read_side_effect || reg.fields.iter().any(|f| f.read_side_effect)) && !self.options.force {
+                skipped.push(Skipped { name, reason: "read side effect (use --force)".into() });
+            } else {
+                match self.bus_address(reg.address) {
+                    Ok(a) => plan.push((id, a)),
+                    Err(e) => skipped.push(Skipped { name, reason: e.to_string() }),
+                }
+            }
+        }
+        plan.sort_by_key(|(_, a)| *a);
+        let mut out = Vec::with_capacity(plan.len());
+        let mut i = 0;
+        while i < plan.len() {
+            self.check_interrupt()?;
+            let (id, start) = plan[i];
+            if dev.register(id).size != 32 || start % 4 != 0 {
+                let width = Self::reg_width(dev.register(id).size);
+                let v = self.target.read(self.ap, start, width, 1)?[0];
+                out.push(self.decode(dev, id, u64::from(v)));
+                i += 1;
+                continue;
+            }
+            // Extend the run while the next register is the next word (aliases share a word).
+            let mut j = i + 1;
+            let mut end = start + 4;
+            while j < plan.len() && dev.register(plan[j].0).size == 32 && (plan[j].1 == end || plan[j].1 + 4 == end) {
+                if plan[j].1 == end {
+                    end += 4;
+                }
+                j += 1;
+            }
+            let words = self.target.read(self.ap, start, Width::U32, ((end - start) / 4) as usize)?;
+            for &(id, a) in &plan[i..j] {
+                let v = words[((a - start) / 4) as usize];
+                out.push(self.decode(dev, id, u64::from(v)));
+            }
+            i = j;
+        }
+        Ok((out, skipped))
+    }
+
+    fn find(&self, pattern: &str) -> Outcome {
+        let dev = self.device();
+        let hits = dev
+            .find(pattern)
+            .into_iter()
+            .map(|r| {
+                let (kind, address, description) = match r {
+                    Resolved::Peripheral(p) => ("peripheral", dev.peripheral(p).base, dev.peripheral(p).description.clone()),
+                    Resolved::Register(id) => ("register", dev.register(id).address, dev.register(id).description.clone()),
+                    Resolved::Field(f) => ("field", dev.register(f.reg).address, dev.field(f).description.clone()),
+                };
+                Found { name: dev.canonical_name(r), kind, address, description }
+            })
+            .collect();
+        Outcome::Found { pattern: pattern.to_string(), hits }
+    }
+
+    // ---- writes ------------------------------------------------------------------------------
+
+    fn value_of(&self, dev: &Device, field: Option<FieldId>, value: &Value) -> Result<u64, ShellError> {
+        match value {
+            Value::Number(n) => Ok(*n),
+            Value::Symbol(s) => {
+                if let Some(f) = field {
+                    if let Some(v) = dev.enum_value(f, s) {
+                        return Ok(v);
+                    }
+                }
+                match s.to_ascii_lowercase().as_str() {
+                    "true" | "on" => return Ok(1),
+                    "false" | "off" => return Ok(0),
+                    _ => {}
+                }
+                let names: Vec<String> = field
+                    .map(|f| dev.field(f).enums.iter().map(|e| e.name.clone()).collect())
+                    .unwrap_or_default();
+                Err(ShellError::bad_value(
+                    format!("`{s}` is not a value of {}", field.map(|f| dev.canonical_name(Resolved::Field(f))).unwrap_or_else(|| "this target".into())),
+                    if names.is_empty() {
+                        "give a number (42, 0x2A, 0b101010)".to_string()
+                    } else {
+                        format!("values: {}, or a number", names.join(", "))
+                    },
+                ))
+            }
+        }
+    }
+
+    fn write(&mut self, target: &Tgt, value: &Value) -> Result<Outcome, ShellError> {
+        match target {
+            Tgt::Address { addr, size } => {
+                let width = width_of(*size);
+                let Value::Number(v) = value else {
+                    return Err(ShellError::bad_value("a raw address takes a number", "e.g. `write 0x30000000 0x1234`"));
+                };
+                let max = if width.bytes() == 4 { u64::from(u32::MAX) } else { (1u64 << (8 * width.bytes())) - 1 };
+                if *v > max {
+                    return Err(ShellError::bad_value(
+                        format!("{v:#x} does not fit in {} bits", 8 * width.bytes()),
+                        "use a wider size suffix (/w) or a smaller value",
+                    ));
+                }
+                let op = WriteOp { address: *addr, ap: self.ap.get(), size: width.bytes() * 8, old: None, new: *v };
+                if !self.options.dry_run {
+                    self.target.write(self.ap, *addr, width, *v as u32)?;
+                }
+                Ok(Outcome::Written { target: format!("{addr:#010x}"), writes: vec![op], dry_run: self.options.dry_run })
+            }
+            Tgt::Name(name) => {
+                let (dev, r) = self.resolve(name)?;
+                match r {
+                    Resolved::Peripheral(p) => Err(ShellError::bad_value(
+                        format!("`{}` is a peripheral; write a register or field", dev.peripheral(p).name),
+                        "e.g. `write RCC.GCR.BOOT_C2 1`",
+                    )),
+                    Resolved::Register(id) => {
+                        let v = self.value_of(&dev, None, value)?;
+                        self.write_register_value(&dev, id, v)
+                    }
+                    Resolved::Field(fid) => {
+                        let v = self.value_of(&dev, Some(fid), value)?;
+                        self.write_fields_resolved(&dev, fid.reg, &[(fid, v)])
+                    }
+                }
+            }
+        }
+    }
+
+    fn write_register_value(&mut self, dev: &Device, id: RegId, value: u64) -> Result<Outcome, ShellError> {
+        let reg = dev.register(id);
+        let name = dev.canonical_name(Resolved::Register(id));
+        if !reg.access.is_writable() {
+            return Err(ShellError::refused(format!("{name} is read-only"), "nothing was written"));
+        }
+        if reg.size < 64 && value >> reg.size != 0 {
+            return Err(ShellError::bad_value(
+                format!("{value:#x} does not fit in {name} ({} bits)", reg.size),
+                "nothing was written",
+            ));
+        }
+        let addr = self.bus_address(reg.address)?;
+        let op = WriteOp { address: addr, ap: self.ap.get(), size: reg.size, old: None, new: value };
+        if !self.options.dry_run {
+            self.target.write(self.ap, addr, Self::reg_width(reg.size), value as u32)?;
+        }
+        Ok(Outcome::Written { target: name, writes: vec![op], dry_run: self.options.dry_run })
+    }
+
+    fn write_fields(&mut self, register: &str, fields: &[(String, Value)]) -> Result<Outcome, ShellError> {
+        let (dev, r) = self.resolve(register)?;
+        let Resolved::Register(id) = r else {
+            return Err(ShellError::bad_value(
+                format!("`{register}` is not a register"),
+                "write several fields as `write REG F1=V1 F2=V2`",
+            ));
+        };
+        let reg_name = dev.canonical_name(r);
+        let mut resolved = Vec::with_capacity(fields.len());
+        for (fname, value) in fields {
+            let fr = dev.resolve(&format!("{reg_name}.{fname}"))?;
+            let Resolved::Field(fid) = fr else {
+                return Err(ShellError::bad_value(format!("`{fname}` is not a field of {reg_name}"), format!("see `read {reg_name}`")));
+            };
+            let v = self.value_of(&dev, Some(fid), value)?;
+            resolved.push((fid, v));
+        }
+        self.write_fields_resolved(&dev, id, &resolved)
+    }
+
+    /// One read-modify-write of several fields, respecting modifiedWriteValues: bits of other
+    /// fields that a write would act on (write-1-to-clear, ...) are written as their no-op value.
+    fn write_fields_resolved(&mut self, dev: &Device, id: RegId, fields: &[(FieldId, u64)]) -> Result<Outcome, ShellError> {
+        let reg = dev.register(id);
+        let reg_name = dev.canonical_name(Resolved::Register(id));
+        for &(fid, v) in fields {
+            let f = dev.field(fid);
+            let fname = dev.canonical_name(Resolved::Field(fid));
+            if !f.access.is_writable() || !reg.access.is_writable() {
+                return Err(ShellError::refused(format!("{fname} is read-only"), "nothing was written"));
+            }
+            if f.width < 64 && v >> f.width != 0 {
+                return Err(ShellError::bad_value(
+                    format!("{v:#x} does not fit in {fname} ({} bit{})", f.width, if f.width == 1 { "" } else { "s" }),
+                    format!("{fname} takes 0..={:#x}; nothing was written", (1u64 << f.width) - 1),
+                ));
+            }
+        }
+        let addr = self.bus_address(reg.address)?;
+        let width = Self::reg_width(reg.size);
+        let old = if reg.access.is_readable() {
+            if reg.read_side_effect || reg.fields.iter().any(|f| f.read_side_effect) {
+                self.allow_side_effect_read(&reg_name)?;
+            }
+            u64::from(self.target.read(self.ap, addr, width, 1)?[0])
+        } else {
+            reg.reset_value
+        };
+        let touched: u64 = fields.iter().fold(0, |m, &(fid, _)| m | dev.field(fid).mask());
+        let mut new = old;
+        for f in &reg.fields {
+            let mask = f.mask();
+            if touched & mask != 0 {
+                continue;
+            }
+            // Leave untouched fields as they are, except those a written value would act on.
+            new = match f.modified_write {
+                ModifiedWrite::OneToClear | ModifiedWrite::OneToSet | ModifiedWrite::OneToToggle => new & !mask,
+                ModifiedWrite::ZeroToClear | ModifiedWrite::ZeroToSet | ModifiedWrite::ZeroToToggle => new | mask,
+                // A write-only field reads as junk: write its no-op value 0.
+                _ if f.access == Access::WriteOnly => new & !mask,
+                _ => new,
+            };
+        }
+        for &(fid, v) in fields {
+            let f = dev.field(fid);
+            new = (new & !f.mask()) | ((v << f.lsb) & f.mask());
+        }
+        let op = WriteOp { address: addr, ap: self.ap.get(), size: reg.size, old: Some(old), new };
+        if !self.options.dry_run {
+            self.check_interrupt()?;
+            self.target.write(self.ap, addr, width, new as u32)?;
+        }
+        let target = if fields.len() == 1 { dev.canonical_name(Resolved::Field(fields[0].0)) } else { reg_name };
+        Ok(Outcome::Written { target, writes: vec![op], dry_run: self.options.dry_run })
+    }
+
+    // ---- cores -------------------------------------------------------------------------------
+
+    fn selected_core(&self) -> Result<CoreId, ShellError> {
+        self.ap.core().ok_or_else(|| TargetError::NoCore(self.ap.get()).into())
+    }
+
+    fn core_action(&mut self, action: &'static str) -> Result<Outcome, ShellError> {
+        let core = self.selected_core()?;
+        if self.options.dry_run {
+            return Err(ShellError::refused(format!("`{action}` changes the core state"), "drop --dry-run to run it"));
+        }
+        let status = match action {
+            "halt" => self.target.halt(core)?,
+            "resume" => self.target.resume(core)?,
+            _ => self.target.step(core)?,
+        };
+        self.known_state.insert(core, status.state);
+        Ok(Outcome::Core { action, status })
+    }
+
+    fn reset(&mut self, kind: ResetKind, halt: bool) -> Result<Outcome, ShellError> {
+        if self.options.dry_run {
+            return Err(ShellError::refused("`reset` changes the chip state", "drop --dry-run to run it"));
+        }
+        self.known_state.clear();
+        self.last_values.clear();
+        match kind {
+            ResetKind::Core => {
+                let core = self.selected_core()?;
+                self.target.reset_core(core, halt)?;
+                Ok(Outcome::Reset { kind: "core", halt, halted: if halt { vec![core.name()] } else { vec![] } })
+            }
+            ResetKind::System => {
+                let armed = self.target.reset_system(halt)?;
+                Ok(Outcome::Reset { kind: "system", halt, halted: armed.iter().map(|c| c.name()).collect() })
+            }
+        }
+    }
+
+    fn regs(&mut self) -> Result<Outcome, ShellError> {
+        let core = self.selected_core()?;
+        let regs = self.target.read_all_core_regs(core)?;
+        Ok(Outcome::Registers { core: core.name(), registers: regs.into_iter().map(|(n, v)| (n.to_string(), v)).collect() })
+    }
+
+    fn reg(&mut self, name: &str, value: Option<&Value>) -> Result<Outcome, ShellError> {
+        let core = self.selected_core()?;
+        let reg = CoreRegister::by_name(name)?;
+        match value {
+            None => {
+                let v = self.target.read_core_reg(core, reg)?;
+                Ok(Outcome::CoreRegister { core: core.name(), name: reg.name.into(), value: v, written: false })
+            }
+            Some(Value::Number(v)) => {
+                let v = u32::try_from(*v).map_err(|_| ShellError::bad_value(format!("{v:#x} does not fit in 32 bits"), "core registers are 32-bit"))?;
+                if !self.options.dry_run {
+                    self.target.write_core_reg(core, reg, v)?;
+                }
+                Ok(Outcome::CoreRegister { core: core.name(), name: reg.name.into(), value: v, written: !self.options.dry_run })
+            }
+            Some(Value::Symbol(s)) => Err(ShellError::bad_value(format!("`{s}` is not a number"), "e.g. `reg pc 0x08000400`")),
+        }
+    }
+
+    fn status(&mut self) -> Outcome {
+        let mut cores = Vec::new();
+        for core in [CoreId::Cm7, CoreId::Cm4] {
+            match self.target.core_status(core) {
+                Ok(s) => {
+                    self.known_state.insert(core, s.state);
+                    cores.push(CoreReport { core: core.name(), ap: core.ap().get(), status: Some(s), error: None, hint: None })
+                }
+                Err(e) => {
+                    self.known_state.remove(&core);
+                    cores.push(CoreReport { core: core.name(), ap: core.ap().get(), status: None, error: Some(e.to_string()), hint: Some(e.hint()) })
+                }
+            }
+        }
+        Outcome::Status { cores }
+    }
+
+    fn info(&mut self) -> Outcome {
+        let aps = self.target.scan();
+        Outcome::Info {
+            probe: self.target.probe_name().to_string(),
+            connection: self.connection.clone(),
+            svd: self.views.source_line.clone(),
+            identity: self.target.identity().clone(),
+            aps,
+        }
+    }
+
+    // ---- virtual board and waiting -----------------------------------------------------------
+
+    fn sim(&mut self, cmd: &SimCommand) -> Result<Outcome, ShellError> {
+        let Some(board) = self.board.as_ref() else {
+            return Err(ShellError::Unsupported {
+                message: "`sim` commands need the virtual board".into(),
+                hint: "start h7sh with --sim".into(),
+            });
+        };
+        match cmd {
+            SimCommand::Stats { reset } => {
+                let (stats, text) = board.stats();
+                if *reset {
+                    board.reset_stats();
+                }
+                Ok(Outcome::SimStats { stats, text })
+            }
+            SimCommand::PowerCycle => {
+                board.power_cycle();
+                self.target.invalidate();
+                self.known_state.clear();
+                self.last_values.clear();
+                Ok(Outcome::Message { text: "virtual board power-cycled (option bytes reloaded, RAM cleared)".into() })
+            }
+            SimCommand::Wait { ms } => {
+                board.wait_ms(*ms);
+                Ok(Outcome::Message { text: format!("virtual time advanced by {ms} ms") })
+            }
+        }
+    }
+
+    /// Milliseconds on the session's clock: virtual time on the virtual board (so that waits
+    /// give the same result every run), wall time on a real probe.
+    fn clock_ms(&self, start: &std::time::Instant) -> f64 {
+        match &self.board {
+            Some(b) => b.now_nanos() as f64 / 1e6,
+            None => start.elapsed().as_secs_f64() * 1e3,
+        }
+    }
+
+    /// Reads a register, field or address as one number (for `wait` and scripts).
+    pub fn read_value(&mut self, target: &Tgt) -> Result<(String, u64), ShellError> {
+        match self.read(target, None)? {
+            Outcome::Register(r) => Ok((r.name, r.value)),
+            Outcome::Field(f) => Ok((f.name, f.value)),
+            Outcome::Memory { address, values, .. } => Ok((format!("{address:#010x}"), u64::from(values[0]))),
+            _ => Err(ShellError::bad_value("not a value", "name a register, a field or an address")),
+        }
+    }
+
+    fn wait(&mut self, target: &Tgt, op: WaitOp, value: &Value, timeout_ms: Option<u64>) -> Result<Outcome, ShellError> {
+        let expected = match (target, value) {
+            (Tgt::Name(n), v) => {
+                let (dev, r) = self.resolve(n)?;
+                let fid = if let Resolved::Field(f) = r { Some(f) } else { None };
+                self.value_of(&dev, fid, v)?
+            }
+            (_, Value::Number(n)) => *n,
+            (_, Value::Symbol(s)) => return Err(ShellError::bad_value(format!("`{s}` is not a number"), "compare an address with a number")),
+        };
+        let timeout = timeout_ms.unwrap_or(WAIT_DEFAULT_TIMEOUT_MS) as f64;
+        let wall = std::time::Instant::now();
+        let start = self.clock_ms(&wall);
+        loop {
+            self.check_interrupt()?;
+            let (name, current) = self.read_value(target)?;
+            let ok = match op {
+                WaitOp::Eq => current == expected,
+                WaitOp::Ne => current != expected,
+                WaitOp::Lt => current < expected,
+                WaitOp::Gt => current > expected,
+                WaitOp::Le => current <= expected,
+                WaitOp::Ge => current >= expected,
+                WaitOp::And => current & expected != 0,
+            };
+            let elapsed = self.clock_ms(&wall) - start;
+            if ok {
+                return Ok(Outcome::Waited { target: name, value: current, elapsed_ms: elapsed });
+            }
+            if elapsed >= timeout {
+                return Err(TargetError::Timeout(format!(
+                    "{name} {} {expected:#x} not reached within {timeout} ms (last value {current:#x})",
+                    op.as_str()
+                ))
+                .into());
+            }
+            match &self.board {
+                Some(b) => b.wait_ms(WAIT_POLL_MS),
+                None => std::thread::sleep(std::time::Duration::from_millis(WAIT_POLL_MS)),
+            }
+        }
+    }
+}
+
+fn width_of(size: Option<AccessSize>) -> Width {
+    match size {
+        Some(AccessSize::U8) => Width::U8,
+        Some(AccessSize::U16) => Width::U16,
+        Some(AccessSize::U32) | None => Width::U32,
+    }
+}

@@ -1,0 +1,108 @@
+//! What a command produced: plain data, rendered as text or JSON by `render`.
+
+use crate::target::{ApInfo, ChipIdentity, CoreStatus};
+use serde::Serialize;
+
+/// One decoded field of a register read.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldValue {
+    /// Canonical PERIPH.REG.FIELD.
+    pub name: String,
+    pub address: u64,
+    pub lsb: u32,
+    pub width: u32,
+    pub value: u64,
+    #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub enum_name: Option<String>,
+    pub access: &'static str,
+    /// Changed since the previous read of this register in this session.
+    pub changed: bool,
+}
+
+/// A register read, decoded.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegisterValue {
+    /// Canonical PERIPH.REG.
+    pub name: String,
+    pub address: u64,
+    pub ap: u8,
+    pub size: u32,
+    pub value: u64,
+    pub access: &'static str,
+    /// Value of the previous read of this register, when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<u64>,
+    pub fields: Vec<FieldValue>,
+}
+
+/// A register `show` left out, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub name: String,
+    pub reason: String,
+}
+
+/// One bus write a command made (or would make, with --dry-run).
+#[derive(Debug, Clone, Serialize)]
+pub struct WriteOp {
+    pub address: u64,
+    pub ap: u8,
+    pub size: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<u64>,
+    pub new: u64,
+}
+
+/// A `find` hit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Found {
+    pub name: String,
+    pub kind: &'static str,
+    pub address: u64,
+    pub description: String,
+}
+
+/// One core in `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoreReport {
+    pub core: &'static str,
+    pub ap: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CoreStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// An access port as `ap` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApEntry {
+    pub ap: u8,
+    pub label: &'static str,
+    pub description: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Outcome {
+    Register(RegisterValue),
+    Field(FieldValue),
+    Memory { ap: u8, address: u64, size: u32, values: Vec<u32> },
+    Written { target: String, writes: Vec<WriteOp>, dry_run: bool },
+    Ap { selected: u8, aps: Vec<ApEntry> },
+    Peripheral { name: String, base: u64, registers: Vec<RegisterValue>, skipped: Vec<Skipped> },
+    Found { pattern: String, hits: Vec<Found> },
+    Info { probe: String, connection: String, svd: String, identity: ChipIdentity, aps: Vec<ApInfo> },
+    Status { cores: Vec<CoreReport> },
+    Core { action: &'static str, status: CoreStatus },
+    Registers { core: &'static str, registers: Vec<(String, u32)> },
+    CoreRegister { core: &'static str, name: String, value: u32, written: bool },
+    Reset { kind: &'static str, halt: bool, halted: Vec<&'static str> },
+    Waited { target: String, value: u64, elapsed_ms: f64 },
+    Help { text: String },
+    SimStats { stats: serde_json::Value, text: String },
+    Message { text: String },
+    Quit,
+}

@@ -1,0 +1,124 @@
+//! Typed target errors, each with a hint a user can act on.
+
+use probe_rs::architecture::arm::{ArmError, DapError};
+
+/// What went wrong talking to the chip.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("no debug probe found")]
+    NoProbe,
+    #[error("cannot open probe `{selector}`: {message}")]
+    ProbeOpen { selector: String, message: String },
+    #[error("invalid probe selector `{0}`")]
+    BadSelector(String),
+    #[error("the probe stopped answering: {0}")]
+    ProbeLost(String),
+    #[error("the debug port does not answer: {0}")]
+    DebugPort(String),
+    #[error("AP{ap} access at {addr:#010x} failed: {message}")]
+    Access { ap: u8, addr: u64, message: String },
+    #[error("AP3 (Cortex-M4) is unreachable: {cause}")]
+    Ap3Unreachable { cause: String, hint: String },
+    #[error("AP{0} does not exist on this chip (0 CM7, 1 D3, 2 APB-D, 3 CM4)")]
+    NoSuchAp(u8),
+    #[error("AP{0} has no Cortex-M core behind it")]
+    NoCore(u8),
+    #[error("the core on AP{0} is not halted")]
+    NotHalted(u8),
+    #[error("timed out: {0}")]
+    Timeout(String),
+    #[error("unknown core register `{0}`")]
+    UnknownCoreRegister(String),
+    #[error("unknown chip `{0}`")]
+    UnknownChip(String),
+    #[error("address {addr:#x} is not aligned to {size} bytes")]
+    Unaligned { addr: u64, size: u32 },
+}
+
+impl TargetError {
+    /// A short machine-readable category (the `kind` of a JSON error).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TargetError::NoProbe | TargetError::ProbeOpen { .. } | TargetError::BadSelector(_) => {
+                "probe"
+            }
+            TargetError::ProbeLost(_) => "probe-lost",
+            TargetError::DebugPort(_) => "debug-port",
+            TargetError::Access { .. } => "access",
+            TargetError::Ap3Unreachable { .. } => "ap3-unreachable",
+            TargetError::NoSuchAp(_) | TargetError::NoCore(_) => "ap",
+            TargetError::NotHalted(_) => "not-halted",
+            TargetError::Timeout(_) => "timeout",
+            TargetError::UnknownCoreRegister(_) => "unknown-name",
+            TargetError::UnknownChip(_) => "chip",
+            TargetError::Unaligned { .. } => "bad-value",
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            TargetError::NoProbe => "plug in an ST-LINK/CMSIS-DAP/J-Link probe, check `h7sh --list-probes`, \
+                 or try the virtual board: `h7sh --sim`"
+                .into(),
+            TargetError::ProbeOpen { .. } => "check the cable and permissions (udev rules), list probes with \
+                 `h7sh --list-probes`, or use `h7sh --sim`"
+                .into(),
+            TargetError::BadSelector(_) => "a selector is VID:PID or VID:PID:SERIAL in hex, e.g. 0483:374e".into(),
+            TargetError::ProbeLost(_) => "check the USB cable and the board's power, then start h7sh again; \
+                 nothing was written after the failure"
+                .into(),
+            TargetError::DebugPort(_) => "check the SWD wiring and target power; if RDP level 2 was \
+                 programmed the debug port is disabled for good; try --connect-under-reset"
+                .into(),
+            TargetError::Access { ap, .. } => format!(
+                "check the address is mapped in the view of AP{ap} (`ap` lists them); \
+                 `info` shows which APs answer"
+            ),
+            TargetError::Ap3Unreachable { hint, .. } => hint.clone(),
+            TargetError::NoSuchAp(_) => "use `ap 0` (CM7), `ap 1` (D3), `ap 2` (APB-D) or `ap 3` (CM4)".into(),
+            TargetError::NoCore(_) => "select a core first: `core cm7` (AP0) or `core cm4` (AP3)".into(),
+            TargetError::NotHalted(_) => "halt the core first: `halt`".into(),
+            TargetError::Timeout(_) => "the core may be in reset, in low power or locked up: see `status`".into(),
+            TargetError::UnknownCoreRegister(_) => {
+                "core registers: r0-r12, sp, lr, pc, xpsr, msp, psp, control, primask, basepri, \
+                 faultmask, fpscr, s0-s31"
+                    .into()
+            }
+            TargetError::UnknownChip(_) => "dual-core parts: STM32H745ZITx, STM32H747XIHx, STM32H755ZITx, \
+                 STM32H757XIHx (probe-rs target names)"
+                .into(),
+            TargetError::Unaligned { size, .. } => {
+                format!("use an address that is a multiple of {size}, or a smaller size suffix (/b)")
+            }
+        }
+    }
+}
+
+/// Classifies a probe-rs error of an access through `ap` at `addr`.
+pub(crate) fn classify(ap: u8, addr: u64, err: ArmError) -> TargetError {
+    match err {
+        ArmError::Probe(e) => TargetError::ProbeLost(e.to_string()),
+        ArmError::Dap(DapError::NoAcknowledge) | ArmError::Dap(DapError::Protocol(_)) => {
+            TargetError::DebugPort(format!("no answer on the wire during an AP{ap} access"))
+        }
+        ArmError::DebugPort(e) => TargetError::DebugPort(e.to_string()),
+        ArmError::MemoryNotAligned(_) => TargetError::Unaligned { addr, size: 4 },
+        other => TargetError::Access { ap, addr, message: describe_arm_error(&other) },
+    }
+}
+
+/// A readable one-liner for a probe-rs ARM error, following its source chain.
+pub(crate) fn describe_arm_error(err: &ArmError) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,516 @@
+//! The only way to the chip: probe-rs, over a real probe or the virtual board.
+//!
+//! Connecting needs only the debug port. probe-rs's `Probe::attach("STM32H755ZITx")` starts debug
+//! on every core and fails as a whole when AP3 is dead, so h7sh drives probe-rs's
+//! `ArmDebugInterface` itself: memory access per AP through probe-rs's MEM-AP code, core control
+//! through the ARMv7-M debug registers, and AP3 attached on first use, its failure diagnosed.
+//! Nothing here knows SVD names.
+
+mod core;
+mod error;
+mod scan;
+
+pub use self::core::{CoreRegister, CoreState, CoreStatus, CORE_REGISTERS};
+pub use error::TargetError;
+pub use scan::{ApInfo, RomEntry};
+
+use crate::h7::ap3::{self, Ap3Diagnosis};
+use crate::h7::facts::{ap, cpuid, dbgmcu, scs};
+use error::classify;
+use probe_rs::architecture::arm::sequences::{ArmDebugSequence, DefaultArmSequence};
+use probe_rs::architecture::arm::dp::DpAddress;
+use probe_rs::architecture::arm::{ArmDebugInterface, FullyQualifiedApAddress};
+use probe_rs::probe::{DebugProbe, DebugProbeSelector, Probe, WireProtocol};
+use probe_rs::vendor::st::sequences::stm32h7::{Stm32h7, Stm32h7Line};
+use std::sync::Arc;
+
+/// An access port number, range-checked against the chip's four APs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct ApIndex(u8);
+
+impl ApIndex {
+    pub const CM7: ApIndex = ApIndex(ap::CM7);
+    pub const D3: ApIndex = ApIndex(ap::D3);
+    pub const APB_D: ApIndex = ApIndex(ap::APB_D);
+    pub const CM4: ApIndex = ApIndex(ap::CM4);
+
+    pub fn new(n: u64) -> Result<ApIndex, TargetError> {
+        if n < u64::from(ap::COUNT) {
+            Ok(ApIndex(n as u8))
+        } else {
+            Err(TargetError::NoSuchAp(n.min(255) as u8))
+        }
+    }
+    pub fn get(self) -> u8 {
+        self.0
+    }
+    /// The Cortex-M core behind this AP, if any.
+    pub fn core(self) -> Option<CoreId> {
+        match self.0 {
+            ap::CM7 => Some(CoreId::Cm7),
+            ap::CM4 => Some(CoreId::Cm4),
+            _ => None,
+        }
+    }
+    /// What the AP reaches, for prompts and `ap`.
+    pub fn label(self) -> &'static str {
+        match self.0 {
+            ap::CM7 => "cm7",
+            ap::D3 => "d3",
+            ap::APB_D => "apb-d",
+            _ => "cm4",
+        }
+    }
+}
+
+impl std::fmt::Display for ApIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AP{}", self.0)
+    }
+}
+
+/// One of the two cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CoreId {
+    Cm7,
+    Cm4,
+}
+
+impl CoreId {
+    pub fn ap(self) -> ApIndex {
+        match self {
+            CoreId::Cm7 => ApIndex::CM7,
+            CoreId::Cm4 => ApIndex::CM4,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            CoreId::Cm7 => "cm7",
+            CoreId::Cm4 => "cm4",
+        }
+    }
+    fn expected_partno(self) -> u32 {
+        match self {
+            CoreId::Cm7 => cpuid::PARTNO_CM7,
+            CoreId::Cm4 => cpuid::PARTNO_CM4,
+        }
+    }
+}
+
+/// Access width of a memory read or write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Width {
+    U8,
+    U16,
+    U32,
+}
+
+impl Width {
+    pub fn bytes(self) -> u32 {
+        match self {
+            Width::U8 => 1,
+            Width::U16 => 2,
+            Width::U32 => 4,
+        }
+    }
+}
+
+/// How to reach the chip.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// VID:PID[:serial]; None = the only probe attached.
+    pub probe: Option<String>,
+    /// probe-rs target name, checked against probe-rs's registry; None = detect through DBGMCU.
+    pub chip: Option<String>,
+    pub speed_khz: Option<u32>,
+    pub protocol: Option<WireProtocol>,
+    pub connect_under_reset: bool,
+    /// Run probe-rs's STM32H7 debug-component setup (sets DBGMCU_CR low-power debug bits).
+    pub enable_low_power_debug: bool,
+}
+
+/// Identity read at connect time.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ChipIdentity {
+    pub dpidr: u32,
+    /// DBGMCU_IDC through AP2.
+    pub dbgmcu_idc: Option<u32>,
+    pub cm7_cpuid: Option<u32>,
+    /// Filled when AP3 is first attached.
+    pub cm4_cpuid: Option<u32>,
+    /// Probe-rs target name given with --chip, or the detected family.
+    pub chip: String,
+}
+
+impl ChipIdentity {
+    pub fn dev_id(&self) -> Option<u32> {
+        self.dbgmcu_idc.map(|v| v & 0xFFF)
+    }
+    pub fn rev_id(&self) -> Option<u32> {
+        self.dbgmcu_idc.map(|v| v >> 16)
+    }
+}
+
+/// State of the lazy AP3 attach.
+#[derive(Debug, Clone)]
+enum Ap3State {
+    NotTried,
+    Attached,
+    Failed(Ap3Diagnosis),
+}
+
+/// A connection to the chip through probe-rs.
+pub struct Target {
+    iface: Box<dyn ArmDebugInterface>,
+    probe_name: String,
+    identity: ChipIdentity,
+    ap3: Ap3State,
+    /// What connecting changed on the chip (printed at connect).
+    pub connect_changes: Vec<String>,
+    /// Notes from connecting (e.g. CM7 not booted).
+    pub connect_notes: Vec<String>,
+}
+
+fn fq(ap: ApIndex) -> FullyQualifiedApAddress {
+    FullyQualifiedApAddress::v1_with_default_dp(ap.get())
+}
+
+/// Lists real probes (and anything registered with probe-rs's plugin API, such as the virtual
+/// board's driver) as `(identifier, selector)`.
+pub fn list_probes() -> Vec<(String, String)> {
+    probe_rs::probe::list::Lister::new()
+        .list_all()
+        .into_iter()
+        .map(|p| {
+            let sel = match &p.serial_number {
+                Some(s) => format!("{:04x}:{:04x}:{s}", p.vendor_id, p.product_id),
+                None => format!("{:04x}:{:04x}", p.vendor_id, p.product_id),
+            };
+            (p.identifier.clone(), sel)
+        })
+        .collect()
+}
+
+impl Target {
+    /// Opens a real probe through probe-rs's lister.
+    pub fn open_probe(opts: &ConnectOptions) -> Result<Target, TargetError> {
+        let lister = probe_rs::probe::list::Lister::new();
+        let probe = match &opts.probe {
+            Some(sel) => {
+                let selector: DebugProbeSelector = sel
+                    .parse()
+                    .map_err(|_| TargetError::BadSelector(sel.clone()))?;
+                lister.open(selector).map_err(|e| TargetError::ProbeOpen {
+                    selector: sel.clone(),
+                    message: e.to_string(),
+                })?
+            }
+            None => {
+                let probes = lister.list_all();
+                let real: Vec<_> = probes
+                    .iter()
+                    .filter(|p| !p.identifier.contains("h7sh virtual board"))
+                    .collect();
+                let first = real.first().ok_or(TargetError::NoProbe)?;
+                first.open().map_err(|e| TargetError::ProbeOpen {
+                    selector: first.identifier.clone(),
+                    message: e.to_string(),
+                })?
+            }
+        };
+        Target::connect(probe, opts)
+    }
+
+    /// Connects through an already created probe driver (the virtual board, or a test probe).
+    pub fn open_with(probe: Box<dyn DebugProbe>, opts: &ConnectOptions) -> Result<Target, TargetError> {
+        Target::connect(Probe::from_specific_probe(probe), opts)
+    }
+
+    fn connect(mut probe: Probe, opts: &ConnectOptions) -> Result<Target, TargetError> {
+        let probe_name = probe.get_name();
+        let open_err = |e: probe_rs::probe::DebugProbeError| TargetError::ProbeOpen {
+            selector: probe_name.clone(),
+            message: e.to_string(),
+        };
+        if let Some(p) = opts.protocol {
+            probe.select_protocol(p).map_err(open_err)?;
+        }
+        if let Some(khz) = opts.speed_khz {
+            probe.set_speed(khz).map_err(open_err)?;
+        }
+        let chip = match &opts.chip {
+            Some(name) => {
+                let t = probe_rs::config::Registry::from_builtin_families()
+                    .get_target_by_name(name)
+                    .map_err(|_| TargetError::UnknownChip(name.clone()))?;
+                t.name.clone()
+            }
+            None => "STM32H7 dual-core (detected through DBGMCU_IDC)".to_string(),
+        };
+        if opts.connect_under_reset {
+            probe.target_reset_assert().map_err(open_err)?;
+        }
+        probe
+            .attach_to_unspecified()
+            .map_err(|e| TargetError::DebugPort(e.to_string()))?;
+        // The default sequence powers up the DP and nothing else: DBGMCU stays as found.
+        let sequence: Arc<dyn ArmDebugSequence> = DefaultArmSequence::create();
+        let iface = probe
+            .try_into_arm_debug_interface(sequence)
+            .map_err(|(_, e)| TargetError::DebugPort(error::describe_arm_error(&e)))?;
+        let mut target = Target {
+            iface,
+            probe_name,
+            identity: ChipIdentity {
+                chip,
+                ..Default::default()
+            },
+            ap3: Ap3State::NotTried,
+            connect_changes: Vec::new(),
+            connect_notes: Vec::new(),
+        };
+        target.identity.dpidr = target.read_dpidr()?;
+        if opts.connect_under_reset {
+            target.halt_at_reset_and_release()?;
+        }
+        target.identity.dbgmcu_idc = target
+            .read32(ApIndex::APB_D, dbgmcu::BASE_APBD + dbgmcu::IDC)
+            .ok();
+        match target.identity.dev_id() {
+            Some(dbgmcu::DEV_ID_H745_H755) => {}
+            Some(other) => target.connect_notes.push(format!(
+                "DBGMCU_IDC.DEV_ID = {other:#05x}: not a dual-core STM32H7 (expected 0x450); \
+                 AP numbers may differ"
+            )),
+            None => target
+                .connect_notes
+                .push("DBGMCU_IDC could not be read through AP2".to_string()),
+        }
+        match target.read32(ApIndex::CM7, scs::CPUID) {
+            Ok(0) => target.connect_notes.push(
+                "CM7 CPUID reads 0 through AP0: the Cortex-M7 is not booted (BCM7 = 0?); \
+                 AP2 and AP3 may still answer"
+                    .to_string(),
+            ),
+            Ok(v) => target.identity.cm7_cpuid = Some(v),
+            Err(e) => target
+                .connect_notes
+                .push(format!("AP0 (CM7) does not answer: {e}")),
+        }
+        if opts.enable_low_power_debug {
+            target.enable_low_power_debug()?;
+        }
+        Ok(target)
+    }
+
+    fn read_dpidr(&mut self) -> Result<u32, TargetError> {
+        use probe_rs::architecture::arm::dp::DpRegister;
+        self.iface
+            .read_raw_dp_register(
+                DpAddress::Default,
+                probe_rs::architecture::arm::dp::DPIDR::ADDRESS,
+            )
+            .map_err(|e| TargetError::DebugPort(error::describe_arm_error(&e)))
+    }
+
+    /// Under reset: catch the CM7 at its reset vector, then release NRST.
+    fn halt_at_reset_and_release(&mut self) -> Result<(), TargetError> {
+        let dhcsr = scs::DHCSR_DBGKEY | scs::C_DEBUGEN | scs::C_HALT;
+        self.write32(ApIndex::CM7, scs::DHCSR, dhcsr)?;
+        let demcr = self.read32(ApIndex::CM7, scs::DEMCR)?;
+        self.write32(ApIndex::CM7, scs::DEMCR, demcr | scs::VC_CORERESET)?;
+        self.iface
+            .swj_pins(1 << 7, 1 << 7, 0)
+            .map_err(|e| TargetError::ProbeLost(e.to_string()))?;
+        self.connect_changes
+            .push("CM7 halted at its reset vector (connect under reset)".to_string());
+        Ok(())
+    }
+
+    /// probe-rs's own STM32H7 debug-component setup, with what it changed reported.
+    fn enable_low_power_debug(&mut self) -> Result<(), TargetError> {
+        let addr = dbgmcu::BASE_APBD + dbgmcu::CR;
+        let before = self.read32(ApIndex::APB_D, addr)?;
+        let seq = Stm32h7::create(Stm32h7Line::H7);
+        self.with_mem(ApIndex::APB_D, addr, |m| seq.enable_debug_components(m, true))?;
+        let after = self.read32(ApIndex::APB_D, addr)?;
+        if before != after {
+            self.connect_changes.push(format!(
+                "DBGMCU_CR {before:#010x} -> {after:#010x} (debug in low-power modes, via AP2)"
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn probe_name(&self) -> &str {
+        &self.probe_name
+    }
+
+    pub fn identity(&self) -> &ChipIdentity {
+        &self.identity
+    }
+
+    /// Forget what is known about AP3 (after a reset or power cycle the CM4 may have changed).
+    pub fn invalidate(&mut self) {
+        self.ap3 = Ap3State::NotTried;
+    }
+
+    /// Runs `f` on probe-rs's memory interface of `ap`, attaching AP3 first if needed.
+    fn with_mem<R>(
+        &mut self,
+        ap: ApIndex,
+        addr: u64,
+        f: impl FnOnce(&mut dyn probe_rs::architecture::arm::memory::ArmMemoryInterface) -> Result<R, probe_rs::architecture::arm::ArmError>,
+    ) -> Result<R, TargetError> {
+        if ap == ApIndex::CM4 {
+            self.ensure_ap3()?;
+        }
+        let result = self.raw_with_mem(ap, addr, f);
+        if ap == ApIndex::CM4 {
+            if let Err(TargetError::Access { .. }) = &result {
+                // A failure after a good attach: the CM4 may have gone to Stop or been reset.
+                let diagnosis = self.diagnose_ap3(None);
+                let err = ap3_error(&diagnosis);
+                self.ap3 = Ap3State::Failed(diagnosis);
+                return Err(err);
+            }
+        }
+        result
+    }
+
+    fn raw_with_mem<R>(
+        &mut self,
+        ap: ApIndex,
+        addr: u64,
+        f: impl FnOnce(&mut dyn probe_rs::architecture::arm::memory::ArmMemoryInterface) -> Result<R, probe_rs::architecture::arm::ArmError>,
+    ) -> Result<R, TargetError> {
+        let mut mem = self
+            .iface
+            .memory_interface(&fq(ap))
+            .map_err(|e| classify(ap.get(), addr, e))?;
+        f(&mut *mem).map_err(|e| classify(ap.get(), addr, e))
+    }
+
+    /// Attaches AP3 on first use: its CPUID must read as a Cortex-M4.
+    fn ensure_ap3(&mut self) -> Result<(), TargetError> {
+        if let Ap3State::Attached = self.ap3 {
+            return Ok(());
+        }
+        let cpuid = self.raw_with_mem(ApIndex::CM4, scs::CPUID, |m| m.read_word_32(scs::CPUID));
+        match cpuid {
+            Ok(v) if (v >> 4) & 0xFFF == CoreId::Cm4.expected_partno() => {
+                self.identity.cm4_cpuid = Some(v);
+                self.ap3 = Ap3State::Attached;
+                Ok(())
+            }
+            Err(e @ TargetError::ProbeLost(_)) => Err(e),
+            other => {
+                let diagnosis = self.diagnose_ap3(other.ok());
+                let err = ap3_error(&diagnosis);
+                self.ap3 = Ap3State::Failed(diagnosis);
+                Err(err)
+            }
+        }
+    }
+
+    /// Reads the chip state that decides whether AP3 answers, through AP0 and AP2.
+    pub fn diagnose_ap3(&mut self, cm4_cpuid: Option<u32>) -> Ap3Diagnosis {
+        let mut evidence = ap3::gather(&mut |ap, addr| {
+            let ap = ApIndex::new(u64::from(ap)).ok()?;
+            self.raw_with_mem(ap, addr, |m| m.read_word_32(addr)).ok()
+        });
+        evidence.cm4_cpuid = cm4_cpuid;
+        ap3::diagnose(evidence)
+    }
+
+    /// Whether AP3 has been attached, failed (with the diagnosis) or not tried yet.
+    pub fn ap3_status(&self) -> Result<bool, Ap3Diagnosis> {
+        match &self.ap3 {
+            Ap3State::Attached => Ok(true),
+            Ap3State::NotTried => Ok(false),
+            Ap3State::Failed(d) => Err(d.clone()),
+        }
+    }
+
+    pub fn read32(&mut self, ap: ApIndex, addr: u64) -> Result<u32, TargetError> {
+        check_align(addr, Width::U32)?;
+        self.with_mem(ap, addr, |m| m.read_word_32(addr))
+    }
+
+    pub fn write32(&mut self, ap: ApIndex, addr: u64, value: u32) -> Result<(), TargetError> {
+        check_align(addr, Width::U32)?;
+        self.with_mem(ap, addr, |m| {
+            m.write_word_32(addr, value)?;
+            m.flush()
+        })
+    }
+
+    /// Reads `count` items of `width` starting at `addr`, in block transfers.
+    pub fn read(&mut self, ap: ApIndex, addr: u64, width: Width, count: usize) -> Result<Vec<u32>, TargetError> {
+        check_align(addr, width)?;
+        self.with_mem(ap, addr, |m| match width {
+            Width::U32 => {
+                let mut buf = vec![0u32; count];
+                m.read_32(addr, &mut buf)?;
+                Ok(buf)
+            }
+            Width::U16 => {
+                let mut buf = vec![0u16; count];
+                m.read_16(addr, &mut buf)?;
+                Ok(buf.into_iter().map(u32::from).collect())
+            }
+            Width::U8 => {
+                let mut buf = vec![0u8; count];
+                m.read_8(addr, &mut buf)?;
+                Ok(buf.into_iter().map(u32::from).collect())
+            }
+        })
+    }
+
+    /// Writes one item of `width`.
+    pub fn write(&mut self, ap: ApIndex, addr: u64, width: Width, value: u32) -> Result<(), TargetError> {
+        check_align(addr, width)?;
+        self.with_mem(ap, addr, |m| {
+            match width {
+                Width::U32 => m.write_word_32(addr, value)?,
+                Width::U16 => m.write_word_16(addr, value as u16)?,
+                Width::U8 => m.write_word_8(addr, value as u8)?,
+            }
+            m.flush()
+        })
+    }
+
+    /// Raw DP register read (address with bank in bits [7:4]).
+    pub fn dp_read(&mut self, addr: u8) -> Result<u32, TargetError> {
+        let reg = probe_rs::architecture::arm::dp::DpRegisterAddress {
+            bank: if addr >> 4 == 0 { None } else { Some(addr >> 4) },
+            address: addr & 0xF,
+        };
+        self.iface
+            .read_raw_dp_register(DpAddress::Default, reg)
+            .map_err(|e| TargetError::DebugPort(error::describe_arm_error(&e)))
+    }
+
+    /// Raw AP register read (e.g. 0xFC = IDR, 0xF8 = BASE, 0x00 = CSW).
+    pub fn ap_reg_read(&mut self, ap: ApIndex, addr: u8) -> Result<u32, TargetError> {
+        self.iface
+            .read_raw_ap_register(&fq(ap), u64::from(addr))
+            .map_err(|e| classify(ap.get(), u64::from(addr), e))
+    }
+}
+
+fn ap3_error(d: &Ap3Diagnosis) -> TargetError {
+    TargetError::Ap3Unreachable {
+        cause: d.cause.clone(),
+        hint: d.hint.clone(),
+    }
+}
+
+fn check_align(addr: u64, width: Width) -> Result<(), TargetError> {
+    let size = width.bytes();
+    if addr % u64::from(size) != 0 {
+        return Err(TargetError::Unaligned { addr, size });
+    }
+    Ok(())
+}
