@@ -1,9 +1,10 @@
 //! h7sh: a debug shell for dual-core STM32H7 parts (H745/H747/H755/H757).
 //!
 //! See `docs/ARCHITECTURE.md` for how the modules fit together.
-pub mod h7;
-pub mod target;
 pub mod cli;
+pub mod h7;
+pub mod lang;
 pub mod render;
 pub mod repl;
 pub mod session;
+pub mod target;

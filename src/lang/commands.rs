@@ -1,0 +1,1075 @@
+//! The command table and the per-command argument parsers.
+
+use super::lex::{Statement, Token};
+use super::value::{self, NUMBER_HINT};
+use super::{
+    Command, CoreName, ParseError, ResetKind, SimCommand, Target, Value, WaitOp,
+};
+
+/// What an argument position takes; used by completion and documented in `help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum ArgKind {
+    /// A register or field name (`GPIOA.MODER.MODE0`).
+    Name,
+    /// A register/field name or an address with optional size suffix.
+    Target,
+    /// A value: number or enumerated-value name.
+    Value,
+    /// An address.
+    Address,
+    /// A plain number.
+    Number,
+    /// A file path.
+    File,
+    /// One of fixed keywords (also used for sub-command names).
+    Keywords(&'static [&'static str]),
+    /// The raw rest of the line (`eval`). Only valid as the first argument.
+    Text,
+    /// `FIELD=VALUE` pairs (fields of the register named just before, or
+    /// option-byte names for `ob set`).
+    FieldAssignments,
+    /// A peripheral name (`GPIOA`).
+    Peripheral,
+    /// A core register (`r0`, `sp`, `pc`, `xpsr`, `s0`, `fpscr`, ...).
+    CoreReg,
+    /// A command name (`help CMD`).
+    CommandName,
+    /// A free-form word (pattern, snapshot name, script argument).
+    Word,
+}
+
+/// Parser of a command's arguments (the command word is already consumed).
+pub type ArgParser = fn(&mut Args) -> Result<Command, ParseError>;
+
+/// One entry of the command table.
+#[derive(Debug)]
+pub struct CommandSpec {
+    /// Canonical name (lower case).
+    pub name: &'static str,
+    /// Other accepted spellings (lower case).
+    pub aliases: &'static [&'static str],
+    /// Usage line, e.g. `read|r TARGET [COUNT]`.
+    pub synopsis: &'static str,
+    /// One-line summary for the `help` overview.
+    pub summary: &'static str,
+    /// Long help for `help CMD`.
+    pub help: &'static str,
+    /// Kind of each argument position, for completion.
+    pub args: &'static [ArgKind],
+    /// The last entry of `args` repeats (`show PERIPH [REG...]`).
+    pub repeat_last: bool,
+    /// Sub-commands (`sim stats`, `ob set`); their names are also listed as
+    /// `Keywords` in `args[0]` of the parent.
+    pub subcommands: &'static [CommandSpec],
+    /// Argument parser.
+    pub parse: ArgParser,
+}
+
+impl CommandSpec {
+    /// True if `word` is this command's name or an alias (case-insensitive).
+    pub fn matches(&self, word: &str) -> bool {
+        self.name.eq_ignore_ascii_case(word)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(word))
+    }
+
+    /// Finds a sub-command by name or alias.
+    pub fn subcommand(&self, word: &str) -> Option<&'static CommandSpec> {
+        self.subcommands.iter().find(|s| s.matches(word))
+    }
+}
+
+/// The remaining words of one command, with helpers that produce
+/// consistent errors (naming the argument and showing the usage line).
+#[derive(Debug)]
+pub struct Args {
+    tokens: Vec<Token>,
+    pos: usize,
+    line: usize,
+    end_col: usize,
+    raw: Option<(String, usize)>,
+    cmd: String,
+    usage: &'static str,
+    spec: &'static CommandSpec,
+}
+
+fn keyword_list(kws: &[&str]) -> String {
+    kws.iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Args {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn take(&mut self, what: &str) -> Result<Token, ParseError> {
+        match self.tokens.get(self.pos) {
+            Some(t) => {
+                self.pos += 1;
+                Ok(t.clone())
+            }
+            None => Err(self.missing(what)),
+        }
+    }
+
+    /// Moves an error from a word-relative column to the input position.
+    fn at(&self, tok: &Token, e: ParseError) -> ParseError {
+        ParseError {
+            column: tok.col + usize::from(tok.quoted) + e.column - 1,
+            line: self.line,
+            ..e
+        }
+    }
+
+    /// True when no words remain.
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.tokens.len()
+    }
+
+    /// The next word's text, if any.
+    pub fn peek_text(&self) -> Option<&str> {
+        self.peek().map(|t| t.text.as_str())
+    }
+
+    /// Error for a missing argument `what`.
+    pub fn missing(&self, what: &str) -> ParseError {
+        ParseError::new(
+            format!("missing {what} for `{}`", self.cmd),
+            format!("usage: {}", self.usage),
+            self.end_col,
+            self.line,
+        )
+    }
+
+    /// Consumes the next word if it is (unquoted) one of `kws`, case-insensitively.
+    pub fn keyword(&mut self, kws: &[&'static str]) -> Option<&'static str> {
+        let t = self.peek()?;
+        if t.quoted {
+            return None;
+        }
+        let k = kws.iter().find(|k| k.eq_ignore_ascii_case(&t.text))?;
+        self.pos += 1;
+        Some(k)
+    }
+
+    /// Optional keyword argument: absent is `None`, anything else but one
+    /// of `kws` is an error naming `what`.
+    pub fn opt_keyword_strict(
+        &mut self,
+        what: &str,
+        kws: &[&'static str],
+    ) -> Result<Option<&'static str>, ParseError> {
+        let Some(t) = self.peek().cloned() else {
+            return Ok(None);
+        };
+        match self.keyword(kws) {
+            Some(k) => Ok(Some(k)),
+            None => Err(ParseError::new(
+                format!("unknown {what} `{}` for `{}`", t.text, self.cmd),
+                format!("expected one of {}; usage: {}", keyword_list(kws), self.usage),
+                t.col,
+                self.line,
+            )),
+        }
+    }
+
+    /// A required free-form word (quoted or not).
+    pub fn word(&mut self, what: &str) -> Result<String, ParseError> {
+        Ok(self.take(what)?.text)
+    }
+
+    /// An optional free-form word.
+    pub fn opt_word(&mut self) -> Option<String> {
+        let t = self.peek()?.text.clone();
+        self.pos += 1;
+        Some(t)
+    }
+
+    /// All remaining words.
+    pub fn rest_words(&mut self) -> Vec<String> {
+        let out = self.tokens[self.pos..].iter().map(|t| t.text.clone()).collect();
+        self.pos = self.tokens.len();
+        out
+    }
+
+    /// A required number.
+    pub fn number(&mut self, what: &str) -> Result<u64, ParseError> {
+        let t = self.take(what)?;
+        if !t.text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            return Err(ParseError::new(
+                format!("{what} for `{}` must be a number, found `{}`", self.cmd, t.text),
+                NUMBER_HINT,
+                t.col,
+                self.line,
+            ));
+        }
+        value::parse_number(&t.text).map_err(|e| self.at(&t, e))
+    }
+
+    /// An optional number.
+    pub fn opt_number(&mut self, what: &str) -> Result<Option<u64>, ParseError> {
+        if self.is_empty() {
+            Ok(None)
+        } else {
+            self.number(what).map(Some)
+        }
+    }
+
+    /// A required value (number or enumerated-value name).
+    pub fn value(&mut self, what: &str) -> Result<Value, ParseError> {
+        let t = self.take(what)?;
+        value::parse_value(&t.text).map_err(|e| self.at(&t, e))
+    }
+
+    /// A required target (name or address with optional size suffix).
+    pub fn target(&mut self, what: &str) -> Result<Target, ParseError> {
+        let t = self.take(what)?;
+        if let Some((i, op)) = WaitOp::ALL
+            .iter()
+            .filter_map(|(s, _)| t.text.find(s).map(|i| (i, *s)))
+            .min()
+        {
+            if i > 0 && !t.text.contains('/') {
+                return Err(ParseError::new(
+                    format!("unexpected `{op}` in `{}`", t.text),
+                    format!(
+                        "separate operators and values with spaces; usage: {}",
+                        self.usage
+                    ),
+                    t.col + t.text[..i].chars().count(),
+                    self.line,
+                ));
+            }
+        }
+        value::parse_target(&t.text).map_err(|e| self.at(&t, e))
+    }
+
+    /// A required register/field/peripheral name.
+    pub fn name(&mut self, what: &str) -> Result<String, ParseError> {
+        let t = self.take(what)?;
+        value::check_name(&t.text).map_err(|e| self.at(&t, e))?;
+        Ok(t.text)
+    }
+
+    /// All remaining words, each checked as a name.
+    pub fn rest_names(&mut self, what: &str) -> Result<Vec<String>, ParseError> {
+        let mut out = Vec::new();
+        while !self.is_empty() {
+            out.push(self.name(what)?);
+        }
+        Ok(out)
+    }
+
+    /// True if the next word looks like `NAME=VALUE`.
+    pub fn next_is_assignment(&self) -> bool {
+        self.peek().is_some_and(|t| !t.quoted && t.text.contains('='))
+    }
+
+    /// A required `NAME=VALUE` pair.
+    pub fn assignment(&mut self, what: &str) -> Result<(String, Value), ParseError> {
+        let t = self.take(what)?;
+        let Some((name, val)) = t.text.split_once('=') else {
+            return Err(ParseError::new(
+                format!("expected {what}, found `{}`", t.text),
+                format!("write NAME=VALUE without spaces; usage: {}", self.usage),
+                t.col,
+                self.line,
+            ));
+        };
+        if name.is_empty() {
+            return Err(ParseError::new(
+                format!("missing name before `=` in `{}`", t.text),
+                format!("write NAME=VALUE without spaces; usage: {}", self.usage),
+                t.col,
+                self.line,
+            ));
+        }
+        if val.is_empty() {
+            return Err(ParseError::new(
+                format!("missing value after `=` in `{}`", t.text),
+                format!("write NAME=VALUE without spaces; usage: {}", self.usage),
+                t.col + t.text.chars().count(),
+                self.line,
+            ));
+        }
+        value::check_name(name).map_err(|e| self.at(&t, e))?;
+        let shift = name.chars().count() + 1;
+        let v = value::parse_value(val).map_err(|e| {
+            self.at(
+                &t,
+                ParseError {
+                    column: e.column + shift,
+                    ..e
+                },
+            )
+        })?;
+        Ok((name.to_string(), v))
+    }
+
+    /// One or more `NAME=VALUE` pairs up to the end of the command.
+    pub fn assignments(&mut self, what: &str) -> Result<Vec<(String, Value)>, ParseError> {
+        let mut out = vec![self.assignment(what)?];
+        while !self.is_empty() {
+            out.push(self.assignment(what)?);
+        }
+        Ok(out)
+    }
+
+    /// The raw rest of the line (only for commands whose first arg is `Text`).
+    pub fn raw_text(&mut self, what: &str) -> Result<String, ParseError> {
+        match self.raw.take() {
+            Some((s, _)) => Ok(s),
+            None => Err(self.missing(what)),
+        }
+    }
+
+    /// Dispatches to a sub-command of the current command (`sim stats`).
+    pub fn subcommand(&mut self) -> Result<Command, ParseError> {
+        let names: Vec<&str> = self.spec.subcommands.iter().map(|s| s.name).collect();
+        let t = self.take("sub-command")?;
+        let Some(sub) = self.spec.subcommand(&t.text).filter(|_| !t.quoted) else {
+            return Err(ParseError::new(
+                format!("unknown sub-command `{}` for `{}`", t.text, self.cmd),
+                format!("expected one of {}; usage: {}", keyword_list(&names), self.usage),
+                t.col,
+                self.line,
+            ));
+        };
+        self.cmd = format!("{} {}", self.cmd, sub.name);
+        self.usage = sub.synopsis;
+        self.spec = sub;
+        (sub.parse)(self)
+    }
+
+    /// Errors if words remain.
+    pub fn finish(&self) -> Result<(), ParseError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(t) => Err(ParseError::new(
+                format!("unexpected `{}` after the arguments of `{}`", t.text, self.cmd),
+                format!("usage: {}; separate commands with `;`", self.usage),
+                t.col,
+                self.line,
+            )),
+        }
+    }
+}
+
+/// Parses one lexed statement.
+pub(crate) fn parse_statement(stmt: Statement) -> Result<Command, ParseError> {
+    let mut tokens = stmt.tokens;
+    let first = tokens.remove(0);
+    let spec = match lookup(&first.text) {
+        Some(s) if !first.quoted => s,
+        _ => {
+            let hint = match suggest(&first.text) {
+                Some(s) => format!("did you mean `{s}`? type `help` for the list"),
+                None => "type `help` for the list of commands".to_string(),
+            };
+            return Err(ParseError::new(
+                format!("unknown command `{}`", first.text),
+                hint,
+                first.col,
+                stmt.line,
+            ));
+        }
+    };
+    let mut args = Args {
+        tokens,
+        pos: 0,
+        line: stmt.line,
+        end_col: stmt.end_col,
+        raw: stmt.raw,
+        cmd: spec.name.to_string(),
+        usage: spec.synopsis,
+        spec,
+    };
+    let cmd = (spec.parse)(&mut args)?;
+    args.finish()?;
+    Ok(cmd)
+}
+
+/// The one command table, in `help` order.
+pub fn commands() -> &'static [CommandSpec] {
+    COMMANDS
+}
+
+/// Finds a command by name or alias, case-insensitively.
+pub fn lookup(word: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|s| s.matches(word))
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest command name or alias to a mistyped word (edit distance over names
+/// and aliases, at most 2 and less than the word's length; ties go to the
+/// earlier table entry).
+pub fn suggest(word: &str) -> Option<&'static str> {
+    if word.chars().count() > 40 {
+        return None;
+    }
+    let w = word.to_lowercase();
+    let mut best: Option<(usize, &'static str)> = None;
+    for spec in COMMANDS {
+        for cand in std::iter::once(&spec.name).chain(spec.aliases.iter()) {
+            let d = edit_distance(&w, cand);
+            if d <= 2 && d < w.chars().count() && best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, cand));
+            }
+        }
+    }
+    best.map(|(_, n)| n)
+}
+
+/// `help` (overview table) and `help CMD` (long help).
+pub fn help_text(cmd: Option<&str>) -> Result<String, ParseError> {
+    let Some(word) = cmd else {
+        let width = COMMANDS.iter().map(|s| s.synopsis.len()).max().unwrap_or(0);
+        let mut out = String::from("Commands (case-insensitive; separate with `;` or newlines; `#` starts a comment):\n");
+        for s in COMMANDS {
+            out.push_str(&format!("  {:<width$}  {}\n", s.synopsis, s.summary));
+        }
+        out.push_str("Type `help CMD` for details.\n");
+        return Ok(out);
+    };
+    let Some(spec) = lookup(word) else {
+        let hint = match suggest(word) {
+            Some(s) => format!("did you mean `{s}`? type `help` for the list"),
+            None => "type `help` for the list of commands".to_string(),
+        };
+        return Err(ParseError::new(
+            format!("no help for unknown command `{word}`"),
+            hint,
+            1,
+            1,
+        ));
+    };
+    let mut out = format!("usage: {}\n\n{}\n\n{}\n", spec.synopsis, spec.summary, spec.help);
+    if !spec.aliases.is_empty() {
+        out.push_str(&format!("\naliases: {}\n", spec.aliases.join(", ")));
+    }
+    if !spec.subcommands.is_empty() {
+        out.push_str("\nsub-commands:\n");
+        for sub in spec.subcommands {
+            out.push_str(&format!("  {}\n      {}\n", sub.synopsis, sub.summary));
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Argument parsers
+
+fn p_ap(a: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Ap(a.opt_number("N")?))
+}
+
+fn p_core(a: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Core(
+        match a.opt_keyword_strict("core", &["cm7", "cm4"])? {
+            Some("cm7") => Some(CoreName::Cm7),
+            Some(_) => Some(CoreName::Cm4),
+            None => None,
+        },
+    ))
+}
+
+fn p_read(a: &mut Args) -> Result<Command, ParseError> {
+    let target = a.target("TARGET")?;
+    let count = a.opt_number("COUNT")?;
+    Ok(Command::Read { target, count })
+}
+
+fn p_write(a: &mut Args) -> Result<Command, ParseError> {
+    let target = a.target("TARGET")?;
+    if a.next_is_assignment() {
+        let register = match target {
+            Target::Name(n) => n,
+            Target::Address { .. } => {
+                let col = a.tokens[a.pos - 1].col;
+                return Err(ParseError::new(
+                    "field assignments need a register name, not an address",
+                    "use `write REG FIELD=VALUE ...` with a register name, or `write ADDRESS VALUE`",
+                    col,
+                    a.line,
+                ));
+            }
+        };
+        let fields = a.assignments("FIELD=VALUE")?;
+        return Ok(Command::WriteFields { register, fields });
+    }
+    let value = a.value("VALUE")?;
+    Ok(Command::Write { target, value })
+}
+
+fn p_show(a: &mut Args) -> Result<Command, ParseError> {
+    let peripheral = a.name("PERIPH")?;
+    let registers = a.rest_names("REG")?;
+    Ok(Command::Show {
+        peripheral,
+        registers,
+    })
+}
+
+fn p_find(a: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Find(a.word("PATTERN")?))
+}
+
+fn p_info(_: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Info)
+}
+fn p_status(_: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Status)
+}
+fn p_halt(_: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Halt)
+}
+fn p_resume(_: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Resume)
+}
+fn p_step(_: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Step)
+}
+fn p_regs(_: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Regs)
+}
+fn p_quit(_: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Quit)
+}
+fn p_doctor(_: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Doctor)
+}
+
+fn p_reset(a: &mut Args) -> Result<Command, ParseError> {
+    let kind = match a.keyword(&["core", "system"]) {
+        Some("core") => ResetKind::Core,
+        _ => ResetKind::System,
+    };
+    let halt = a.keyword(&["halt"]).is_some();
+    Ok(Command::Reset { kind, halt })
+}
+
+fn p_reg(a: &mut Args) -> Result<Command, ParseError> {
+    let name = a.name("NAME")?;
+    let value = if a.is_empty() {
+        None
+    } else {
+        Some(a.value("VALUE")?)
+    };
+    Ok(Command::Reg { name, value })
+}
+
+fn p_help(a: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Help(a.opt_word()))
+}
+
+fn p_sim(a: &mut Args) -> Result<Command, ParseError> {
+    a.subcommand()
+}
+fn p_sim_stats(a: &mut Args) -> Result<Command, ParseError> {
+    let reset = a.keyword(&["reset"]).is_some();
+    Ok(Command::Sim(SimCommand::Stats { reset }))
+}
+fn p_sim_power_cycle(_: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Sim(SimCommand::PowerCycle))
+}
+fn p_sim_wait(a: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Sim(SimCommand::Wait {
+        ms: a.number("MS")?,
+    }))
+}
+
+fn p_ob(a: &mut Args) -> Result<Command, ParseError> {
+    if a.is_empty() {
+        Ok(Command::Ob)
+    } else {
+        a.subcommand()
+    }
+}
+fn p_ob_set(a: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::ObSet(a.assignments("NAME=VALUE")?))
+}
+
+fn p_report(a: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Report(a.opt_word()))
+}
+
+fn p_wait(a: &mut Args) -> Result<Command, ParseError> {
+    let target = a.target("TARGET")?;
+    let t = a.take("OP")?;
+    let Some(op) = WaitOp::ALL
+        .iter()
+        .find(|(s, _)| *s == t.text && !t.quoted)
+        .map(|(_, op)| *op)
+    else {
+        return Err(ParseError::new(
+            format!("unknown comparison `{}` for `wait`", t.text),
+            format!("use one of == != < > <= >= &; usage: {}", a.usage),
+            t.col,
+            a.line,
+        ));
+    };
+    let value = a.value("VALUE")?;
+    let timeout_ms = if a.keyword(&["timeout"]).is_some() {
+        Some(a.number("MS")?)
+    } else {
+        None
+    };
+    Ok(Command::Wait {
+        target,
+        op,
+        value,
+        timeout_ms,
+    })
+}
+
+fn p_snap(a: &mut Args) -> Result<Command, ParseError> {
+    let name = a.word("NAME")?;
+    let peripherals = a.rest_names("PERIPH")?;
+    Ok(Command::Snap { name, peripherals })
+}
+
+fn p_diff(a: &mut Args) -> Result<Command, ParseError> {
+    let name = a.word("NAME")?;
+    let peripherals = a.rest_names("PERIPH")?;
+    Ok(Command::Diff { name, peripherals })
+}
+
+fn p_run(a: &mut Args) -> Result<Command, ParseError> {
+    let file = a.word("FILE")?;
+    let args = a.rest_words();
+    Ok(Command::Run { file, args })
+}
+
+fn p_eval(a: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Eval(a.raw_text("EXPR")?))
+}
+
+fn p_record(a: &mut Args) -> Result<Command, ParseError> {
+    if a.keyword(&["stop"]).is_some() {
+        return Ok(Command::Record(None));
+    }
+    Ok(Command::Record(Some(a.word("FILE")?)))
+}
+
+// ---------------------------------------------------------------------------
+// The table
+
+const SIM_SUBS: &[&str] = &["stats", "power-cycle", "wait"];
+const WAIT_OPS: &[&str] = &["==", "!=", "<", ">", "<=", ">=", "&"];
+
+static SIM_COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "stats",
+        aliases: &[],
+        synopsis: "sim stats [reset]",
+        summary: "show (or reset) virtual-board access statistics",
+        help: "Shows counters of the simulated board (reads, writes, faults). `reset` clears them.",
+        args: &[ArgKind::Keywords(&["reset"])],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_sim_stats,
+    },
+    CommandSpec {
+        name: "power-cycle",
+        aliases: &[],
+        synopsis: "sim power-cycle",
+        summary: "power-cycle the virtual board",
+        help: "Removes and restores power on the simulated board: RAM is lost, option bytes and flash are kept.",
+        args: &[],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_sim_power_cycle,
+    },
+    CommandSpec {
+        name: "wait",
+        aliases: &[],
+        synopsis: "sim wait MS",
+        summary: "advance simulated time by MS milliseconds",
+        help: "Lets the simulated board run for MS milliseconds of virtual time.",
+        args: &[ArgKind::Number],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_sim_wait,
+    },
+];
+
+static OB_COMMANDS: &[CommandSpec] = &[CommandSpec {
+    name: "set",
+    aliases: &[],
+    synopsis: "ob set NAME=VALUE...",
+    summary: "program option bytes",
+    help: "Programs option bytes by their RM0399 names, e.g. `ob set BOR_LEV=2 IWDG1_SW=1`.",
+    args: &[ArgKind::FieldAssignments],
+    repeat_last: true,
+    subcommands: &[],
+    parse: p_ob_set,
+}];
+
+static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "ap",
+        aliases: &[],
+        synopsis: "ap [N]",
+        summary: "show or select the access port",
+        help: "Without N, shows the current access port. With N, selects it: 0 = CM7 (AXI), \
+               1 = D3 AHB, 2 = APB-D (debug components), 3 = CM4 (AHB).",
+        args: &[ArgKind::Number],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_ap,
+    },
+    CommandSpec {
+        name: "core",
+        aliases: &[],
+        synopsis: "core [cm7|cm4]",
+        summary: "show or select the core (and its access port)",
+        help: "Without argument, shows the selected core. `core cm7` selects AP 0, `core cm4` selects AP 3.",
+        args: &[ArgKind::Keywords(&["cm7", "cm4"])],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_core,
+    },
+    CommandSpec {
+        name: "read",
+        aliases: &["r"],
+        synopsis: "read|r TARGET [COUNT]",
+        summary: "read a register, field or memory",
+        help: "TARGET is a name (PERIPH.REG.FIELD, PERIPH_REG, GPIOA.AFR[1], P.CL[2].REG) or an \
+               address with an optional access size: /b (8-bit), /h (16-bit), /w (32-bit), \
+               e.g. `read 0x08000000/w 4`. COUNT reads that many consecutive items.",
+        args: &[ArgKind::Target, ArgKind::Number],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_read,
+    },
+    CommandSpec {
+        name: "write",
+        aliases: &["w"],
+        synopsis: "write|w TARGET VALUE | write|w REG FIELD=VALUE...",
+        summary: "write a register, field or memory",
+        help: "`write TARGET VALUE` writes a register, field or address. `write REG F1=V1 F2=V2` \
+               updates several fields in one read-modify-write. VALUE is a number (42, 0x2A, \
+               0b101010, 0o52, `_` separators) or an enumerated value name such as Enabled.",
+        args: &[ArgKind::Target, ArgKind::FieldAssignments],
+        repeat_last: true,
+        subcommands: &[],
+        parse: p_write,
+    },
+    CommandSpec {
+        name: "show",
+        aliases: &[],
+        synopsis: "show PERIPH [REG...]",
+        summary: "decode a peripheral's registers and fields",
+        help: "Reads and decodes all registers of PERIPH, or only the listed ones.",
+        args: &[ArgKind::Peripheral, ArgKind::Name],
+        repeat_last: true,
+        subcommands: &[],
+        parse: p_show,
+    },
+    CommandSpec {
+        name: "find",
+        aliases: &[],
+        synopsis: "find PATTERN",
+        summary: "search peripheral, register and field names",
+        help: "Lists names matching PATTERN (case-insensitive substring; quote it if it has spaces).",
+        args: &[ArgKind::Word],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_find,
+    },
+    CommandSpec {
+        name: "info",
+        aliases: &[],
+        synopsis: "info",
+        summary: "show chip, probe and session information",
+        help: "Shows the connected part, probe, selected core/AP and loaded SVD.",
+        args: &[],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_info,
+    },
+    CommandSpec {
+        name: "status",
+        aliases: &[],
+        synopsis: "status",
+        summary: "show the run state of both cores",
+        help: "Shows whether each core is running, halted, sleeping or held in reset.",
+        args: &[],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_status,
+    },
+    CommandSpec {
+        name: "halt",
+        aliases: &[],
+        synopsis: "halt",
+        summary: "halt the selected core",
+        help: "Halts the selected core and shows its PC.",
+        args: &[],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_halt,
+    },
+    CommandSpec {
+        name: "resume",
+        aliases: &[],
+        synopsis: "resume",
+        summary: "resume the selected core",
+        help: "Lets the selected core run.",
+        args: &[],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_resume,
+    },
+    CommandSpec {
+        name: "step",
+        aliases: &[],
+        synopsis: "step",
+        summary: "single-step the selected core",
+        help: "Executes one instruction on the (halted) selected core and shows the new PC.",
+        args: &[],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_step,
+    },
+    CommandSpec {
+        name: "reset",
+        aliases: &[],
+        synopsis: "reset [core|system] [halt]",
+        summary: "reset the core or the whole system",
+        help: "`reset` alone is a system reset (like OpenOCD's `monitor reset`). `reset core` \
+               resets only the selected core. `halt` stops the core at the reset vector.",
+        args: &[
+            ArgKind::Keywords(&["core", "system", "halt"]),
+            ArgKind::Keywords(&["halt"]),
+        ],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_reset,
+    },
+    CommandSpec {
+        name: "regs",
+        aliases: &[],
+        synopsis: "regs",
+        summary: "show the core registers",
+        help: "Shows r0-r12, sp, lr, pc, xpsr and the special registers of the selected (halted) core.",
+        args: &[],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_regs,
+    },
+    CommandSpec {
+        name: "reg",
+        aliases: &[],
+        synopsis: "reg NAME [VALUE]",
+        summary: "read or write one core register",
+        help: "NAME is a core register: r0..r12, sp, lr, pc, xpsr, msp, psp, control, primask, \
+               s0..s31, fpscr. With VALUE, writes it (core must be halted).",
+        args: &[ArgKind::CoreReg, ArgKind::Value],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_reg,
+    },
+    CommandSpec {
+        name: "sim",
+        aliases: &[],
+        synopsis: "sim stats [reset] | sim power-cycle | sim wait MS",
+        summary: "control the virtual board",
+        help: "Commands that only make sense on the simulated board.",
+        args: &[ArgKind::Keywords(SIM_SUBS)],
+        repeat_last: false,
+        subcommands: SIM_COMMANDS,
+        parse: p_sim,
+    },
+    CommandSpec {
+        name: "ob",
+        aliases: &[],
+        synopsis: "ob | ob set NAME=VALUE...",
+        summary: "show or program option bytes",
+        help: "`ob` shows the option bytes; `ob set NAME=VALUE ...` programs them (RM0399 names).",
+        args: &[ArgKind::Keywords(&["set"])],
+        repeat_last: false,
+        subcommands: OB_COMMANDS,
+        parse: p_ob,
+    },
+    CommandSpec {
+        name: "doctor",
+        aliases: &[],
+        synopsis: "doctor",
+        summary: "diagnose common setup problems",
+        help: "Checks probe, connection, power domains, option bytes and clocks and explains what looks wrong.",
+        args: &[],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_doctor,
+    },
+    CommandSpec {
+        name: "report",
+        aliases: &[],
+        synopsis: "report [FILE]",
+        summary: "write a diagnostic report",
+        help: "Collects status, option bytes and key registers; prints them or writes them to FILE.",
+        args: &[ArgKind::File],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_report,
+    },
+    CommandSpec {
+        name: "wait",
+        aliases: &[],
+        synopsis: "wait TARGET OP VALUE [timeout MS]",
+        summary: "poll until a register/field/address satisfies a condition",
+        help: "OP is one of == != < > <= >= & (`&`: any of the VALUE bits set). \
+               Example: `wait RCC.CR.HSERDY == 1 timeout 500`.",
+        args: &[
+            ArgKind::Target,
+            ArgKind::Keywords(WAIT_OPS),
+            ArgKind::Value,
+            ArgKind::Keywords(&["timeout"]),
+            ArgKind::Number,
+        ],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_wait,
+    },
+    CommandSpec {
+        name: "snap",
+        aliases: &[],
+        synopsis: "snap NAME [PERIPH...]",
+        summary: "save a snapshot of peripheral registers",
+        help: "Saves the registers of the listed peripherals (default: all) under NAME for `diff`.",
+        args: &[ArgKind::Word, ArgKind::Peripheral],
+        repeat_last: true,
+        subcommands: &[],
+        parse: p_snap,
+    },
+    CommandSpec {
+        name: "diff",
+        aliases: &[],
+        synopsis: "diff NAME [PERIPH...]",
+        summary: "compare registers with a snapshot",
+        help: "Shows registers and fields that changed since `snap NAME`.",
+        args: &[ArgKind::Word, ArgKind::Peripheral],
+        repeat_last: true,
+        subcommands: &[],
+        parse: p_diff,
+    },
+    CommandSpec {
+        name: "run",
+        aliases: &[],
+        synopsis: "run FILE [ARGS...]",
+        summary: "run a script",
+        help: "Runs a script file; ARGS are words or quoted strings passed to it.",
+        args: &[ArgKind::File, ArgKind::Word],
+        repeat_last: true,
+        subcommands: &[],
+        parse: p_run,
+    },
+    CommandSpec {
+        name: "eval",
+        aliases: &[],
+        synopsis: "eval EXPR",
+        summary: "evaluate a script expression",
+        help: "The rest of the line, including `;` and `#`, is passed to the scripting engine.",
+        args: &[ArgKind::Text],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_eval,
+    },
+    CommandSpec {
+        name: "record",
+        aliases: &[],
+        synopsis: "record FILE | record stop",
+        summary: "record commands to a script file",
+        help: "Appends every following command, in canonical form, to FILE until `record stop`. \
+               Quote a file literally named stop: `record \"stop\"`.",
+        args: &[ArgKind::File],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_record,
+    },
+    CommandSpec {
+        name: "help",
+        aliases: &["?"],
+        synopsis: "help [CMD]",
+        summary: "list commands or show help for one",
+        help: "`help` lists all commands; `help CMD` shows the details of one.",
+        args: &[ArgKind::CommandName],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_help,
+    },
+    CommandSpec {
+        name: "quit",
+        aliases: &["exit", "q"],
+        synopsis: "quit|exit|q",
+        summary: "leave h7sh",
+        help: "Leaves the shell (stops a running `record` first).",
+        args: &[],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_quit,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        let mut seen = std::collections::HashSet::new();
+        for s in commands() {
+            for w in std::iter::once(&s.name).chain(s.aliases.iter()) {
+                assert!(seen.insert(*w), "duplicate command word {w}");
+                assert_eq!(*w, w.to_lowercase());
+            }
+            assert!(s.synopsis.starts_with(s.name), "{}", s.synopsis);
+            assert!(!s.summary.is_empty() && !s.help.is_empty());
+            if s.repeat_last {
+                assert!(!s.args.is_empty());
+            }
+            for (i, a) in s.args.iter().enumerate() {
+                if *a == ArgKind::Text {
+                    assert_eq!(i, 0, "Text must be the first argument of {}", s.name);
+                }
+            }
+            if !s.subcommands.is_empty() {
+                let ArgKind::Keywords(kws) = s.args[0] else {
+                    panic!("{}: args[0] must list sub-commands", s.name)
+                };
+                for sub in s.subcommands {
+                    assert!(kws.contains(&sub.name), "{} missing {}", s.name, sub.name);
+                    assert!(sub.synopsis.starts_with(&format!("{} {}", s.name, sub.name)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn edit_distance_and_suggestions() {
+        assert_eq!(edit_distance("rdd", "read"), 2);
+        assert_eq!(edit_distance("", "ab"), 2);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(suggest("rdd"), Some("read"));
+        assert_eq!(suggest("HALTT"), Some("halt"));
+        assert_eq!(suggest("stauts"), Some("status"));
+        assert_eq!(suggest("xyzzy"), None);
+        assert_eq!(suggest("exti"), Some("exit"));
+    }
+}
