@@ -248,9 +248,8 @@ pub fn parse(input: &str) -> Result<Vec<Command>, ParseError> {
 
 /// Quotes a word if needed so that the lexer reads it back unchanged.
 pub fn quote(word: &str) -> String {
-    let needs = word.is_empty()
-        || word.starts_with(['"', '\''])
-        || word.chars().any(lex::is_word_end);
+    let needs =
+        word.is_empty() || word.starts_with(['"', '\'']) || word.chars().any(lex::is_word_end);
     if !needs {
         return word.to_string();
     }
