@@ -577,6 +577,14 @@ fn bad_inputs_give_clear_errors() {
             8,
         ),
         ("wait X==1", "unexpected `==` in `X==1`", "spaces", 1, 7),
+        ("wait X<=1", "unexpected `<=` in `X<=1`", "spaces", 1, 7),
+        (
+            "write RCC.CR.HSION=1",
+            "unexpected `=` in `RCC.CR.HSION=1`",
+            "register first",
+            1,
+            19,
+        ),
         (
             "wait X == 1 timeout",
             "missing MS for `wait`",

@@ -236,16 +236,25 @@ impl Args {
         let t = self.take(what)?;
         if let Some((i, op)) = WaitOp::ALL
             .iter()
-            .filter_map(|(s, _)| t.text.find(s).map(|i| (i, *s)))
-            .min()
+            .map(|(s, _)| *s)
+            .chain(std::iter::once("="))
+            .filter_map(|s| t.text.find(s).map(|i| (i, s)))
+            .min_by_key(|(i, s)| (*i, usize::MAX - s.len()))
         {
             if i > 0 && !t.text.contains('/') {
                 return Err(ParseError::new(
                     format!("unexpected `{op}` in `{}`", t.text),
-                    format!(
-                        "separate operators and values with spaces; usage: {}",
-                        self.usage
-                    ),
+                    if op == "=" {
+                        format!(
+                            "give the register first, then FIELD=VALUE pairs; usage: {}",
+                            self.usage
+                        )
+                    } else {
+                        format!(
+                            "separate operators and values with spaces; usage: {}",
+                            self.usage
+                        )
+                    },
                     t.col + t.text[..i].chars().count(),
                     self.line,
                 ));

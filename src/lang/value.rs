@@ -282,6 +282,8 @@ mod tests {
             .message
             .contains("invalid value"));
         assert!(parse_value("").is_err());
+        assert!(is_identifier("Level0") && is_identifier("_a1"));
+        assert!(!is_identifier("0a") && !is_identifier("a.b") && !is_identifier(""));
     }
 
     #[test]
