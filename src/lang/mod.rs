@@ -26,7 +26,7 @@ mod complete;
 mod lex;
 mod value;
 
-pub use commands::{commands, help_text, lookup, suggest, ArgKind, Args, CommandSpec};
+pub use commands::{commands, help_text, lookup, suggest, ArgKind, ArgParser, Args, CommandSpec};
 pub use complete::{completion_context, CompletionContext, CompletionKind};
 pub use value::{check_name, is_identifier, parse_number, parse_target, parse_value};
 
