@@ -2,9 +2,7 @@
 
 use super::lex::{Statement, Token};
 use super::value::{self, NUMBER_HINT};
-use super::{
-    Command, CoreName, ParseError, ResetKind, SimCommand, Target, Value, WaitOp,
-};
+use super::{Command, CoreName, ParseError, ResetKind, SimCommand, Target, Value, WaitOp};
 
 /// What an argument position takes; used by completion and documented in `help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -168,7 +166,11 @@ impl Args {
             Some(k) => Ok(Some(k)),
             None => Err(ParseError::new(
                 format!("unknown {what} `{}` for `{}`", t.text, self.cmd),
-                format!("expected one of {}; usage: {}", keyword_list(kws), self.usage),
+                format!(
+                    "expected one of {}; usage: {}",
+                    keyword_list(kws),
+                    self.usage
+                ),
                 t.col,
                 self.line,
             )),
@@ -189,7 +191,10 @@ impl Args {
 
     /// All remaining words.
     pub fn rest_words(&mut self) -> Vec<String> {
-        let out = self.tokens[self.pos..].iter().map(|t| t.text.clone()).collect();
+        let out = self.tokens[self.pos..]
+            .iter()
+            .map(|t| t.text.clone())
+            .collect();
         self.pos = self.tokens.len();
         out
     }
@@ -199,7 +204,10 @@ impl Args {
         let t = self.take(what)?;
         if !t.text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
             return Err(ParseError::new(
-                format!("{what} for `{}` must be a number, found `{}`", self.cmd, t.text),
+                format!(
+                    "{what} for `{}` must be a number, found `{}`",
+                    self.cmd, t.text
+                ),
                 NUMBER_HINT,
                 t.col,
                 self.line,
@@ -228,16 +236,25 @@ impl Args {
         let t = self.take(what)?;
         if let Some((i, op)) = WaitOp::ALL
             .iter()
-            .filter_map(|(s, _)| t.text.find(s).map(|i| (i, *s)))
-            .min()
+            .map(|(s, _)| *s)
+            .chain(std::iter::once("="))
+            .filter_map(|s| t.text.find(s).map(|i| (i, s)))
+            .min_by_key(|(i, s)| (*i, usize::MAX - s.len()))
         {
             if i > 0 && !t.text.contains('/') {
                 return Err(ParseError::new(
                     format!("unexpected `{op}` in `{}`", t.text),
-                    format!(
-                        "separate operators and values with spaces; usage: {}",
-                        self.usage
-                    ),
+                    if op == "=" {
+                        format!(
+                            "give the register first, then FIELD=VALUE pairs; usage: {}",
+                            self.usage
+                        )
+                    } else {
+                        format!(
+                            "separate operators and values with spaces; usage: {}",
+                            self.usage
+                        )
+                    },
                     t.col + t.text[..i].chars().count(),
                     self.line,
                 ));
@@ -264,7 +281,8 @@ impl Args {
 
     /// True if the next word looks like `NAME=VALUE`.
     pub fn next_is_assignment(&self) -> bool {
-        self.peek().is_some_and(|t| !t.quoted && t.text.contains('='))
+        self.peek()
+            .is_some_and(|t| !t.quoted && t.text.contains('='))
     }
 
     /// A required `NAME=VALUE` pair.
@@ -332,7 +350,11 @@ impl Args {
         let Some(sub) = self.spec.subcommand(&t.text).filter(|_| !t.quoted) else {
             return Err(ParseError::new(
                 format!("unknown sub-command `{}` for `{}`", t.text, self.cmd),
-                format!("expected one of {}; usage: {}", keyword_list(&names), self.usage),
+                format!(
+                    "expected one of {}; usage: {}",
+                    keyword_list(&names),
+                    self.usage
+                ),
                 t.col,
                 self.line,
             ));
@@ -348,7 +370,10 @@ impl Args {
         match self.peek() {
             None => Ok(()),
             Some(t) => Err(ParseError::new(
-                format!("unexpected `{}` after the arguments of `{}`", t.text, self.cmd),
+                format!(
+                    "unexpected `{}` after the arguments of `{}`",
+                    t.text, self.cmd
+                ),
                 format!("usage: {}; separate commands with `;`", self.usage),
                 t.col,
                 self.line,
@@ -439,7 +464,9 @@ pub fn suggest(word: &str) -> Option<&'static str> {
 pub fn help_text(cmd: Option<&str>) -> Result<String, ParseError> {
     let Some(word) = cmd else {
         let width = COMMANDS.iter().map(|s| s.synopsis.len()).max().unwrap_or(0);
-        let mut out = String::from("Commands (case-insensitive; separate with `;` or newlines; `#` starts a comment):\n");
+        let mut out = String::from(
+            "Commands (case-insensitive; separate with `;` or newlines; `#` starts a comment):\n",
+        );
         for s in COMMANDS {
             out.push_str(&format!("  {:<width$}  {}\n", s.synopsis, s.summary));
         }
@@ -458,7 +485,10 @@ pub fn help_text(cmd: Option<&str>) -> Result<String, ParseError> {
             1,
         ));
     };
-    let mut out = format!("usage: {}\n\n{}\n\n{}\n", spec.synopsis, spec.summary, spec.help);
+    let mut out = format!(
+        "usage: {}\n\n{}\n\n{}\n",
+        spec.synopsis, spec.summary, spec.help
+    );
     if !spec.aliases.is_empty() {
         out.push_str(&format!("\naliases: {}\n", spec.aliases.join(", ")));
     }
@@ -1055,7 +1085,9 @@ mod tests {
                 };
                 for sub in s.subcommands {
                     assert!(kws.contains(&sub.name), "{} missing {}", s.name, sub.name);
-                    assert!(sub.synopsis.starts_with(&format!("{} {}", s.name, sub.name)));
+                    assert!(sub
+                        .synopsis
+                        .starts_with(&format!("{} {}", s.name, sub.name)));
                 }
             }
         }

@@ -26,7 +26,7 @@ mod complete;
 mod lex;
 mod value;
 
-pub use commands::{commands, help_text, lookup, suggest, ArgKind, Args, CommandSpec};
+pub use commands::{commands, help_text, lookup, suggest, ArgKind, ArgParser, Args, CommandSpec};
 pub use complete::{completion_context, CompletionContext, CompletionKind};
 pub use value::{check_name, is_identifier, parse_number, parse_target, parse_value};
 
@@ -248,9 +248,8 @@ pub fn parse(input: &str) -> Result<Vec<Command>, ParseError> {
 
 /// Quotes a word if needed so that the lexer reads it back unchanged.
 pub fn quote(word: &str) -> String {
-    let needs = word.is_empty()
-        || word.starts_with(['"', '\''])
-        || word.chars().any(lex::is_word_end);
+    let needs =
+        word.is_empty() || word.starts_with(['"', '\'']) || word.chars().any(lex::is_word_end);
     if !needs {
         return word.to_string();
     }

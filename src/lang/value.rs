@@ -18,10 +18,12 @@ use super::{AccessSize, ParseError, Target, Value};
 pub const NUMBER_HINT: &str =
     "numbers look like 42, 0x2A, 0b10_1010 or 0o52 (`_` may separate digits, e.g. 0x0800_0000)";
 /// Hint shown for malformed values.
-pub const VALUE_HINT: &str = "a value is a number (42, 0x2A, 0b101010, 0o52, `_` separators allowed) \
+pub const VALUE_HINT: &str =
+    "a value is a number (42, 0x2A, 0b101010, 0o52, `_` separators allowed) \
      or an enumerated value name such as Enabled or Level0";
 /// Hint shown for malformed register / field names.
-pub const NAME_HINT: &str = "names look like GPIOA.MODER.MODE0, RCC_CR, GPIOA.AFR[1] or P.CL[2].REG; \
+pub const NAME_HINT: &str =
+    "names look like GPIOA.MODER.MODE0, RCC_CR, GPIOA.AFR[1] or P.CL[2].REG; \
      addresses start with a digit (0x5800_0000/w)";
 /// Hint shown for a bad access-size suffix.
 pub const SIZE_HINT: &str = "use /b (8-bit), /h (16-bit) or /w (32-bit), e.g. 0x5C001000/w";
@@ -275,8 +277,13 @@ mod tests {
         assert_eq!(parse_value("_x1"), Ok(Value::Symbol("_x1".into())));
         let e = parse_value("Ena-bled").unwrap_err();
         assert_eq!(e.column, 4);
-        assert!(parse_value("é").unwrap_err().message.contains("invalid value"));
+        assert!(parse_value("é")
+            .unwrap_err()
+            .message
+            .contains("invalid value"));
         assert!(parse_value("").is_err());
+        assert!(is_identifier("Level0") && is_identifier("_a1"));
+        assert!(!is_identifier("0a") && !is_identifier("a.b") && !is_identifier(""));
     }
 
     #[test]
@@ -302,7 +309,13 @@ mod tests {
                 size: Some(AccessSize::U16)
             })
         );
-        for n in ["GPIOA.AFR[1]", "P.CL[2].REG", "RCC_CR", "RCC.CR.HSION", "_a"] {
+        for n in [
+            "GPIOA.AFR[1]",
+            "P.CL[2].REG",
+            "RCC_CR",
+            "RCC.CR.HSION",
+            "_a",
+        ] {
             assert_eq!(parse_target(n), Ok(Target::Name(n.into())));
         }
         let e = parse_target("0x10/q").unwrap_err();
