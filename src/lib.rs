@@ -1,3 +1,4 @@
 //! h7sh: a debug shell for dual-core STM32H7 parts (H745/H747/H755/H757).
 //!
 //! See `docs/ARCHITECTURE.md` for how the modules fit together.
+pub mod svd;
