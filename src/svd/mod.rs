@@ -142,21 +142,28 @@ fn cortex_m() -> Result<&'static svd_rs::Device, SvdError> {
 
 /// Parse, patch, merge, flatten and index one SVD.
 fn build_view(text: &str, path: &Path, user: &[patch::Patch]) -> Result<Device, SvdError> {
+    let t0 = std::time::Instant::now();
+    let prof = std::env::var_os("H7SH_PROF").is_some();
     let mut dev = parse_svd(text, path)?;
+    if prof { eprintln!("parse {:?}", t0.elapsed()); }
     let mut applied = Vec::new();
     if patch::is_st_dualcore(&dev) {
         let ours = patch::dualcore_patch()?;
         patch::apply(&mut dev, &ours)?;
         applied.push(ours.name.display().to_string());
     }
+    if prof { eprintln!("ours {:?}", t0.elapsed()); }
     patch::merge_cortex_m(&mut dev, cortex_m()?);
     for p in user {
         patch::apply(&mut dev, p)?;
         applied.push(p.name.display().to_string());
     }
+    if prof { eprintln!("patched {:?}", t0.elapsed()); }
     svd_parser::expand_properties(&mut dev);
     let peripherals = flatten::flatten(&dev).map_err(|e| malformed(path, &e))?;
+    if prof { eprintln!("flat {:?}", t0.elapsed()); }
     let mut d = Device::new(dev.name, dev.cpu.map(|c| c.name), peripherals);
+    if prof { eprintln!("indexed {:?}", t0.elapsed()); }
     d.patches = applied;
     Ok(d)
 }

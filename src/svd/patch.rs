@@ -245,15 +245,40 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
     }
     let first = sel.iter().position(|&s| s).unwrap_or(n);
     let all = std::mem::take(&mut dev.peripherals);
-    let (picked, rest): (Vec<_>, Vec<_>) = all
-        .into_iter()
-        .zip(sel.iter().copied())
-        .partition(|(_, s)| *s);
-    dev.peripherals = picked.into_iter().map(|(p, _)| p).collect();
-    let rest: Vec<svd::Peripheral> = rest.into_iter().map(|(p, _)| p).collect();
+    let mut picked = Vec::new();
+    let mut rest = Vec::new();
+    // Registers of picked peripherals that the patch cannot touch wait aside, keyed by the
+    // name the peripheral has after patching.
+    let mut aside: Vec<(String, Vec<svd::RegisterCluster>)> = Vec::new();
+    for (mut p, s) in all.into_iter().zip(sel.iter().copied()) {
+        if !s {
+            rest.push(p);
+            continue;
+        }
+        if let (Some(rspecs), Some(regs)) = (register_specs_for(root, &p.name), p.registers.as_mut()) {
+            let kept = prune_registers(regs, &rspecs);
+            if !kept.is_empty() {
+                aside.push((final_name(root, &p.name), kept));
+            }
+        }
+        picked.push(p);
+    }
+    dev.peripherals = picked;
+    if std::env::var_os("H7SH_PROF").is_some() { eprintln!("  selected"); }
     // Patch the small device; on error put the originals back so `dev` stays whole.
     let result = apply_whole(dev, patch);
     let mut patched = std::mem::take(&mut dev.peripherals);
+    for (name, regs) in aside {
+        // A peripheral the patch deleted takes its untouched registers with it.
+        if let Some(p) = patched.iter_mut().find(|p| p.name == name) {
+            let list = p.registers.get_or_insert_with(Vec::new);
+            list.extend(regs);
+            list.sort_by_key(|rc| match rc {
+                svd::RegisterCluster::Register(r) => r.address_offset,
+                svd::RegisterCluster::Cluster(c) => c.address_offset,
+            });
+        }
+    }
     let mut merged = rest;
     let at = first.min(merged.len());
     merged.splice(at..at, patched.drain(..));
@@ -261,16 +286,216 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
     result
 }
 
+/// Peripheral properties `_modify` may set inside a peripheral (not register names).
+const PERIPHERAL_PROPS: &[&str] = &[
+    "name",
+    "displayName",
+    "description",
+    "groupName",
+    "baseAddress",
+    "addressBlock",
+    "addressBlocks",
+    "derivedFrom",
+    "version",
+    "prependToName",
+    "appendToName",
+    "headerStructName",
+    "alternatePeripheral",
+    "size",
+    "access",
+    "resetValue",
+    "resetMask",
+    "protection",
+];
+
+/// Register specs the patch applies to peripheral `pname`, or `None` if all its registers
+/// must go through svdtools (commands whose reach is not bounded by names).
+fn register_specs_for(root: &Hash, pname: &str) -> Option<Vec<String>> {
+    let mut specs = Vec::new();
+    for (k, v) in root {
+        let k = k.as_str()?;
+        match k {
+            "_rebase" | "_clear_fields" | "_derive" => {
+                // Moves or rewrites whole register sets.
+                if v.as_hash().is_some_and(|h| {
+                    h.iter().any(|(a, b)| {
+                        a.as_str().is_some_and(|a| spec_matches(a, pname))
+                            || b.as_str().is_some_and(|b| spec_matches(b, pname))
+                    })
+                }) || v.as_vec().is_some_and(|l| {
+                    l.iter()
+                        .any(|x| x.as_str().is_some_and(|x| spec_matches(x, pname)))
+                }) || v.as_str().is_some_and(|x| spec_matches(x, pname))
+                {
+                    return None;
+                }
+            }
+            k if k.starts_with('_') => {}
+            k if spec_matches(k, pname) => specs.extend(register_specs(v.as_hash()?)?),
+            _ => {}
+        }
+    }
+    Some(specs)
+}
+
+fn register_specs(h: &Hash) -> Option<Vec<String>> {
+    let mut specs = Vec::new();
+    let str_list = |v: &Yaml, specs: &mut Vec<String>| -> Option<()> {
+        match v {
+            Yaml::String(s) => specs.push(s.clone()),
+            Yaml::Array(a) => {
+                for x in a {
+                    specs.push(x.as_str()?.to_string());
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    };
+    for (k, v) in h {
+        let k = k.as_str()?;
+        match k {
+            "_path" | "_include" => {}
+            "_delete" => match v {
+                Yaml::Hash(d) => {
+                    for (dk, dv) in d {
+                        match dk.as_str()? {
+                            "_registers" => str_list(dv, &mut specs)?,
+                            "_interrupts" => {}
+                            _ => return None,
+                        }
+                    }
+                }
+                v => str_list(v, &mut specs)?,
+            },
+            "_modify" => {
+                for (mk, mv) in v.as_hash()? {
+                    match mk.as_str()? {
+                        "_registers" => {
+                            for (rk, _) in mv.as_hash()? {
+                                specs.push(rk.as_str()?.to_string());
+                            }
+                        }
+                        "_interrupts" => {}
+                        m if m.starts_with('_') => return None,
+                        m if PERIPHERAL_PROPS.contains(&m) => {}
+                        m => specs.push(m.to_string()),
+                    }
+                }
+            }
+            "_add" | "_derive" => {
+                for (ak, av) in v.as_hash()? {
+                    match ak.as_str()? {
+                        "_interrupts" => {}
+                        a if a.starts_with('_') => return None,
+                        a => specs.push(a.to_string()),
+                    }
+                    let from = match av {
+                        Yaml::String(s) => Some(s.as_str()),
+                        Yaml::Hash(x) => x
+                            .get(&Yaml::String("derivedFrom".into()))
+                            .or_else(|| x.get(&Yaml::String("_from".into())))
+                            .and_then(Yaml::as_str),
+                        _ => None,
+                    };
+                    if let Some(f) = from {
+                        specs.push(f.to_string());
+                    }
+                }
+            }
+            k if k.starts_with('_') => return None,
+            k => specs.push(k.to_string()),
+        }
+    }
+    if specs.iter().any(|s| s.contains(['{', '[', '\\', '.'])) {
+        return None;
+    }
+    Some(specs)
+}
+
+/// Keep in `regs` the registers matching `specs` (closed under derivedFrom, clusters always
+/// kept); return the others.
+fn prune_registers(regs: &mut Vec<svd::RegisterCluster>, specs: &[String]) -> Vec<svd::RegisterCluster> {
+    let name_of = |rc: &svd::RegisterCluster| match rc {
+        svd::RegisterCluster::Register(r) => (r.name.clone(), r.derived_from.clone(), false),
+        svd::RegisterCluster::Cluster(c) => (c.name.clone(), c.derived_from.clone(), true),
+    };
+    let info: Vec<_> = regs.iter().map(name_of).collect();
+    let mut keep: Vec<bool> = info
+        .iter()
+        .map(|(n, _, cluster)| *cluster || specs.iter().any(|s| spec_matches(s, n)))
+        .collect();
+    loop {
+        let mut changed = false;
+        for i in 0..info.len() {
+            let Some(base) = info[i].1.as_deref() else {
+                continue;
+            };
+            if let Some(j) = info.iter().position(|x| x.0 == base) {
+                if keep[i] != keep[j] {
+                    keep[i] = true;
+                    keep[j] = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let all = std::mem::take(regs);
+    let mut aside = Vec::new();
+    for (rc, k) in all.into_iter().zip(keep) {
+        if k {
+            regs.push(rc);
+        } else {
+            aside.push(rc);
+        }
+    }
+    aside
+}
+
+/// Name of peripheral `pname` after the patch's device-level `_modify`.
+fn final_name(root: &Hash, pname: &str) -> String {
+    let modify = root
+        .get(&Yaml::String("_modify".into()))
+        .and_then(Yaml::as_hash);
+    let mut name = pname.to_string();
+    if let Some(m) = modify {
+        for (k, v) in m {
+            let Some(k) = k.as_str() else { continue };
+            if DEVICE_PROPS.contains(&k) || k == "_peripherals" || !spec_matches(k, pname) {
+                continue;
+            }
+            if let Some(n) = v
+                .as_hash()
+                .and_then(|h| h.get(&Yaml::String("name".into())))
+                .and_then(Yaml::as_str)
+            {
+                name = n.to_string();
+            }
+        }
+    }
+    name
+}
+
 /// Run svdtools over all of `dev` (encode, patch, parse back).
 fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let name = &patch.name;
+    let t0 = std::time::Instant::now();
+    let prof = std::env::var_os("H7SH_PROF").is_some();
     let xml = svd_encoder::encode(dev).map_err(|e| patch_err(name, e.to_string()))?;
-    let cfg = svdtools::patch::Config::default();
+    if prof { eprintln!("  encode {} periphs {} bytes {:?}", dev.peripherals.len(), xml.len(), t0.elapsed()); }
+    let mut cfg = svdtools::patch::Config::default();
+    // Copies, not derivedFrom links between identical enums: svdtools' search for an
+    // identical enum to derive from scans the device once per added enum.
+    cfg.enum_derive = svdtools::patch::EnumAutoDerive::None;
     let enc = svdtools::patch::EncoderConfig::default();
     let mut out = svdtools::patch::process_reader(xml.as_bytes(), &patch.yaml, &enc, &cfg)
         .map_err(|e| patch_err(name, format!("{e:#}")))?;
     let mut text = String::new();
     std::io::Read::read_to_string(&mut out, &mut text).map_err(|e| patch_err(name, e.to_string()))?;
+    if prof { eprintln!("  processed {:?}", t0.elapsed()); }
     let parsed = svd_parser::parse_with_config(
         &text,
         &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),
