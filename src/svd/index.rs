@@ -4,10 +4,12 @@
 //! search, well under 2 µs), prefix completion (a contiguous range) and the on-disk cache
 //! (two strings and a plain vector deserialize with three allocations, no rehashing).
 //!
-//! Every register is entered under its dot name `PERIPH.REG` and its reference-manual name
-//! `PERIPH_REG`; every field under `PERIPH.REG.FIELD` and `PERIPH_REG.FIELD`. Registers whose
-//! name repeats the peripheral prefix (ST's `HSEM.HSEM_R0`) are also entered without it
-//! (`HSEM.R0`, and `HSEM_R0` which is then the RM name). Keys are ASCII-lowercased, so all
+//! Every peripheral is entered under its name, every register under its dot name
+//! `PERIPH.REG` and its reference-manual name `PERIPH_REG`. Registers whose name repeats the
+//! peripheral prefix (ST's `HSEM.HSEM_R0`) are also entered without it (`HSEM.R0`, and
+//! `HSEM_R0` which is then the RM name). Fields are not entered: `X.FIELD` resolves `X` as a
+//! register and then looks the field up among its (few) fields, which keeps the table ten
+//! times smaller (faster to build, to cache and to load). Keys are ASCII-lowercased, so all
 //! lookups are case-insensitive.
 
 use serde::{Deserialize, Serialize};
@@ -115,19 +117,6 @@ impl NameIndex {
                     // `PERIPH_alias` is the register's own name (`HSEM_R0`).
                     b.add(&[pn, "_", a], reg, 1);
                 }
-                for (fi, f) in r.fields.iter().enumerate() {
-                    let fid = Resolved::Field(FieldId {
-                        reg: rid,
-                        field: fi as u32,
-                    });
-                    let fname = f.name.as_str();
-                    b.add(&[pn, ".", rn, ".", fname], fid, 0);
-                    b.add(&[pn, "_", rn, ".", fname], fid, 1);
-                    if let Some(a) = alias {
-                        b.add(&[pn, ".", a, ".", fname], fid, 1);
-                        b.add(&[pn, "_", a, ".", fname], fid, 1);
-                    }
-                }
             }
         }
         let keys = b.display.to_ascii_lowercase();
@@ -226,6 +215,54 @@ fn distance_limit(len: usize) -> usize {
 }
 
 impl Device {
+    /// Best-rank targets of an exact key.
+    fn lookup(&self, lower: &str) -> Vec<Resolved> {
+        let hits = self.index.equal_range(lower);
+        let Some(first) = hits.first() else {
+            return Vec::new();
+        };
+        // Entries are sorted by rank within a key: keep only the best rank.
+        hits.iter()
+            .filter(|e| e.rank == first.rank)
+            .map(|e| e.target)
+            .collect()
+    }
+
+    /// Fields named `leaf` (case-insensitive) in the registers `left` resolves to, best rank
+    /// of `left` first.
+    fn lookup_field(&self, left: &str, leaf: &str) -> Vec<Resolved> {
+        let hits = self.index.equal_range(left);
+        let mut out = Vec::new();
+        let mut rank = None;
+        for e in hits {
+            let Resolved::Register(rid) = e.target else {
+                continue;
+            };
+            if rank.is_some_and(|r| r != e.rank) {
+                // A better-ranked spelling already gave a field.
+                if !out.is_empty() {
+                    break;
+                }
+            }
+            let Some(reg) = self.get_register(rid) else {
+                continue;
+            };
+            for (fi, f) in reg.fields.iter().enumerate() {
+                if f.name.eq_ignore_ascii_case(leaf) {
+                    let r = Resolved::Field(FieldId {
+                        reg: rid,
+                        field: fi as u32,
+                    });
+                    if !out.contains(&r) {
+                        out.push(r);
+                    }
+                    rank = Some(e.rank);
+                }
+            }
+        }
+        out
+    }
+
     /// Resolve a user-typed name, case-insensitively: `PERIPH`, `PERIPH.REG`,
     /// `PERIPH.REG.FIELD`, or the reference-manual spelling `PERIPH_REG` / `PERIPH_REG.FIELD`.
     /// Array and cluster members are written `AFR[1]`, `CL[2].REG`.
@@ -241,73 +278,120 @@ impl Device {
             });
         }
         let lower = name.to_ascii_lowercase();
-        let hits = self.index.equal_range(&lower);
-        let Some(first) = hits.first() else {
-            return Err(ResolveError::Unknown {
+        let mut best = self.lookup(&lower);
+        if best.is_empty() {
+            if let Some(dot) = lower.rfind('.') {
+                best = self.lookup_field(&lower[..dot], &lower[dot + 1..]);
+            }
+        }
+        match best.len() {
+            0 => Err(ResolveError::Unknown {
                 name: name.to_string(),
                 suggestions: self.suggest(&lower),
-            });
-        };
-        // Entries are sorted by rank within a key: keep only the best rank.
-        let best: Vec<Resolved> = hits
-            .iter()
-            .filter(|e| e.rank == first.rank)
-            .map(|e| e.target)
-            .collect();
-        if best.len() == 1 {
-            return Ok(best[0]);
+            }),
+            1 => Ok(best[0]),
+            _ => {
+                let mut candidates: Vec<String> =
+                    best.iter().map(|&r| self.canonical_name(r)).collect();
+                candidates.sort();
+                candidates.dedup();
+                Err(ResolveError::Ambiguous {
+                    name: name.to_string(),
+                    candidates,
+                })
+            }
         }
-        let mut candidates: Vec<String> = best.iter().map(|&r| self.canonical_name(r)).collect();
-        candidates.sort();
-        candidates.dedup();
-        Err(ResolveError::Ambiguous {
-            name: name.to_string(),
-            candidates,
-        })
+    }
+
+    /// Scored candidates for `leaf` among the fields of the registers `left` names.
+    fn field_candidates<'a>(
+        &'a self,
+        left_display: &str,
+        targets: &[Resolved],
+        leaf: &str,
+        lim: usize,
+        out: &mut Vec<(usize, String)>,
+    ) {
+        for t in targets {
+            let Resolved::Register(rid) = *t else {
+                continue;
+            };
+            let Some(reg) = self.get_register(rid) else {
+                continue;
+            };
+            for f in &reg.fields {
+                let lf = f.name.to_ascii_lowercase();
+                if let Some(d) = bounded_distance(leaf.as_bytes(), lf.as_bytes(), lim) {
+                    out.push((d, format!("{left_display}.{}", f.name)));
+                }
+            }
+        }
+    }
+
+    /// Keys of the same depth as `lower` within the edit-distance limit.
+    fn global_candidates(&self, lower: &str) -> Vec<(usize, &str, &str)> {
+        let idx = &self.index;
+        let depth = lower.matches('.').count();
+        let lim = distance_limit(lower.len());
+        let mut v = Vec::new();
+        for e in &idx.entries {
+            let k = idx.key(e);
+            if k.len().abs_diff(lower.len()) > lim || k.matches('.').count() != depth {
+                continue;
+            }
+            if let Some(d) = bounded_distance(lower.as_bytes(), k.as_bytes(), lim) {
+                v.push((d, k, idx.display(e)));
+            }
+        }
+        v.sort_unstable();
+        v
     }
 
     /// "Did you mean" candidates for an unknown lowercase name, best first.
     fn suggest(&self, lower: &str) -> Vec<String> {
         let idx = &self.index;
-        let mut scored: Vec<(usize, &str)> = Vec::new();
-        // Cheap case: the parent is known, so only its children are candidates.
+        let mut scored: Vec<(usize, String)> = Vec::new();
         if let Some(dot) = lower.rfind('.') {
-            let (parent, leaf) = (&lower[..=dot], &lower[dot + 1..]);
-            let lim = distance_limit(leaf.len());
-            let lo = idx.lower_bound(parent);
-            for e in idx.entries[lo..]
-                .iter()
-                .take_while(|e| idx.key(e).starts_with(parent))
-            {
-                let rest = &idx.key(e)[parent.len()..];
-                if rest.contains('.') && !leaf.contains('.') {
-                    continue;
+            let (left, leaf) = (&lower[..dot], &lower[dot + 1..]);
+            let leaf_lim = distance_limit(lower.len()).min((leaf.len() / 2).max(1));
+            let left_hits = idx.equal_range(left);
+            if let Some(first) = left_hits.first() {
+                // The parent is known: only its children are candidates.
+                let targets: Vec<Resolved> = left_hits.iter().map(|e| e.target).collect();
+                self.field_candidates(idx.display(first), &targets, leaf, leaf_lim, &mut scored);
+                let parent = &lower[..=dot];
+                let lo = idx.lower_bound(parent);
+                for e in idx.entries[lo..]
+                    .iter()
+                    .take_while(|e| idx.key(e).starts_with(parent))
+                {
+                    let rest = &idx.key(e)[parent.len()..];
+                    if let Some(d) = bounded_distance(leaf.as_bytes(), rest.as_bytes(), leaf_lim) {
+                        scored.push((d, idx.display(e).to_string()));
+                    }
                 }
-                if let Some(d) = bounded_distance(leaf.as_bytes(), rest.as_bytes(), lim) {
-                    scored.push((d, idx.display(e)));
+            } else {
+                // Unknown parent: correct it, then look for the field in the corrections.
+                for (d, k, disp) in self.global_candidates(left).into_iter().take(SUGGESTION_LIMIT) {
+                    let targets = self.lookup(k);
+                    let mut fields = Vec::new();
+                    self.field_candidates(disp, &targets, leaf, leaf_lim, &mut fields);
+                    scored.extend(fields.into_iter().map(|(fd, s)| (d + fd, s)));
                 }
             }
         }
         if scored.is_empty() {
-            // Whole-table scan restricted to keys of the same depth and similar length; the
-            // band check in `bounded_distance` keeps each comparison short.
-            let depth = lower.matches('.').count();
-            let lim = distance_limit(lower.len());
-            for e in &idx.entries {
-                let k = idx.key(e);
-                if k.len().abs_diff(lower.len()) > lim || k.matches('.').count() != depth {
-                    continue;
-                }
-                if let Some(d) = bounded_distance(lower.as_bytes(), k.as_bytes(), lim) {
-                    scored.push((d, idx.display(e)));
-                }
-            }
+            scored = self
+                .global_candidates(lower)
+                .into_iter()
+                .map(|(d, _, disp)| (d, disp.to_string()))
+                .collect();
         }
-        scored.sort_unstable();
+        scored.sort();
         let mut out: Vec<String> = Vec::new();
         for (_, s) in scored {
-            if !out.iter().any(|o| o.eq_ignore_ascii_case(s)) {
-                out.push(s.to_string());
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(&s)) {
+                out.push(s);
                 if out.len() == SUGGESTION_LIMIT {
                     break;
                 }
@@ -316,18 +400,44 @@ impl Device {
         out
     }
 
-    /// Completions of `prefix` (case-insensitive), in both notations, sorted, at most
-    /// [`COMPLETION_LIMIT`]. Each candidate stops at the next `.` after the prefix, so
-    /// `FLASH` offers `FLASH.OPTCR`, `FLASH_OPTCR`, ... and `FLASH.OPTCR.` offers the fields.
+    /// Completions of `prefix` (case-insensitive), in both notations, sorted
+    /// (case-insensitively), at most [`COMPLETION_LIMIT`]. Each candidate stops at the next
+    /// `.` after the prefix, so `FLASH` offers `FLASH.OPTCR`, `FLASH_OPTCR`, ... and
+    /// `FLASH.OPTCR.` offers the fields.
     pub fn complete(&self, prefix: &str) -> Vec<String> {
         let idx = &self.index;
         let lower = prefix.trim_start().to_ascii_lowercase();
         let plen = lower.len();
         let mut out: Vec<String> = Vec::new();
+        // Fields: the part before the last '.' names a register.
+        if let Some(dot) = lower.rfind('.') {
+            let (left, leaf) = (&lower[..dot], &lower[dot + 1..]);
+            let hits = idx.equal_range(left);
+            if let Some(first) = hits.first() {
+                let disp = idx.display(first);
+                for e in hits {
+                    let Resolved::Register(rid) = e.target else {
+                        continue;
+                    };
+                    let Some(reg) = self.get_register(rid) else {
+                        continue;
+                    };
+                    for f in &reg.fields {
+                        let lf = f.name.to_ascii_lowercase();
+                        if lf.starts_with(leaf) {
+                            out.push(format!("{disp}.{}", f.name));
+                        }
+                    }
+                }
+            }
+        }
+        let fields = out.len();
         let mut i = idx.lower_bound(&lower);
         while let Some(e) = idx.entries.get(i) {
             let key = idx.key(e);
-            if !key.starts_with(&lower) {
+            // Index entries come in order, so the first COMPLETION_LIMIT are all that can
+            // survive the final sort and truncation.
+            if !key.starts_with(&lower) || out.len() - fields >= COMPLETION_LIMIT {
                 break;
             }
             // Cut at the first '.' at least one character past the prefix.
@@ -338,9 +448,6 @@ impl Device {
             let shown = &idx.display(e)[..cut];
             // `RCC.GCR` (a register) and `RCC.GCR.X` cut to `RCC.GCR` give the same text.
             if !out.last().is_some_and(|l| l.eq_ignore_ascii_case(shown)) {
-                if out.len() >= COMPLETION_LIMIT {
-                    break;
-                }
                 out.push(shown.to_string());
             }
             // Skip every key sharing this truncated stem (they are contiguous): the next key
@@ -360,6 +467,9 @@ impl Device {
                 i = idx.lower_bound(&bound);
             }
         }
+        out.sort_by_cached_key(|s| s.to_ascii_lowercase());
+        out.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        out.truncate(COMPLETION_LIMIT);
         out
     }
 }
