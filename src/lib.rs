@@ -7,4 +7,6 @@ pub mod lang;
 pub mod render;
 pub mod repl;
 pub mod session;
+pub mod sim;
+pub mod svd;
 pub mod target;

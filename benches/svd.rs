@@ -1,0 +1,178 @@
+//! `cargo bench --bench svd`: load, cache, resolve and completion timings on
+//! STM32H755_CM7.svd (+ its CM4 file) with h7sh's patches, against the project's targets.
+//! SVDs come from `H7SH_SVD_DIR` (else `../shared/svd` beside the checkout).
+//! Peak memory is measured in a child process (VmHWM of /proc/self/status, Linux only).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use h7sh::svd::{load, LoadOptions};
+
+fn svd_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/svd");
+    d.join("STM32H755_CM7.svd").is_file().then_some(d)
+}
+
+fn opts(dir: &std::path::Path, cache: Option<PathBuf>, both: bool) -> LoadOptions {
+    let cm7 = dir.join("STM32H755_CM7.svd");
+    LoadOptions {
+        svd_cm4: (!both).then(|| cm7.clone()),
+        svd: Some(cm7),
+        use_cache: cache.is_some(),
+        cache_dir: cache,
+        use_env: false,
+        search_vendor_dirs: false,
+        ..LoadOptions::default()
+    }
+}
+
+/// Best and median of `n` runs of `f`.
+fn time<F: FnMut()>(n: usize, mut f: F) -> (Duration, Duration) {
+    let mut v: Vec<Duration> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    v.sort();
+    (v[0], v[n / 2])
+}
+
+fn report(what: &str, (best, median): (Duration, Duration), target: Duration) {
+    let verdict = if median <= target { "ok" } else { "OVER" };
+    println!(
+        "{what:<48} best {:>10.3?}  median {:>10.3?}  target <= {:?}  {verdict}",
+        best, median, target
+    );
+}
+
+fn vm_hwm_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn main() {
+    let Some(dir) = svd_dir() else {
+        println!("H7SH_SVD_DIR not set: skipping the svd bench");
+        return;
+    };
+    // Child mode: load both views cold and report the peak resident set.
+    if std::env::var_os("H7SH_BENCH_MEM_CHILD").is_some() {
+        let v = load(&opts(&dir, None, true)).expect("load");
+        black_box(&v);
+        println!("{}", vm_hwm_kib().unwrap_or(0));
+        return;
+    }
+
+    println!("svd bench on {}", dir.join("STM32H755_CM7.svd").display());
+    report(
+        "cold load + patch + index, CM7 view",
+        time(7, || {
+            black_box(load(&opts(&dir, None, false)).expect("load"));
+        }),
+        Duration::from_millis(80),
+    );
+    report(
+        "cold load + patch + index, CM7 + CM4 views",
+        time(5, || {
+            black_box(load(&opts(&dir, None, true)).expect("load"));
+        }),
+        Duration::from_millis(80),
+    );
+
+    let cache = std::env::temp_dir().join(format!("h7sh-svd-bench-{}", std::process::id()));
+    let v = load(&opts(&dir, Some(cache.clone()), true)).expect("load");
+    assert!(!v.from_cache);
+    report(
+        "start from cache, CM7 + CM4 views",
+        time(11, || {
+            let v = load(&opts(&dir, Some(cache.clone()), true)).expect("load");
+            assert!(v.from_cache);
+            black_box(v);
+        }),
+        Duration::from_millis(10),
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+
+    let d = v.cm7.clone();
+    let names = [
+        "FLASH.OPTSR_CUR.BCM4",
+        "FLASH_OPTSR_PRG.BCM7",
+        "rcc_gcr.boot_c2",
+        "DBGMCU_CR.DBGSTOP_D2",
+        "HSEM_R0",
+        "PWR.CPU2CR",
+        "DCB.DHCSR.S_RESET_ST",
+        "NVIC.ISER[3]",
+        "GPIOA.MODER",
+        "USART1_CR1.UE",
+    ];
+    for n in names {
+        d.resolve(n).expect(n);
+    }
+    let iters = 20_000;
+    let (best, median) = time(5, || {
+        for _ in 0..iters {
+            for n in names {
+                black_box(d.resolve(black_box(n)).ok());
+            }
+        }
+    });
+    let per = |t: Duration| t / (iters * names.len() as u32);
+    report(
+        "name resolution (mean per name)",
+        (per(best), per(median)),
+        Duration::from_micros(2),
+    );
+
+    let prefixes = ["", "R", "RCC", "FLASH", "FLASH_OPTSR_CUR.BC", "gpio", "DMA1_S", "hsem."];
+    let mut worst = (Duration::ZERO, Duration::ZERO, "");
+    for p in prefixes {
+        let (b, m) = time(21, || {
+            black_box(d.complete(black_box(p)));
+        });
+        if m > worst.1 {
+            worst = (b, m, p);
+        }
+    }
+    report(
+        &format!("completion, worst prefix {:?}", worst.2),
+        (worst.0, worst.1),
+        Duration::from_millis(1),
+    );
+    let (b, m) = time(5, || {
+        black_box(d.resolve("FLASH.OPTSR_CURR.BCM4").err());
+    });
+    println!("{:<48} best {b:>10.3?}  median {m:>10.3?}  (no target)", "unknown name with suggestions");
+
+    match std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .env("H7SH_BENCH_MEM_CHILD", "1")
+            .env("H7SH_SVD_DIR", &dir)
+            .output()
+    }) {
+        Ok(out) => {
+            let kib: u64 = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            if kib == 0 {
+                println!("peak memory: not measurable here (no /proc/self/status)");
+            } else {
+                let mb = kib as f64 / 1024.0;
+                let verdict = if mb <= 80.0 { "ok" } else { "OVER" };
+                println!(
+                    "{:<48} {mb:>8.1} MiB (VmHWM, cold load)  target <= 80 MB  {verdict}",
+                    "peak memory, CM7 + CM4 views"
+                );
+            }
+        }
+        Err(e) => println!("peak memory: cannot run child process: {e}"),
+    }
+}

@@ -1,0 +1,261 @@
+//! svd-rs device → h7sh model.
+//!
+//! Why not `svd_parser::expand`: it names array members `ISER0` and flattens clusters to
+//! `CL_REG`, losing the `ISER[0]` / `CL[2].REG` spelling users type. So this walker follows
+//! the same derivation rules (using svd-parser's public `derive_*` helpers on its `Index`) and
+//! expands arrays and clusters itself, straight into the flat model (no intermediate clone of
+//! the whole device).
+
+use std::borrow::Cow;
+
+use anyhow::Result;
+use svd_parser::expand::{
+    derive_cluster, derive_enumerated_values, derive_field, derive_peripheral, derive_register,
+    BlockPath, Index, RegisterPath,
+};
+use svd_rs::{self as svd, DimElement, MaybeArray, RegisterCluster};
+
+use super::model::{Access, EnumValue, Field, ModifiedWrite, Peripheral, Register};
+
+fn access(a: Option<svd::Access>, default: Access) -> Access {
+    match a {
+        None => default,
+        Some(svd::Access::ReadOnly) => Access::ReadOnly,
+        Some(svd::Access::WriteOnly) => Access::WriteOnly,
+        Some(svd::Access::ReadWrite) => Access::ReadWrite,
+        Some(svd::Access::WriteOnce) => Access::WriteOnce,
+        Some(svd::Access::ReadWriteOnce) => Access::ReadWriteOnce,
+    }
+}
+
+fn modified_write(m: Option<svd::ModifiedWriteValues>) -> ModifiedWrite {
+    use svd::ModifiedWriteValues as M;
+    match m {
+        None | Some(M::Modify) => ModifiedWrite::Modify,
+        Some(M::OneToClear) => ModifiedWrite::OneToClear,
+        Some(M::OneToSet) => ModifiedWrite::OneToSet,
+        Some(M::OneToToggle) => ModifiedWrite::OneToToggle,
+        Some(M::ZeroToClear) => ModifiedWrite::ZeroToClear,
+        Some(M::ZeroToSet) => ModifiedWrite::ZeroToSet,
+        Some(M::ZeroToToggle) => ModifiedWrite::ZeroToToggle,
+        Some(M::Clear) => ModifiedWrite::Clear,
+        Some(M::Set) => ModifiedWrite::Set,
+    }
+}
+
+/// Collapse SVD whitespace (descriptions are wrapped over several lines in ST's files).
+fn clean(s: Option<&String>) -> String {
+    match s {
+        None => String::new(),
+        Some(s) if !s.contains(['\n', '\r', '\t', ' ']) => s.clone(),
+        Some(s) => s.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// Names and offsets of the members of a possibly-array element.
+/// `NAME[%s]` becomes `NAME[i]`; any other `%s` is replaced by the index text.
+fn members<'a>(name: &'a str, dim: Option<&DimElement>) -> Vec<(Cow<'a, str>, u64)> {
+    match dim {
+        None => vec![(Cow::Borrowed(name), 0)],
+        Some(d) => d
+            .indexes()
+            .enumerate()
+            .map(|(i, idx)| {
+                let idx = format!("{idx}");
+                let n = if name.contains("[%s]") {
+                    name.replace("[%s]", &format!("[{idx}]"))
+                } else {
+                    name.replace("%s", &idx)
+                };
+                (Cow::Owned(n), i as u64 * u64::from(d.dim_increment))
+            })
+            .collect(),
+    }
+}
+
+fn dim_of<T>(m: &MaybeArray<T>) -> Option<&DimElement> {
+    match m {
+        MaybeArray::Single(_) => None,
+        MaybeArray::Array(_, d) => Some(d),
+    }
+}
+
+/// Flatten every peripheral of `dev` (derivedFrom resolved, arrays and clusters expanded).
+/// `dev` must already have had `expand_properties` applied.
+pub(crate) fn flatten(dev: &svd::Device) -> Result<Vec<Peripheral>> {
+    let index = Index::create(dev);
+    let mut out = Vec::with_capacity(dev.peripherals.len());
+    for p in &dev.peripherals {
+        // A derived peripheral takes the registers of its base; its own path for further
+        // derivation lookups is the base's (as in svd-parser's expand).
+        let owned;
+        let (pref, path) = match &p.derived_from {
+            Some(d) => {
+                let mut c = p.clone();
+                c.derived_from = None;
+                let path = derive_peripheral(&mut c, d, &index)?;
+                owned = c;
+                (&owned, path.unwrap_or_else(|| BlockPath::new(&p.name)))
+            }
+            None => (p, BlockPath::new(&p.name)),
+        };
+        for (pname, poff) in members(&pref.name, dim_of(pref)) {
+            let base = pref.base_address + poff;
+            let mut registers = Vec::new();
+            if let Some(rcs) = &pref.registers {
+                walk(&mut registers, rcs, base, "", &path, &index)?;
+            }
+            out.push(Peripheral {
+                name: pname.into_owned(),
+                base,
+                description: clean(pref.description.as_ref()),
+                group: pref.group_name.clone(),
+                registers,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn walk(
+    out: &mut Vec<Register>,
+    rcs: &[RegisterCluster],
+    base: u64,
+    prefix: &str,
+    path: &BlockPath,
+    index: &Index,
+) -> Result<()> {
+    for rc in rcs {
+        match rc {
+            RegisterCluster::Register(r) => {
+                let owned;
+                let (r, rpath) = match &r.derived_from {
+                    Some(d) => {
+                        let mut c = r.clone();
+                        c.derived_from = None;
+                        let rp = derive_register(&mut c, d, path, index)?;
+                        owned = c;
+                        (&owned, rp.unwrap_or_else(|| path.new_register(&r.name)))
+                    }
+                    None => (r, path.new_register(&r.name)),
+                };
+                let size = r.properties.size.unwrap_or(32);
+                let acc = access(r.properties.access, Access::ReadWrite);
+                let mut fields = Some(fields_of(r, &rpath, index, acc)?);
+                let description = clean(r.description.as_ref());
+                let read_side_effect = r.read_action.is_some()
+                    || fields.iter().flatten().any(|f| f.read_side_effect);
+                let ms = members(&r.name, dim_of(r));
+                let last = ms.len().saturating_sub(1);
+                for (k, (name, off)) in ms.into_iter().enumerate() {
+                    // Move the field list into the last member, clone it for the others.
+                    let fl = if k == last {
+                        fields.take().unwrap_or_default()
+                    } else {
+                        fields.clone().unwrap_or_default()
+                    };
+                    out.push(Register {
+                        name: format!("{prefix}{name}"),
+                        address: base + u64::from(r.address_offset) + off,
+                        size,
+                        access: acc,
+                        reset_value: r.properties.reset_value.unwrap_or(0),
+                        read_side_effect,
+                        description: description.clone(),
+                        fields: fl,
+                    });
+                }
+            }
+            RegisterCluster::Cluster(c) => {
+                let owned;
+                let (c, cpath) = match &c.derived_from {
+                    Some(d) => {
+                        let mut cc = c.clone();
+                        cc.derived_from = None;
+                        let cp = derive_cluster(&mut cc, d, path, index)?;
+                        owned = cc;
+                        (&owned, cp.unwrap_or_else(|| path.new_cluster(&c.name)))
+                    }
+                    None => (c, path.new_cluster(&c.name)),
+                };
+                for (name, off) in members(&c.name, dim_of(c)) {
+                    let p = format!("{prefix}{name}.");
+                    walk(
+                        out,
+                        &c.children,
+                        base + u64::from(c.address_offset) + off,
+                        &p,
+                        &cpath,
+                        index,
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fields_of(
+    r: &svd::RegisterInfo,
+    rpath: &RegisterPath,
+    index: &Index,
+    reg_access: Access,
+) -> Result<Vec<Field>> {
+    let mut out = Vec::new();
+    let Some(fields) = &r.fields else {
+        return Ok(out);
+    };
+    for f in fields {
+        let owned;
+        let (f, fpath) = match &f.derived_from {
+            Some(d) => {
+                let mut c = f.clone();
+                c.derived_from = None;
+                let fp = derive_field(&mut c, d, rpath, index)?;
+                owned = c;
+                (&owned, fp.unwrap_or_else(|| rpath.new_field(&f.name)))
+            }
+            None => (f, rpath.new_field(&f.name)),
+        };
+        let mut enums: Vec<EnumValue> = Vec::new();
+        for ev in &f.enumerated_values {
+            let owned_ev;
+            let ev = match &ev.derived_from {
+                Some(d) => {
+                    let mut c = ev.clone();
+                    c.derived_from = None;
+                    derive_enumerated_values(&mut c, d, &fpath, index)?;
+                    owned_ev = c;
+                    &owned_ev
+                }
+                None => ev,
+            };
+            // Read and write sets are merged; the same name twice is one value.
+            for v in &ev.values {
+                let Some(value) = v.value else { continue };
+                if !enums.iter().any(|e| e.name == v.name) {
+                    enums.push(EnumValue {
+                        name: v.name.clone(),
+                        value,
+                        description: clean(v.description.as_ref()),
+                    });
+                }
+            }
+        }
+        let description = clean(f.description.as_ref());
+        for (name, off) in members(&f.name, dim_of(f)) {
+            out.push(Field {
+                name: name.into_owned(),
+                lsb: f.bit_range.offset + off as u32,
+                width: f.bit_range.width,
+                // A field without access inherits its register's.
+                access: access(f.access, reg_access),
+                modified_write: modified_write(f.modified_write_values),
+                read_side_effect: f.read_action.is_some(),
+                description: description.clone(),
+                enums: enums.clone(),
+            });
+        }
+    }
+    Ok(out)
+}

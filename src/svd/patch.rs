@@ -1,0 +1,541 @@
+//! Applying svdtools YAML patches, and merging the Cortex-M system/debug block.
+//!
+//! svdtools' library exposes patching only as `process_reader` (SVD text in, SVD text out).
+//! Running that over ST's whole 4 MB file would mean encoding and re-parsing it, which costs
+//! more than the whole load budget. So only the peripherals a patch names (plus anything they
+//! derive from or that derives from them) go through svdtools, as a small SVD; the patched
+//! peripherals replace the originals. Patches using features whose reach cannot be computed
+//! from their keys (`_copy`, brace globs, unknown device-level keys) fall back to patching the
+//! whole device: slower, same result.
+
+use std::path::{Path, PathBuf};
+
+use svd_parser::ValidateLevel;
+use svd_rs as svd;
+use yaml_rust2::yaml::Hash;
+use yaml_rust2::{Yaml, YamlLoader};
+
+use super::error::SvdError;
+
+/// h7sh's own patch for ST's dual-core STM32H7 SVDs.
+pub(crate) const DUALCORE_PATCH: &str = include_str!("../../svd/patches/stm32h7-dualcore.yaml");
+/// Name shown for it in messages.
+pub(crate) const DUALCORE_PATCH_NAME: &str = "svd/patches/stm32h7-dualcore.yaml (built in)";
+/// Cortex-M system and debug block, merged into every device.
+pub(crate) const CORTEX_M_SVD: &str = include_str!("../../svd/cortex-m.svd");
+
+/// A patch ready to apply: its YAML and the name used in errors.
+pub(crate) struct Patch {
+    pub(crate) name: PathBuf,
+    pub(crate) yaml: Yaml,
+}
+
+fn patch_err(name: &Path, message: impl Into<String>) -> SvdError {
+    SvdError::Patch {
+        patch: name.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Parse h7sh's built-in dual-core patch.
+pub(crate) fn dualcore_patch() -> Result<Patch, SvdError> {
+    patch_from_str(DUALCORE_PATCH, Path::new(DUALCORE_PATCH_NAME))
+}
+
+/// Parse a patch from text (no `_include` support: those need a file; see [`load_patch_file`]).
+pub(crate) fn patch_from_str(text: &str, name: &Path) -> Result<Patch, SvdError> {
+    let docs = YamlLoader::load_from_str(text).map_err(|e| patch_err(name, e.to_string()))?;
+    let mut yaml = docs
+        .into_iter()
+        .next()
+        .ok_or_else(|| patch_err(name, "empty YAML document"))?;
+    match &mut yaml {
+        Yaml::Hash(h) => {
+            h.insert(
+                Yaml::String("_path".into()),
+                Yaml::String(name.display().to_string()),
+            );
+        }
+        _ => return Err(patch_err(name, "the top level must be a mapping")),
+    }
+    Ok(Patch {
+        name: name.to_path_buf(),
+        yaml,
+    })
+}
+
+/// Load a user patch file with svdtools (resolves `_include`).
+pub(crate) fn load_patch_file(path: &Path) -> Result<Patch, SvdError> {
+    // svdtools unwraps the first YAML document; check there is one so bad input gives an
+    // error instead of a panic.
+    let text = std::fs::read_to_string(path).map_err(|e| patch_err(path, e.to_string()))?;
+    let docs = YamlLoader::load_from_str(&text).map_err(|e| patch_err(path, e.to_string()))?;
+    match docs.first() {
+        Some(Yaml::Hash(_)) => {}
+        Some(_) => return Err(patch_err(path, "the top level must be a mapping")),
+        None => return Err(patch_err(path, "empty YAML document")),
+    }
+    if path.to_str().is_none() {
+        return Err(patch_err(path, "patch path is not valid UTF-8"));
+    }
+    let yaml = svdtools::patch::load_patch(path).map_err(|e| patch_err(path, format!("{e:#}")))?;
+    Ok(Patch {
+        name: path.to_path_buf(),
+        yaml,
+    })
+}
+
+/// Whether h7sh's dual-core patch is meant for this device (ST STM32H745/747/755/757).
+pub(crate) fn is_st_dualcore(dev: &svd::Device) -> bool {
+    let n = dev.name.to_ascii_uppercase();
+    let b = n.as_bytes();
+    n.starts_with("STM32H7")
+        && b.len() >= 9
+        && matches!(b[7], b'4' | b'5')
+        && matches!(b[8], b'5' | b'7')
+        && dev.peripherals.iter().any(|p| p.name.eq_ignore_ascii_case("flash"))
+}
+
+/// Device-level keys of `_modify` that are not peripheral names.
+const DEVICE_PROPS: &[&str] = &[
+    "cpu",
+    "vendor",
+    "vendorID",
+    "name",
+    "series",
+    "version",
+    "description",
+    "licenseText",
+    "headerSystemFilename",
+    "headerDefinitionsPrefix",
+    "addressUnitBits",
+    "width",
+    "size",
+    "access",
+    "protection",
+    "resetValue",
+    "resetMask",
+];
+
+/// Peripheral name specs a patch touches, or `None` if its reach cannot be bounded.
+fn peripheral_specs(root: &Hash) -> Option<Vec<String>> {
+    let mut specs = Vec::new();
+    let push_str_or_list = |v: &Yaml, specs: &mut Vec<String>| -> Option<()> {
+        match v {
+            Yaml::String(s) => specs.push(s.clone()),
+            Yaml::Array(a) => {
+                for x in a {
+                    specs.push(x.as_str()?.to_string());
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    };
+    for (k, v) in root {
+        let k = k.as_str()?;
+        match k {
+            "_svd" | "_path" | "_include" => {}
+            "_delete" | "_clear_fields" => push_str_or_list(v, &mut specs)?,
+            "_modify" => {
+                for (mk, mv) in v.as_hash()? {
+                    let mk = mk.as_str()?;
+                    if mk == "_peripherals" {
+                        for (pk, _) in mv.as_hash()? {
+                            specs.push(pk.as_str()?.to_string());
+                        }
+                    } else if !DEVICE_PROPS.contains(&mk) {
+                        specs.push(mk.to_string());
+                    }
+                }
+            }
+            "_add" => {
+                for (ak, av) in v.as_hash()? {
+                    specs.push(ak.as_str()?.to_string());
+                    if let Some(d) = av.as_hash().and_then(|h| {
+                        h.get(&Yaml::String("derivedFrom".into()))
+                            .and_then(|x| x.as_str())
+                    }) {
+                        specs.push(d.to_string());
+                    }
+                }
+            }
+            "_derive" => {
+                for (dk, dv) in v.as_hash()? {
+                    specs.push(dk.as_str()?.to_string());
+                    match dv {
+                        Yaml::String(s) => specs.push(s.clone()),
+                        Yaml::Hash(h) => {
+                            specs.push(h.get(&Yaml::String("_from".into()))?.as_str()?.to_string())
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            "_rebase" => {
+                for (rk, rv) in v.as_hash()? {
+                    specs.push(rk.as_str()?.to_string());
+                    specs.push(rv.as_str()?.to_string());
+                }
+            }
+            k if k.starts_with('_') => return None,
+            k => specs.push(k.to_string()),
+        }
+    }
+    // Brace and class globs are possible in svdtools specs but not worth re-implementing.
+    if specs.iter().any(|s| s.contains(['{', '[', '\\'])) {
+        return None;
+    }
+    Some(specs)
+}
+
+/// Simple glob (`*`, `?`), case-insensitive. Over-matching is harmless here: it only adds
+/// peripherals to the set sent through svdtools.
+fn glob_match(pat: &[u8], name: &[u8]) -> bool {
+    match (pat.first(), name.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            glob_match(&pat[1..], name) || (!name.is_empty() && glob_match(pat, &name[1..]))
+        }
+        (Some(b'?'), Some(_)) => glob_match(&pat[1..], &name[1..]),
+        (Some(p), Some(n)) if p.eq_ignore_ascii_case(n) => glob_match(&pat[1..], &name[1..]),
+        _ => false,
+    }
+}
+
+fn spec_matches(spec: &str, name: &str) -> bool {
+    spec.split(',')
+        .map(str::trim)
+        .any(|s| glob_match(s.as_bytes(), name.as_bytes()))
+}
+
+/// Apply one patch to `dev` (unexpanded).
+pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
+    let root = patch
+        .yaml
+        .as_hash()
+        .ok_or_else(|| patch_err(&patch.name, "the top level must be a mapping"))?;
+    let Some(specs) = peripheral_specs(root) else {
+        return apply_whole(dev, patch);
+    };
+    // The peripherals the patch names, closed under derivedFrom in both directions.
+    let n = dev.peripherals.len();
+    let mut sel: Vec<bool> = dev
+        .peripherals
+        .iter()
+        .map(|p| specs.iter().any(|s| spec_matches(s, &p.name)))
+        .collect();
+    loop {
+        let mut changed = false;
+        for i in 0..n {
+            let Some(base) = dev.peripherals[i].derived_from.as_deref() else {
+                continue;
+            };
+            if let Some(j) = dev.peripherals.iter().position(|p| p.name == base) {
+                if sel[i] != sel[j] {
+                    sel[i] = true;
+                    sel[j] = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let first = sel.iter().position(|&s| s).unwrap_or(n);
+    let all = std::mem::take(&mut dev.peripherals);
+    let mut picked = Vec::new();
+    let mut rest = Vec::new();
+    // Registers of picked peripherals that the patch cannot touch wait aside, keyed by the
+    // name the peripheral has after patching.
+    let mut aside: Vec<(String, Vec<svd::RegisterCluster>)> = Vec::new();
+    for (mut p, s) in all.into_iter().zip(sel.iter().copied()) {
+        if !s {
+            rest.push(p);
+            continue;
+        }
+        if let (Some(rspecs), Some(regs)) = (register_specs_for(root, &p.name), p.registers.as_mut()) {
+            let kept = prune_registers(regs, &rspecs);
+            if !kept.is_empty() {
+                aside.push((final_name(root, &p.name), kept));
+            }
+        }
+        picked.push(p);
+    }
+    dev.peripherals = picked;
+    if std::env::var_os("H7SH_PROF").is_some() { eprintln!("  selected"); }
+    // Patch the small device; on error put the originals back so `dev` stays whole.
+    let result = apply_whole(dev, patch);
+    let mut patched = std::mem::take(&mut dev.peripherals);
+    for (name, regs) in aside {
+        // A peripheral the patch deleted takes its untouched registers with it.
+        if let Some(p) = patched.iter_mut().find(|p| p.name == name) {
+            let list = p.registers.get_or_insert_with(Vec::new);
+            list.extend(regs);
+            list.sort_by_key(|rc| match rc {
+                svd::RegisterCluster::Register(r) => r.address_offset,
+                svd::RegisterCluster::Cluster(c) => c.address_offset,
+            });
+        }
+    }
+    let mut merged = rest;
+    let at = first.min(merged.len());
+    merged.splice(at..at, patched.drain(..));
+    dev.peripherals = merged;
+    result
+}
+
+/// Peripheral properties `_modify` may set inside a peripheral (not register names).
+const PERIPHERAL_PROPS: &[&str] = &[
+    "name",
+    "displayName",
+    "description",
+    "groupName",
+    "baseAddress",
+    "addressBlock",
+    "addressBlocks",
+    "derivedFrom",
+    "version",
+    "prependToName",
+    "appendToName",
+    "headerStructName",
+    "alternatePeripheral",
+    "size",
+    "access",
+    "resetValue",
+    "resetMask",
+    "protection",
+];
+
+/// Register specs the patch applies to peripheral `pname`, or `None` if all its registers
+/// must go through svdtools (commands whose reach is not bounded by names).
+fn register_specs_for(root: &Hash, pname: &str) -> Option<Vec<String>> {
+    let mut specs = Vec::new();
+    for (k, v) in root {
+        let k = k.as_str()?;
+        match k {
+            "_rebase" | "_clear_fields" | "_derive" => {
+                // Moves or rewrites whole register sets.
+                if v.as_hash().is_some_and(|h| {
+                    h.iter().any(|(a, b)| {
+                        a.as_str().is_some_and(|a| spec_matches(a, pname))
+                            || b.as_str().is_some_and(|b| spec_matches(b, pname))
+                    })
+                }) || v.as_vec().is_some_and(|l| {
+                    l.iter()
+                        .any(|x| x.as_str().is_some_and(|x| spec_matches(x, pname)))
+                }) || v.as_str().is_some_and(|x| spec_matches(x, pname))
+                {
+                    return None;
+                }
+            }
+            k if k.starts_with('_') => {}
+            k if spec_matches(k, pname) => specs.extend(register_specs(v.as_hash()?)?),
+            _ => {}
+        }
+    }
+    Some(specs)
+}
+
+fn register_specs(h: &Hash) -> Option<Vec<String>> {
+    let mut specs = Vec::new();
+    let str_list = |v: &Yaml, specs: &mut Vec<String>| -> Option<()> {
+        match v {
+            Yaml::String(s) => specs.push(s.clone()),
+            Yaml::Array(a) => {
+                for x in a {
+                    specs.push(x.as_str()?.to_string());
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    };
+    for (k, v) in h {
+        let k = k.as_str()?;
+        match k {
+            "_path" | "_include" => {}
+            "_delete" => match v {
+                Yaml::Hash(d) => {
+                    for (dk, dv) in d {
+                        match dk.as_str()? {
+                            "_registers" => str_list(dv, &mut specs)?,
+                            "_interrupts" => {}
+                            _ => return None,
+                        }
+                    }
+                }
+                v => str_list(v, &mut specs)?,
+            },
+            "_modify" => {
+                for (mk, mv) in v.as_hash()? {
+                    match mk.as_str()? {
+                        "_registers" => {
+                            for (rk, _) in mv.as_hash()? {
+                                specs.push(rk.as_str()?.to_string());
+                            }
+                        }
+                        "_interrupts" => {}
+                        m if m.starts_with('_') => return None,
+                        m if PERIPHERAL_PROPS.contains(&m) => {}
+                        m => specs.push(m.to_string()),
+                    }
+                }
+            }
+            "_add" | "_derive" => {
+                for (ak, av) in v.as_hash()? {
+                    match ak.as_str()? {
+                        "_interrupts" => {}
+                        a if a.starts_with('_') => return None,
+                        a => specs.push(a.to_string()),
+                    }
+                    let from = match av {
+                        Yaml::String(s) => Some(s.as_str()),
+                        Yaml::Hash(x) => x
+                            .get(&Yaml::String("derivedFrom".into()))
+                            .or_else(|| x.get(&Yaml::String("_from".into())))
+                            .and_then(Yaml::as_str),
+                        _ => None,
+                    };
+                    if let Some(f) = from {
+                        specs.push(f.to_string());
+                    }
+                }
+            }
+            k if k.starts_with('_') => return None,
+            k => specs.push(k.to_string()),
+        }
+    }
+    if specs.iter().any(|s| s.contains(['{', '[', '\\', '.'])) {
+        return None;
+    }
+    Some(specs)
+}
+
+/// Keep in `regs` the registers matching `specs` (closed under derivedFrom, clusters always
+/// kept); return the others.
+fn prune_registers(regs: &mut Vec<svd::RegisterCluster>, specs: &[String]) -> Vec<svd::RegisterCluster> {
+    let name_of = |rc: &svd::RegisterCluster| match rc {
+        svd::RegisterCluster::Register(r) => (r.name.clone(), r.derived_from.clone(), false),
+        svd::RegisterCluster::Cluster(c) => (c.name.clone(), c.derived_from.clone(), true),
+    };
+    let info: Vec<_> = regs.iter().map(name_of).collect();
+    let mut keep: Vec<bool> = info
+        .iter()
+        .map(|(n, _, cluster)| *cluster || specs.iter().any(|s| spec_matches(s, n)))
+        .collect();
+    loop {
+        let mut changed = false;
+        for i in 0..info.len() {
+            let Some(base) = info[i].1.as_deref() else {
+                continue;
+            };
+            if let Some(j) = info.iter().position(|x| x.0 == base) {
+                if keep[i] != keep[j] {
+                    keep[i] = true;
+                    keep[j] = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let all = std::mem::take(regs);
+    let mut aside = Vec::new();
+    for (rc, k) in all.into_iter().zip(keep) {
+        if k {
+            regs.push(rc);
+        } else {
+            aside.push(rc);
+        }
+    }
+    aside
+}
+
+/// Name of peripheral `pname` after the patch's device-level `_modify`.
+fn final_name(root: &Hash, pname: &str) -> String {
+    let modify = root
+        .get(&Yaml::String("_modify".into()))
+        .and_then(Yaml::as_hash);
+    let mut name = pname.to_string();
+    if let Some(m) = modify {
+        for (k, v) in m {
+            let Some(k) = k.as_str() else { continue };
+            if DEVICE_PROPS.contains(&k) || k == "_peripherals" || !spec_matches(k, pname) {
+                continue;
+            }
+            if let Some(n) = v
+                .as_hash()
+                .and_then(|h| h.get(&Yaml::String("name".into())))
+                .and_then(Yaml::as_str)
+            {
+                name = n.to_string();
+            }
+        }
+    }
+    name
+}
+
+/// Run svdtools over all of `dev` (encode, patch, parse back).
+fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
+    let name = &patch.name;
+    let t0 = std::time::Instant::now();
+    let prof = std::env::var_os("H7SH_PROF").is_some();
+    let xml = svd_encoder::encode(dev).map_err(|e| patch_err(name, e.to_string()))?;
+    if prof { eprintln!("  encode {} periphs {} bytes {:?}", dev.peripherals.len(), xml.len(), t0.elapsed()); }
+    let mut cfg = svdtools::patch::Config::default();
+    // Copies, not derivedFrom links between identical enums: svdtools' search for an
+    // identical enum to derive from scans the device once per added enum.
+    cfg.enum_derive = svdtools::patch::EnumAutoDerive::None;
+    let enc = svdtools::patch::EncoderConfig::default();
+    let mut out = svdtools::patch::process_reader(xml.as_bytes(), &patch.yaml, &enc, &cfg)
+        .map_err(|e| patch_err(name, format!("{e:#}")))?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut out, &mut text).map_err(|e| patch_err(name, e.to_string()))?;
+    if prof { eprintln!("  processed {:?}", t0.elapsed()); }
+    let parsed = svd_parser::parse_with_config(
+        &text,
+        &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),
+    )
+    .map_err(|e| patch_err(name, format!("patched SVD does not parse: {e:#}")))?;
+    *dev = parsed;
+    Ok(())
+}
+
+/// Add the Cortex-M system/debug peripherals to `dev`, except those it already has.
+pub(crate) fn merge_cortex_m(dev: &mut svd::Device, core: &svd::Device) {
+    for p in &core.peripherals {
+        if !dev
+            .peripherals
+            .iter()
+            .any(|q| q.name.eq_ignore_ascii_case(&p.name))
+        {
+            dev.peripherals.push(p.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(spec_matches("Flash", "FLASH"));
+        assert!(spec_matches("GPIO*", "GPIOA"));
+        assert!(spec_matches("A,B?", "B1"));
+        assert!(!spec_matches("GPIO?", "GPIOAB"));
+    }
+
+    #[test]
+    fn our_patch_is_bounded() {
+        let p = dualcore_patch().unwrap();
+        let specs = peripheral_specs(p.yaml.as_hash().unwrap()).unwrap();
+        for name in ["Flash", "FLASH", "RCC", "PWR", "DBGMCU", "SYSCFG", "HSEM"] {
+            assert!(specs.iter().any(|s| spec_matches(s, name)), "{name}");
+        }
+    }
+}
