@@ -2,3 +2,4 @@
 //!
 //! See `docs/ARCHITECTURE.md` for how the modules fit together.
 pub mod h7;
+pub mod sim;
