@@ -61,4 +61,10 @@ pub trait Bus: Send {
     fn advance(&mut self, nanos: u64);
     /// Drive the NRST pin (probe reset line).
     fn set_reset_pin(&mut self, asserted: bool);
+    /// Remove and restore power (`sim power-cycle`): volatile state lost, option bytes reloaded.
+    fn power_cycle(&mut self);
+    /// Virtual time since power-on, in nanoseconds.
+    fn now_nanos(&self) -> u64;
+    /// Downcast for board-level controls the DAP model does not need (state file, scenario).
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }

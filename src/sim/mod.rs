@@ -5,3 +5,4 @@
 //! firmware behaviours, time).
 
 pub mod bus;
+pub mod faults;
