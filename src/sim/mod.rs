@@ -5,4 +5,7 @@
 //! firmware behaviours, time).
 
 pub mod bus;
+pub mod chip;
 pub mod faults;
+pub mod scenario;
+pub mod state;
