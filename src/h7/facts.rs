@@ -296,3 +296,68 @@ pub mod syscfg {
     pub const UR1_BCM4: u32 = 1 << 0;
     pub const UR1_BCM7: u32 = 1 << 16;
 }
+
+/// Identity registers of the four access ports (ADIv5.2 C2.6: IDR, BASE, CFG). IDR values are
+/// what OpenOCD's `dap info` shows on an STM32H745 (approx): JEP106 designer ARM (0x23B), class
+/// MEM-AP (0b1000), TYPE 1 = AMBA AHB3 / TYPE 2 = AMBA APB2/3 (the codes probe-rs's `ApType`
+/// classifies as `AmbaAhb3` / `AmbaApb2Apb3` memory APs).
+pub mod ap_regs {
+    /// IDR of AP0, the Cortex-M7 AHB-AP (revision 8, AHB3).
+    pub const IDR_CM7: u32 = 0x8477_0001;
+    /// IDR of AP1, the D3-domain AHB-AP (approx: same part as AP0).
+    pub const IDR_D3: u32 = 0x8477_0001;
+    /// IDR of AP2, the APB-AP on the APB-D (revision 5, APB2/3).
+    pub const IDR_APB_D: u32 = 0x5477_0002;
+    /// IDR of AP3, the Cortex-M4 AHB-AP (revision 2, variant 1, AHB3).
+    pub const IDR_CM4: u32 = 0x2477_0011;
+    /// BASE.P: a debug entry is present (ADIv5.2 C2.6.1).
+    pub const BASE_PRESENT: u32 = 1 << 0;
+    /// BASE.Format: ADIv5 format (ADIv5.2 C2.6.1).
+    pub const BASE_FORMAT_ADIV5: u32 = 1 << 1;
+    /// BASE of AP0: ST ROM table, present, ADIv5 format.
+    pub const BASE_CM7: u32 = super::rom::ST_ROM_AP0 as u32 | BASE_PRESENT | BASE_FORMAT_ADIV5;
+    /// BASE of AP1: no debug entry (ADIv5 format, P = 0) (approx).
+    pub const BASE_D3: u32 = BASE_FORMAT_ADIV5;
+    /// BASE of AP2: system ROM table on the APB-D.
+    pub const BASE_APB_D: u32 = super::rom::SYS_ROM_APBD as u32 | BASE_PRESENT | BASE_FORMAT_ADIV5;
+    /// BASE of AP3: CM4 ROM table.
+    pub const BASE_CM4: u32 = super::rom::CORE_ROM as u32 | BASE_PRESENT | BASE_FORMAT_ADIV5;
+    /// CFG of every AP: little endian, no large address / large data extension.
+    pub const CFG: u32 = 0;
+    /// CSW reset value of an AHB-AP: Prot = 0b0000011 (privileged data), DeviceEn (approx).
+    pub const CSW_RESET_AHB: u32 = 0x0300_0040;
+    /// CSW reset value of the APB-AP: DbgSwEnable, DeviceEn (approx).
+    pub const CSW_RESET_APB: u32 = 0x8000_0040;
+}
+
+/// Debug port details beyond identity (ADIv5.2 B2.2).
+pub mod dp_regs {
+    /// DLPIDR: PROTVSN = 1 (SWD protocol version 2), TINSTANCE = 0 (ADIv5.2 B2.2.4).
+    pub const DLPIDR: u32 = 0x0000_0001;
+    /// EVENTSTAT with no event requiring attention (ADIv5.2 B2.2.5: EA is active low, so 1)
+    /// (approx: the virtual board raises no events).
+    pub const EVENTSTAT_IDLE: u32 = 0x0000_0001;
+}
+
+/// The wire between probe and chip, as the virtual board times it.
+pub mod wire {
+    /// Clock cycles of one SWD transaction: 8 request + 1 turnaround + 3 ACK + 33 data/parity
+    /// + 1 turnaround + 2 idle (ADIv5.2 B4.2) = 48 cycles.
+    pub const SWD_TRANSACTION_CYCLES: u64 = 48;
+    /// Default SWCLK: 4 MHz, what ST-LINK/V3 and probe-rs use by default for SWD; one
+    /// transaction then takes 12 µs.
+    pub const DEFAULT_CLOCK_KHZ: u32 = 4_000;
+    /// USB identity under which the virtual board's probe is listed: pid.codes' test PID
+    /// 1209:0001, reserved for testing and never assigned to a shipping product.
+    pub const SIM_PROBE_VID: u16 = 0x1209;
+    pub const SIM_PROBE_PID: u16 = 0x0001;
+    /// Serial number of the virtual probe.
+    pub const SIM_PROBE_SERIAL: &str = "sim";
+    /// Name the virtual probe reports.
+    pub const SIM_PROBE_NAME: &str = "h7sh virtual board";
+    /// WAIT retries the probe performs before giving up: probe-rs configures CMSIS-DAP probes
+    /// with `wait_retry = 0xFFFF` (cmsisdap::attach); the ST-LINK firmware retries likewise.
+    pub const WAIT_RETRIES: u32 = 0xFFFF;
+    /// Target voltage the virtual probe reports (a NUCLEO-H755ZI-Q runs at 3.3 V).
+    pub const TARGET_VOLTAGE: f32 = 3.3;
+}

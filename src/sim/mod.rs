@@ -4,5 +4,10 @@
 //! DP and the four APs) over `bus` (the seam) over `chip` (memory maps, peripherals, cores,
 //! firmware behaviours, time).
 
+pub mod board;
 pub mod bus;
+pub mod dap;
 pub mod faults;
+pub mod probe;
+#[doc(hidden)]
+pub mod testbus;
