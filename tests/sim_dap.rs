@@ -131,7 +131,8 @@ fn ap_identity_and_banking() {
 #[test]
 fn posted_reads_return_previous_value() {
     let mut w = Wire::powered();
-    w.bus.poke(0x2000_0000, &[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]);
+    w.bus
+        .poke(0x2000_0000, &[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]);
     w.select(0, 0, 0);
     w.ap_write(CSW, CSW_WORD_INC);
     w.ap_write(TAR, 0x2000_0000);
@@ -225,7 +226,10 @@ fn byte_and_halfword_lanes() {
 #[test]
 fn banked_data_registers() {
     let mut w = Wire::powered();
-    w.bus.poke(0x2000_0200, &[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0]);
+    w.bus.poke(
+        0x2000_0200,
+        &[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0],
+    );
     w.select(0, 0, 0);
     w.ap_write(CSW, CSW_WORD_INC);
     w.ap_write(TAR, 0x2000_0208); // BDn use TAR[31:4]
@@ -251,7 +255,11 @@ fn gated_and_unclocked_aps() {
     w.ap_write(TAR, 0x2000_0000);
     w.ap_write(DRW, 0x1234_5678);
     assert_eq!(w.dp_read(RDBUFF), 0);
-    assert_eq!(w.bus.peek(0x2000_0000, 4), [0x55; 4], "gated: write dropped");
+    assert_eq!(
+        w.bus.peek(0x2000_0000, 4),
+        [0x55; 4],
+        "gated: write dropped"
+    );
 
     w.bus.set_ap_power(3, ApPower::Unclocked);
     // The register file still answers; DeviceEn drops.
@@ -261,7 +269,10 @@ fn gated_and_unclocked_aps() {
     assert_eq!(w.ap_read(CSW) & (1 << 6), 0, "DeviceEn = 0");
     w.ok(Request::ap_read(DRW));
     assert_eq!(w.t(Request::dp_read(RDBUFF)).ack, Ack::Fault);
-    assert!(w.bus.log.iter().all(|&(ap, ..)| ap != 3), "nothing reached the bus");
+    assert!(
+        w.bus.log.iter().all(|&(ap, ..)| ap != 3),
+        "nothing reached the bus"
+    );
 }
 
 #[test]
