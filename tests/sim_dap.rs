@@ -108,10 +108,10 @@ fn dpidr_targetid_and_dp_banks() {
 fn ap_identity_and_banking() {
     let mut w = Wire::powered();
     let expect = [
-        (facts::ap_regs::IDR_CM7, facts::ap_regs::BASE_CM7),
-        (facts::ap_regs::IDR_D3, facts::ap_regs::BASE_D3),
-        (facts::ap_regs::IDR_APB_D, facts::ap_regs::BASE_APB_D),
-        (facts::ap_regs::IDR_CM4, facts::ap_regs::BASE_CM4),
+        (0x8477_0001, 0xE00F_E003), // AHB-AP, ST ROM table
+        (0x8477_0001, 0x0000_0002), // AHB-AP, no debug entry
+        (0x5477_0002, 0xE00E_0003), // APB-AP, system ROM table
+        (0x8477_0001, 0xE00F_F003), // AHB-AP, CM4 ROM table
     ];
     for (ap, (idr, base)) in expect.into_iter().enumerate() {
         w.select(ap as u32, 0xF, 0);
@@ -120,9 +120,6 @@ fn ap_identity_and_banking() {
         assert_eq!(w.ap_read(0x4), 0, "CFG of AP{ap}");
         assert_eq!(w.ap_read(0x0), 0, "BASE[63:32] of AP{ap}");
     }
-    // AP0 BASE points at the ST ROM table with the present bit.
-    assert_eq!(facts::ap_regs::BASE_CM7, 0xE00F_E003);
-    assert_eq!(facts::ap_regs::BASE_APB_D, 0xE00E_0003);
     // No AP4: IDR reads zero, which ends an AP scan.
     w.select(4, 0xF, 0);
     assert_eq!(w.ap_read(0xC), 0);
@@ -264,7 +261,7 @@ fn gated_and_unclocked_aps() {
     w.bus.set_ap_power(3, ApPower::Unclocked);
     // The register file still answers; DeviceEn drops.
     w.select(3, 0xF, 0);
-    assert_eq!(w.ap_read(0xC), facts::ap_regs::IDR_CM4);
+    assert_eq!(w.ap_read(0xC), facts::ap_id::IDR_AHB_AP);
     w.select(3, 0, 0);
     assert_eq!(w.ap_read(CSW) & (1 << 6), 0, "DeviceEn = 0");
     w.ok(Request::ap_read(DRW));

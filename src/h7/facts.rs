@@ -297,33 +297,8 @@ pub mod syscfg {
     pub const UR1_BCM7: u32 = 1 << 16;
 }
 
-/// Identity registers of the four access ports (ADIv5.2 C2.6: IDR, BASE, CFG). IDR values are
-/// what OpenOCD's `dap info` shows on an STM32H745 (approx): JEP106 designer ARM (0x23B), class
-/// MEM-AP (0b1000), TYPE 1 = AMBA AHB3 / TYPE 2 = AMBA APB2/3 (the codes probe-rs's `ApType`
-/// classifies as `AmbaAhb3` / `AmbaApb2Apb3` memory APs).
+/// MEM-AP register reset values beyond identity (identity: [`ap_id`]) (ADIv5.2 C2.6.4).
 pub mod ap_regs {
-    /// IDR of AP0, the Cortex-M7 AHB-AP (revision 8, AHB3).
-    pub const IDR_CM7: u32 = 0x8477_0001;
-    /// IDR of AP1, the D3-domain AHB-AP (approx: same part as AP0).
-    pub const IDR_D3: u32 = 0x8477_0001;
-    /// IDR of AP2, the APB-AP on the APB-D (revision 5, APB2/3).
-    pub const IDR_APB_D: u32 = 0x5477_0002;
-    /// IDR of AP3, the Cortex-M4 AHB-AP (revision 2, variant 1, AHB3).
-    pub const IDR_CM4: u32 = 0x2477_0011;
-    /// BASE.P: a debug entry is present (ADIv5.2 C2.6.1).
-    pub const BASE_PRESENT: u32 = 1 << 0;
-    /// BASE.Format: ADIv5 format (ADIv5.2 C2.6.1).
-    pub const BASE_FORMAT_ADIV5: u32 = 1 << 1;
-    /// BASE of AP0: ST ROM table, present, ADIv5 format.
-    pub const BASE_CM7: u32 = super::rom::ST_ROM_AP0 as u32 | BASE_PRESENT | BASE_FORMAT_ADIV5;
-    /// BASE of AP1: no debug entry (ADIv5 format, P = 0) (approx).
-    pub const BASE_D3: u32 = BASE_FORMAT_ADIV5;
-    /// BASE of AP2: system ROM table on the APB-D.
-    pub const BASE_APB_D: u32 = super::rom::SYS_ROM_APBD as u32 | BASE_PRESENT | BASE_FORMAT_ADIV5;
-    /// BASE of AP3: CM4 ROM table.
-    pub const BASE_CM4: u32 = super::rom::CORE_ROM as u32 | BASE_PRESENT | BASE_FORMAT_ADIV5;
-    /// CFG of every AP: little endian, no large address / large data extension.
-    pub const CFG: u32 = 0;
     /// CSW reset value of an AHB-AP: Prot = 0b0000011 (privileged data), DeviceEn (approx).
     pub const CSW_RESET_AHB: u32 = 0x0300_0040;
     /// CSW reset value of the APB-AP: DbgSwEnable, DeviceEn (approx).
@@ -360,4 +335,188 @@ pub mod wire {
     pub const WAIT_RETRIES: u32 = 0xFFFF;
     /// Target voltage the virtual probe reports (a NUCLEO-H755ZI-Q runs at 3.3 V).
     pub const TARGET_VOLTAGE: f32 = 3.3;
+}
+
+/// Further Cortex-M system registers read by debuggers (ARMv7-M B3.2, C1.8, C1.11).
+pub mod scs_ext {
+    /// Media and FP feature register 0 (ARMv7-M B4.1.2): FPU present and precision.
+    pub const MVFR0: u64 = 0xE000_EF40;
+    /// Cortex-M7 with double-precision FPU (STM32H7 CM7).
+    pub const MVFR0_CM7: u32 = 0x1011_0221;
+    /// Cortex-M4F, single precision (STM32H7 CM4).
+    pub const MVFR0_CM4: u32 = 0x1011_0021;
+    /// AIRCR reads VECTKEYSTAT 0xFA05 in [31:16] (ARMv7-M B3.2.6).
+    pub const AIRCR_VECTKEYSTAT: u32 = 0xFA05 << 16;
+    /// AIRCR PRIGROUP [10:8].
+    pub const AIRCR_PRIGROUP_MASK: u32 = 0x7 << 8;
+    /// DFSR bits (ARMv7-M C1.6.1): HALTED 0, BKPT 1, DWTTRAP 2, VCATCH 3, EXTERNAL 4.
+    pub const DFSR_HALTED: u32 = 1 << 0;
+    pub const DFSR_VCATCH: u32 = 1 << 3;
+    /// HFSR (ARMv7-M B3.2.16): VECTTBL 1, FORCED 30, DEBUGEVT 31.
+    pub const HFSR_VECTTBL: u32 = 1 << 1;
+    pub const HFSR_FORCED: u32 = 1 << 30;
+    /// CFSR.UFSR INVSTATE (bit 17 of CFSR): execution with the Thumb bit clear.
+    pub const CFSR_INVSTATE: u32 = 1 << 17;
+    /// xPSR after reset: Thumb bit set (ARMv7-M B1.5.5).
+    pub const XPSR_RESET: u32 = 1 << 24;
+    /// PC value of a core in lockup (ARMv7-M B1.5.15).
+    pub const LOCKUP_PC: u32 = 0xEFFF_FFFE;
+    /// DWT_CTRL (ARMv7-M C1.8.7): NUMCOMP [31:28] read-only; 4 comparators on CM4 and CM7.
+    pub const DWT_CTRL: u64 = 0xE000_1000;
+    pub const DWT_CTRL_RESET: u32 = 0x4000_0000;
+    /// FP_CTRL (ARMv7-M C1.11.3): REV [31:28], NUM_CODE [14:12,7:4], NUM_LIT [11:8], KEY 1, ENABLE 0.
+    pub const FP_CTRL: u64 = 0xE000_2000;
+    /// CM7: FPB v2 (REV = 1), 8 code and 1 literal comparators (approx).
+    pub const FP_CTRL_CM7: u32 = 0x1000_0180;
+    /// CM4: FPB v1, 6 code and 2 literal comparators.
+    pub const FP_CTRL_CM4: u32 = 0x0000_0260;
+    pub const FP_CTRL_KEY: u32 = 1 << 1;
+    pub const FP_CTRL_ENABLE: u32 = 1 << 0;
+}
+
+/// Access port identification (ADIv5 C2.6.5 IDR, C2.6.1 BASE, probe-rs `ap/registers.rs`).
+pub mod ap_id {
+    /// AHB-AP (AHB3 MEM-AP, ARM, revision 8): AP0, AP1, AP3 of the STM32H7.
+    pub const IDR_AHB_AP: u32 = 0x8477_0001;
+    /// APB-AP (APB2/3 MEM-AP, ARM, revision 5): AP2.
+    pub const IDR_APB_AP: u32 = 0x5477_0002;
+    /// BASE of AP0 (CM7): ST ROM table, format 1, present.
+    pub const BASE_AP0: u32 = 0xE00F_E003;
+    /// BASE of AP1 (D3): no debug components (format 1, not present) (approx).
+    pub const BASE_AP1: u32 = 0x0000_0002;
+    /// BASE of AP2 (APB-D): system ROM table.
+    pub const BASE_AP2: u32 = 0xE00E_0003;
+    /// BASE of AP3 (CM4): CM4 ROM table.
+    pub const BASE_AP3: u32 = 0xE00F_F003;
+    /// CFG of a MEM-AP: little endian, 32-bit addresses, no large data.
+    pub const CFG: u32 = 0x0000_0000;
+}
+
+/// CoreSight component identification (ARM IHI0029 B2.2, ADIv5 D1.2): part numbers and devtypes.
+pub mod coresight {
+    /// JEP106 of ARM Ltd: continuation 4, identity 0x3B.
+    pub const JEP106_ARM: (u8, u8) = (4, 0x3B);
+    /// JEP106 of STMicroelectronics: continuation 0, identity 0x20.
+    pub const JEP106_ST: (u8, u8) = (0, 0x20);
+    /// CIDR1 class field: ROM table (class 1), CoreSight (class 9), generic IP (class 0xE).
+    pub const CLASS_ROM: u8 = 0x1;
+    pub const CLASS_CORESIGHT: u8 = 0x9;
+    pub const CLASS_GENERIC_IP: u8 = 0xE;
+    pub const CLASS_SYSTEM: u8 = 0xF;
+    /// Part numbers (probe-rs `romtable.rs` part table; approx for the ST parts).
+    pub const PART_ST_ROM: u16 = 0x450;
+    pub const PART_CM7_ROM: u16 = 0x4C7;
+    pub const PART_CM4_ROM: u16 = 0x4C4;
+    pub const PART_SCS: u16 = 0x00C;
+    pub const PART_ITM: u16 = 0x001;
+    pub const PART_DWT: u16 = 0x002;
+    pub const PART_FPB_CM4: u16 = 0x003;
+    pub const PART_FPB_CM7: u16 = 0x00E;
+    pub const PART_SYS_ROM: u16 = 0x450;
+    pub const PART_DBGMCU: u16 = 0x450;
+    pub const PART_SWO: u16 = 0x914;
+    pub const PART_FUNNEL: u16 = 0x908;
+    pub const PART_TPIU: u16 = 0x912;
+    pub const DEVTYPE_SWO: u8 = 0x11;
+    pub const DEVTYPE_FUNNEL: u8 = 0x12;
+    pub const DEVTYPE_TPIU: u8 = 0x11;
+    /// APB-D component addresses (RM0399 §61.2, probe-rs `vendor/st/sequences/stm32h7.rs`).
+    pub const SWO: u64 = 0xE00E_3000;
+    pub const SWO_FUNNEL: u64 = 0xE00E_4000;
+    pub const CS_FUNNEL: u64 = 0xE00F_3000;
+    pub const TPIU: u64 = 0xE00F_5000;
+    /// Offsets inside a 4 KiB component: MEMTYPE/DEVTYPE, DEVARCH, PIDR4..7, PIDR0..3, CIDR0..3.
+    pub const DEVTYPE: u64 = 0xFCC;
+    pub const DEVARCH: u64 = 0xFBC;
+    pub const PIDR4: u64 = 0xFD0;
+    pub const PIDR0: u64 = 0xFE0;
+    pub const CIDR0: u64 = 0xFF0;
+    /// ROM table MEMTYPE.SYSMEM: system memory present on the bus.
+    pub const MEMTYPE_SYSMEM: u32 = 1;
+}
+
+/// Extra RCC bits (RM0399 §9.7.2 RCC_CR): oscillator enable → ready pairs.
+pub mod rcc_ext {
+    /// (ON bit, RDY bit) pairs of RCC_CR: HSI, CSI, HSI48, HSE, PLL1, PLL2, PLL3.
+    pub const CR_ON_RDY: [(u32, u32); 7] = [
+        (1 << 0, 1 << 2),
+        (1 << 7, 1 << 8),
+        (1 << 12, 1 << 13),
+        (1 << 16, 1 << 17),
+        (1 << 24, 1 << 25),
+        (1 << 26, 1 << 27),
+        (1 << 28, 1 << 29),
+    ];
+    /// RCC_CR after reset: HSION, HSIRDY, HSIDIV = 0, D1CKRDY, D2CKRDY (RM0399 §9.7.2, approx).
+    pub const CR_RESET: u32 = (1 << 0) | (1 << 2);
+    /// Size of the RCC register block.
+    pub const SIZE: u64 = 0x400;
+}
+
+/// Extra PWR bits (RM0399 §7.8).
+pub mod pwr_ext {
+    /// PWR_CPUCR / PWR_CPU2CR CSSF bit 9: clear the STOPF/SBF flags.
+    pub const CPUCR_CSSF: u32 = 1 << 9;
+    /// PWR_CR3 after power-on: SDEN = 1, LDOEN = 1 (RM0399 §7.8.4; supply not yet configured).
+    pub const CR3_RESET: u32 = (1 << 1) | (1 << 2);
+    /// The supply configuration bits of CR3 (write-once after power-on).
+    pub const CR3_SUPPLY_MASK: u32 = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (0x3 << 4);
+    pub const SIZE: u64 = 0x400;
+}
+
+/// Extra HSEM facts (RM0399 §11.4).
+pub mod hsem_ext {
+    /// R[n] PROCID field [7:0].
+    pub const PROCID_MASK: u32 = 0xFF;
+    /// COREID field [11:8].
+    pub const COREID_MASK: u32 = 0xF << 8;
+    /// HSEM_CR / HSEM_KEYR KEY field [31:16].
+    pub const KEY_SHIFT: u32 = 16;
+    pub const SIZE: u64 = 0x400;
+    /// COREID a debugger carries through AP1 (D3 AHB-AP): not a CPU (approx).
+    pub const COREID_DEBUG_D3: u32 = 0;
+}
+
+/// SYSCFG user registers: field positions (RM0399 §12.3.x, approx for UR5..UR17).
+pub mod syscfg_ur {
+    pub const SIZE: u64 = 0x400;
+    /// UR0: BKS bit 0 (bank swap), RDP [23:16].
+    pub const UR0_RDP_SHIFT: u32 = 16;
+    /// UR2: BORH [1:0], BCM7_ADD0 [31:16].
+    /// UR3: BCM7_ADD1 [15:0], BCM4_ADD0 [31:16].
+    /// UR4: BCM4_ADD1 [15:0], MEPAD_1 bit 16.
+    /// UR5: MESAD_1 bit 0, WRPSN_1 [23:16].
+    /// UR6: PA_BEG_1 [11:0], PA_END_1 [27:16].  UR7: SA_BEG_1 [11:0], SA_END_1 [27:16].
+    /// UR8: MEPAD_2 bit 0, MESAD_2 bit 16.  UR9: WRPSN_2 [7:0], PA_BEG_2 [27:16].
+    /// UR10: PA_END_2 [11:0], SA_BEG_2 [27:16].  UR11: SA_END_2 [11:0], IWDG1M bit 16.
+    /// UR12: SECURE bit 16.  UR13: SDRS [1:0], D1SBRST bit 16.  UR14: D1STPRST bit 0,
+    /// D1STBYRST bit 16.  UR15: FZIWDGSTB bit 16.  UR16: FZIWDGSTP bit 0, PKP bit 16.
+    /// UR17: IO_HSLV bit 0.
+    pub const HALF_SHIFT: u32 = 16;
+}
+
+/// Option-byte protection registers (RM0399 §4.9.13..): PRAR, SCAR, WPSN fields.
+pub mod flash_prot {
+    /// PRAR: PROT_AREA_START [11:0], PROT_AREA_END [27:16], DMEP bit 31.
+    pub const AREA_START_MASK: u32 = 0xFFF;
+    pub const AREA_END_SHIFT: u32 = 16;
+    pub const DM_BIT: u32 = 1 << 31;
+    /// Factory PRAR: empty area (START > END), no DMEP (approx: 0x000000FF).
+    pub const PRAR_FACTORY: u32 = 0x0000_00FF;
+    /// Factory SCAR: empty secure area (approx: 0x000000FF).
+    pub const SCAR_FACTORY: u32 = 0x0000_00FF;
+    /// Factory WPSN: all sectors unprotected (WRPSn = 0xFF).
+    pub const WPSN_FACTORY: u32 = 0x0000_00FF;
+    /// OPTCR reset value: OPTLOCK = 1.
+    pub const OPTCR_RESET: u32 = 1 << 0;
+}
+
+/// Memory-map extras (RM0399 §2.3).
+pub mod mem_ext {
+    /// SRAM1..3 as the CM4 sees them at 0x10000000 (alias of 0x30000000).
+    pub const CM4_SRAM_ALIAS: (u64, u64) = (0x1000_0000, 288 * 1024);
+    /// D3 peripherals (AHB4/APB4) reached through AP1 (approx end).
+    pub const D3_PERIPHERALS: (u64, u64) = (0x5800_0000, 0x0003_0000);
+    /// Flash sector size: erase granularity (RM0399 §4.3.4).
+    pub const FLASH_SECTOR: u64 = 128 * 1024;
 }

@@ -6,8 +6,11 @@
 
 pub mod board;
 pub mod bus;
+pub mod chip;
 pub mod dap;
 pub mod faults;
 pub mod probe;
+pub mod scenario;
+pub mod state;
 #[doc(hidden)]
 pub mod testbus;

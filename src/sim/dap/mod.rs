@@ -218,12 +218,12 @@ struct MemAp {
 
 impl MemAp {
     fn new(ap: u8) -> Self {
-        use facts::ap_regs as r;
+        use facts::{ap_id as id, ap_regs as r};
         let (kind, idr, base) = match ap {
-            facts::ap::CM7 => (ApKind::Ahb, r::IDR_CM7, r::BASE_CM7),
-            facts::ap::D3 => (ApKind::Ahb, r::IDR_D3, r::BASE_D3),
-            facts::ap::APB_D => (ApKind::Apb, r::IDR_APB_D, r::BASE_APB_D),
-            _ => (ApKind::Ahb, r::IDR_CM4, r::BASE_CM4),
+            facts::ap::CM7 => (ApKind::Ahb, id::IDR_AHB_AP, id::BASE_AP0),
+            facts::ap::D3 => (ApKind::Ahb, id::IDR_AHB_AP, id::BASE_AP1),
+            facts::ap::APB_D => (ApKind::Apb, id::IDR_APB_AP, id::BASE_AP2),
+            _ => (ApKind::Ahb, id::IDR_AHB_AP, id::BASE_AP3),
         };
         let csw = match kind {
             ApKind::Ahb => Csw(r::CSW_RESET_AHB & !Csw::READ_ONLY),
@@ -596,7 +596,7 @@ impl Dap {
                 let size = a.size();
                 self.mem(bus, ap, address, size, rw)
             }
-            (ap_addr::CFG, Rw::Read) => Ok(facts::ap_regs::CFG),
+            (ap_addr::CFG, Rw::Read) => Ok(facts::ap_id::CFG),
             (ap_addr::BASE, Rw::Read) => Ok(self.aps[idx].base),
             (ap_addr::IDR, Rw::Read) => Ok(self.aps[idx].idr),
             // TAR[63:32], MBT, BASE[63:32], reserved: RAZ/WI; writes to read-only ignored.

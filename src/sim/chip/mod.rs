@@ -1,0 +1,791 @@
+//! The chip behind the access ports: memory maps per AP, peripherals (modelled ones with their
+//! RM0399 semantics, every other one a plain register), both Cortex-M debug models, firmware
+//! behaviours and virtual time. See `docs/sim.md`.
+
+pub mod cortex;
+pub mod dbgmcu;
+pub mod error;
+pub mod firmware;
+pub mod flash;
+pub mod hsem;
+pub mod memory;
+pub mod pwr;
+pub mod rcc;
+pub mod rom;
+pub mod syscfg;
+
+use std::path::{Path, PathBuf};
+
+pub use cortex::Hold;
+pub use error::SimError;
+pub use firmware::{Firmware, FwState};
+pub use pwr::Supply;
+
+use self::cortex::{Core, CoreEffect};
+use self::dbgmcu::Dbgmcu;
+use self::firmware::FwRun;
+use self::flash::{FlashCtrl, FlashEffect, ObChange, OptionBytes, RdpLevel};
+use self::hsem::Hsem;
+use self::memory::{PlainRegs, SparseMem};
+use self::pwr::Pwr;
+use self::rcc::{Rcc, ResetCause};
+use self::rom::{CoreKind, RomTable};
+use crate::h7::facts::{
+    ap, ap_id, coresight as cs, dbgmcu as dbg, flash as fl, hsem as hs, hsem_ext, mem, mem_ext,
+    pwr as pw, pwr_ext, rcc as rc, rcc_ext, rom as romf, syscfg as sc, syscfg_ur,
+};
+use crate::sim::bus::{ApPower, Bus, BusError, Size};
+use crate::sim::faults::FaultPlan;
+use crate::sim::scenario::Scenario;
+use crate::sim::state::NvState;
+
+/// Index of the CM7 in per-core arrays.
+pub const CM7: usize = 0;
+/// Index of the CM4 in per-core arrays.
+pub const CM4: usize = 1;
+
+/// Granularity of virtual time: firmware and timers act on multiples of this, whatever the
+/// chunking of `advance` calls, so runs are deterministic.
+pub const TICK_NANOS: u64 = 1_000;
+
+/// IDR of access port `ap` (ADIv5 C2.6.5); 0 for an AP that does not exist.
+pub fn ap_idr(ap: u8) -> u32 {
+    match ap {
+        ap::CM7 | ap::D3 | ap::CM4 => ap_id::IDR_AHB_AP,
+        ap::APB_D => ap_id::IDR_APB_AP,
+        _ => 0,
+    }
+}
+
+/// BASE register of access port `ap` (ADIv5 C2.6.1); 0 for an AP that does not exist.
+pub fn ap_base(ap: u8) -> u32 {
+    match ap {
+        ap::CM7 => ap_id::BASE_AP0,
+        ap::D3 => ap_id::BASE_AP1,
+        ap::APB_D => ap_id::BASE_AP2,
+        ap::CM4 => ap_id::BASE_AP3,
+        _ => 0,
+    }
+}
+
+/// CFG register of access port `ap` (ADIv5 C2.6.2).
+pub fn ap_cfg(_ap: u8) -> u32 {
+    ap_id::CFG
+}
+
+/// Power state of domain D2 (RM0399 §7.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum D2Mode {
+    Run,
+    Stop,
+    Standby,
+}
+
+/// Summary of one core for `sim status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreStatus {
+    pub firmware: Firmware,
+    /// Firmware state name (see docs/sim.md).
+    pub state: &'static str,
+    pub pc: u32,
+    pub hold: Hold,
+    pub halted: bool,
+    pub lockup: bool,
+    pub sleeping: bool,
+    pub ap_power: ApPower,
+}
+
+/// Where an access lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Volatile RAM at this physical address.
+    Ram(u32),
+    /// Backup SRAM (RAM, but read-protected by RDP level 1).
+    Backup(u32),
+    /// Flash at this offset from the bank 1 base.
+    Flash(u32),
+    /// System memory (read-only).
+    SysMem,
+    /// Peripheral register space at this address.
+    Periph(u32),
+    /// Private peripheral bus of core `usize`.
+    Ppb(usize, u32),
+    /// ST ROM table through AP0.
+    StRom(u32),
+    /// APB-D component space through AP2.
+    ApbD(u32),
+}
+
+fn within(addr: u32, (base, len): (u64, u64)) -> bool {
+    let a = u64::from(addr);
+    a >= base && a < base + len
+}
+
+/// The virtual STM32H755 (dual core). Implements [`Bus`] for the DAP model.
+pub struct Chip {
+    scenario: Scenario,
+    now: u64,
+    next_tick: u64,
+    nv: NvState,
+    state_file: Option<PathBuf>,
+    save_error: Option<SimError>,
+    ram: SparseMem,
+    plain: PlainRegs,
+    apbd_plain: PlainRegs,
+    flash_ctrl: FlashCtrl,
+    rcc: Rcc,
+    pwr: Pwr,
+    dbgmcu: Dbgmcu,
+    hsem: Hsem,
+    cores: [Core; 2],
+    fw: [FwRun; 2],
+    nrst: bool,
+}
+
+impl Chip {
+    /// A board in the scenario's factory state, powered on, without persistence.
+    pub fn new(scenario: &Scenario) -> Result<Chip, SimError> {
+        Ok(Self::from_nv(
+            scenario,
+            NvState::from_scenario(scenario),
+            None,
+        ))
+    }
+
+    /// A board whose non-volatile state lives in `path`: loaded when the file exists (a corrupt
+    /// file is an error), created from the scenario otherwise; rewritten atomically whenever the
+    /// non-volatile state changes.
+    pub fn with_state_file(scenario: &Scenario, path: &Path) -> Result<Chip, SimError> {
+        let (nv, fresh) = match NvState::load(path)? {
+            Some(nv) => (nv, false),
+            None => (NvState::from_scenario(scenario), true),
+        };
+        let chip = Self::from_nv(scenario, nv, Some(path.to_path_buf()));
+        if fresh {
+            chip.nv.save(path)?;
+        }
+        Ok(chip)
+    }
+
+    fn from_nv(scenario: &Scenario, nv: NvState, state_file: Option<PathBuf>) -> Chip {
+        let fw = |c: &crate::sim::scenario::CoreConfig, base| {
+            FwRun::new(c.firmware, base, c.supply_config)
+        };
+        let mut chip = Chip {
+            scenario: scenario.clone(),
+            now: 0,
+            next_tick: TICK_NANOS,
+            flash_ctrl: FlashCtrl::after_reset(&nv.ob),
+            nv,
+            state_file,
+            save_error: None,
+            ram: SparseMem::new(0),
+            plain: PlainRegs::default(),
+            apbd_plain: PlainRegs::default(),
+            rcc: Rcc::new(),
+            pwr: Pwr::new(scenario.supply),
+            dbgmcu: Dbgmcu::new(scenario.dbgmcu_cr),
+            hsem: Hsem::new(),
+            cores: [Core::new(CoreKind::Cm7), Core::new(CoreKind::Cm4)],
+            fw: [
+                fw(&scenario.cm7, 0x0800_0000),
+                fw(&scenario.cm4, 0x0810_0000),
+            ],
+            nrst: false,
+        };
+        chip.power_on();
+        chip
+    }
+
+    // ----- board-level accessors for the shell's `sim` command -----
+
+    /// The scenario this board was built from.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Scenario name.
+    pub fn scenario_name(&self) -> &str {
+        &self.scenario.name
+    }
+
+    /// Wire faults the DAP model should inject.
+    pub fn fault_plan(&self) -> FaultPlan {
+        self.scenario.faults.clone()
+    }
+
+    /// Advance virtual time by `ms` milliseconds (`sim wait MS`).
+    pub fn wait_ms(&mut self, ms: u64) {
+        self.advance(ms.saturating_mul(1_000_000));
+    }
+
+    /// Status of core `core` (`CM7` = 0, `CM4` = 1); `None` for another index.
+    pub fn core_status(&self, core: usize) -> Option<CoreStatus> {
+        let c = self.cores.get(core)?;
+        let f = self.fw[core];
+        Some(CoreStatus {
+            firmware: f.firmware,
+            state: f.state.name(),
+            pc: c.r[15],
+            hold: c.hold,
+            halted: c.halted,
+            lockup: c.lockup,
+            sleeping: c.sleeping,
+            ap_power: self.ap_power(if core == CM7 { ap::CM7 } else { ap::CM4 }),
+        })
+    }
+
+    /// Firmware state of core `core`.
+    pub fn firmware_state(&self, core: usize) -> Option<FwState> {
+        self.fw.get(core).map(|f| f.state)
+    }
+
+    /// A core register by DCRSR REGSEL, as the debugger would read it when halted.
+    pub fn core_register(&self, core: usize, regsel: u32) -> Option<u32> {
+        self.cores.get(core)?.reg(regsel)
+    }
+
+    /// Power state of D2.
+    pub fn d2_mode(&self) -> D2Mode {
+        let c = &self.cores[CM4];
+        if c.hold == Hold::None && c.sleeping && c.deep_sleep && !c.halted {
+            let pdds = self.pwr.read(pw::CPU2CR).unwrap_or(0) & pw::CPUCR_PDDS_D2 != 0;
+            if pdds {
+                D2Mode::Standby
+            } else {
+                D2Mode::Stop
+            }
+        } else {
+            D2Mode::Run
+        }
+    }
+
+    /// Current option bytes (what OPTSR_CUR etc. show).
+    pub fn option_bytes(&self) -> OptionBytes {
+        self.nv.ob
+    }
+
+    /// The last error saving the state file, if any (saving never panics or aborts an access).
+    pub fn state_error(&self) -> Option<&SimError> {
+        self.save_error.as_ref()
+    }
+
+    /// The state file, if the board has one.
+    pub fn state_file(&self) -> Option<&Path> {
+        self.state_file.as_deref()
+    }
+
+    /// True while NRST is asserted.
+    pub fn reset_pin(&self) -> bool {
+        self.nrst
+    }
+
+    // ----- reset and power -----
+
+    fn power_on(&mut self) {
+        self.now = 0;
+        self.next_tick = TICK_NANOS;
+        self.ram.clear();
+        self.plain.clear();
+        self.apbd_plain.clear();
+        self.rcc = Rcc::new();
+        self.pwr = Pwr::new(self.scenario.supply);
+        self.dbgmcu = Dbgmcu::new(self.scenario.dbgmcu_cr);
+        for c in &mut self.cores {
+            c.power_on_reset();
+        }
+        self.rcc.power_on();
+        self.reset_system(None);
+    }
+
+    /// System reset (RM0399 §9.4.2): both cores, the peripherals; option bytes reloaded.
+    fn reset_system(&mut self, cause: Option<ResetCause>) {
+        self.flash_ctrl = FlashCtrl::after_reset(&self.nv.ob);
+        if let Some(cause) = cause {
+            self.rcc.reset(cause);
+        }
+        self.pwr.reset();
+        self.hsem = Hsem::new();
+        self.plain.clear();
+        for c in &mut self.cores {
+            c.core_reset();
+        }
+        if self.nrst {
+            for c in &mut self.cores {
+                c.hold = Hold::Reset;
+            }
+            return;
+        }
+        let ob = self.nv.ob;
+        // With both boot options off the CM7 boots anyway (approx, RM0399 §8.3).
+        let bcm7 = ob.bcm7() || !ob.bcm4();
+        for (i, boots) in [(CM7, bcm7), (CM4, ob.bcm4())] {
+            if boots {
+                self.start_core(i);
+            } else {
+                self.cores[i].hold = Hold::Gated;
+                self.fw[i] = FwRun::new(
+                    self.fw[i].firmware,
+                    self.boot_addr(i),
+                    self.fw[i].supply_config,
+                );
+            }
+        }
+    }
+
+    fn boot_addr(&self, i: usize) -> u32 {
+        if i == CM7 {
+            self.nv.ob.cm7_boot_addr()
+        } else {
+            self.nv.ob.cm4_boot_addr()
+        }
+    }
+
+    /// Release core `i` from reset: vector fetch, firmware from the start.
+    fn start_core(&mut self, i: usize) {
+        let base = self.boot_addr(i);
+        let ap = Self::core_ap(i);
+        let fetch = |chip: &Chip, a: u32| chip.fetch(ap, a);
+        let sp = fetch(self, base);
+        let pc = fetch(self, base.wrapping_add(4));
+        let usable = match (sp, pc) {
+            (Some(_), Some(pc)) => {
+                pc & 1 == 1 && pc != u32::MAX && self.fetch(ap, pc & !1).is_some()
+            }
+            _ => false,
+        };
+        self.fw[i] = FwRun::new(self.fw[i].firmware, base, self.fw[i].supply_config);
+        self.cores[i].start(base, sp.unwrap_or(0), pc.unwrap_or(u32::MAX), usable);
+    }
+
+    fn core_ap(i: usize) -> u8 {
+        if i == CM7 {
+            ap::CM7
+        } else {
+            ap::CM4
+        }
+    }
+
+    /// A word as the core itself fetches it (no debugger RDP rules); `None` = bus fault.
+    fn fetch(&self, ap: u8, addr: u32) -> Option<u32> {
+        match self.decode(ap, addr).ok()? {
+            Target::Ram(a) | Target::Backup(a) => Some(self.ram.read(a, 4)),
+            Target::Flash(off) => Some(self.nv.flash.read(off, 4)),
+            Target::SysMem => Some(0),
+            _ => None,
+        }
+    }
+
+    fn core_reset(&mut self, i: usize) {
+        self.cores[i].core_reset();
+        self.start_core(i);
+    }
+
+    // ----- address decoding -----
+
+    fn decode(&self, ap_n: u8, addr: u32) -> Result<Target, BusError> {
+        let ram_regions = [
+            mem::AXI_SRAM,
+            mem::SRAM1,
+            mem::SRAM2,
+            mem::SRAM3,
+            mem::SRAM4,
+        ];
+        let shared = |addr: u32| -> Option<Target> {
+            if ram_regions.iter().any(|r| within(addr, *r)) {
+                Some(Target::Ram(addr))
+            } else if within(addr, mem::BACKUP_SRAM) {
+                Some(Target::Backup(addr))
+            } else if within(addr, mem::FLASH_BANK1) || within(addr, mem::FLASH_BANK2) {
+                Some(Target::Flash(addr - mem::FLASH_BANK1.0 as u32))
+            } else if within(addr, mem::SYSTEM_MEMORY) {
+                Some(Target::SysMem)
+            } else if within(addr, mem::PERIPHERALS) {
+                Some(Target::Periph(addr))
+            } else {
+                None
+            }
+        };
+        let t = match ap_n {
+            ap::CM7 => {
+                if within(addr, mem::ITCM) || within(addr, mem::DTCM) {
+                    Some(Target::Ram(addr))
+                } else if within(addr, (romf::ST_ROM_AP0, 0x1000)) {
+                    Some(Target::StRom(addr))
+                } else if within(addr, mem::PPB) {
+                    Some(Target::Ppb(CM7, addr))
+                } else {
+                    shared(addr)
+                }
+            }
+            ap::CM4 => {
+                if within(addr, mem_ext::CM4_SRAM_ALIAS) {
+                    let off = addr - mem_ext::CM4_SRAM_ALIAS.0 as u32;
+                    Some(Target::Ram(mem::SRAM1.0 as u32 + off))
+                } else if within(addr, mem::PPB) {
+                    Some(Target::Ppb(CM4, addr))
+                } else {
+                    shared(addr)
+                }
+            }
+            ap::D3 => {
+                if within(addr, mem::SRAM4) {
+                    Some(Target::Ram(addr))
+                } else if within(addr, mem::BACKUP_SRAM) {
+                    Some(Target::Backup(addr))
+                } else if within(addr, mem_ext::D3_PERIPHERALS) {
+                    Some(Target::Periph(addr))
+                } else {
+                    None
+                }
+            }
+            ap::APB_D => {
+                let block = u64::from(addr & !0xFFF);
+                let known = [
+                    romf::SYS_ROM_APBD,
+                    dbg::BASE_APBD,
+                    cs::SWO,
+                    cs::SWO_FUNNEL,
+                    cs::CS_FUNNEL,
+                    cs::TPIU,
+                ];
+                known.contains(&block).then_some(Target::ApbD(addr))
+            }
+            _ => None,
+        };
+        t.ok_or(BusError::Unmapped(addr))
+    }
+
+    fn coreid(ap_n: u8) -> u32 {
+        match ap_n {
+            ap::CM7 => hs::COREID_CM7,
+            ap::CM4 => hs::COREID_CM4,
+            _ => hsem_ext::COREID_DEBUG_D3,
+        }
+    }
+
+    fn d2_clock_ready(&self) -> bool {
+        self.d2_mode() == D2Mode::Run
+    }
+
+    fn rdp_blocks_debug(&self) -> bool {
+        self.nv.ob.rdp() == RdpLevel::L1
+    }
+
+    // ----- word-wide device access -----
+
+    fn dev_read(&mut self, ap_n: u8, t: Target, side_effects: bool) -> u32 {
+        match t {
+            Target::Periph(a) => self.periph_read(ap_n, a, side_effects),
+            Target::Ppb(i, a) => self.cores[i].read(a, side_effects),
+            Target::StRom(a) => RomTable::StAp0.read(u64::from(a & 0xFFF)),
+            Target::ApbD(a) => {
+                let block = u64::from(a & !0xFFF);
+                let off = u64::from(a & 0xFFF);
+                if block == romf::SYS_ROM_APBD {
+                    RomTable::System.read(off)
+                } else if let Some(v) = rom::apbd_component(block)
+                    .filter(|_| rom::is_id_offset(off))
+                    .and_then(|id| id.register(off))
+                {
+                    v
+                } else if block == dbg::BASE_APBD {
+                    self.dbgmcu.read(off)
+                } else {
+                    self.apbd_plain.read(a)
+                }
+            }
+            Target::Ram(_) | Target::Backup(_) | Target::Flash(_) | Target::SysMem => 0,
+        }
+    }
+
+    fn dev_write(&mut self, ap_n: u8, t: Target, value: u32) {
+        match t {
+            Target::Periph(a) => self.periph_write(ap_n, a, value),
+            Target::Ppb(i, a) => match self.cores[i].write(a, value) {
+                CoreEffect::None | CoreEffect::Halted => {}
+                CoreEffect::SystemReset => self.reset_system(Some(ResetCause::Software)),
+                CoreEffect::CoreReset => self.core_reset(i),
+            },
+            Target::StRom(_) => {}
+            Target::ApbD(a) => {
+                let block = u64::from(a & !0xFFF);
+                let off = u64::from(a & 0xFFF);
+                if block == romf::SYS_ROM_APBD
+                    || (rom::apbd_component(block).is_some() && rom::is_id_offset(off))
+                {
+                } else if block == dbg::BASE_APBD {
+                    self.dbgmcu.write(off, value);
+                } else {
+                    self.apbd_plain.write(a, value);
+                }
+            }
+            Target::Ram(_) | Target::Backup(_) | Target::Flash(_) | Target::SysMem => {}
+        }
+    }
+
+    fn periph_read(&mut self, ap_n: u8, a: u32, side_effects: bool) -> u32 {
+        let addr = u64::from(a);
+        let off_in =
+            |base: u64, size: u64| (addr >= base && addr < base + size).then(|| addr - base);
+        let modelled = if let Some(off) = off_in(fl::BASE, 0x1000) {
+            self.flash_ctrl.read(off, &self.nv.ob)
+        } else if let Some(off) = off_in(rc::BASE, rcc_ext::SIZE) {
+            self.rcc.read(off, true, self.d2_clock_ready())
+        } else if let Some(off) = off_in(pw::BASE, pwr_ext::SIZE) {
+            self.pwr.read(off)
+        } else if let Some(off) = off_in(hs::BASE, hsem_ext::SIZE) {
+            Some(self.hsem.read(off, Self::coreid(ap_n), side_effects))
+        } else if let Some(off) = off_in(sc::BASE, syscfg_ur::SIZE) {
+            syscfg::ur_index(off).and_then(|n| syscfg::user_register(n, &self.nv.ob))
+        } else if let Some(off) = off_in(dbg::BASE_SYSBUS, 0x1000) {
+            Some(
+                rom::apbd_component(dbg::BASE_APBD)
+                    .filter(|_| rom::is_id_offset(off))
+                    .and_then(|id| id.register(off))
+                    .unwrap_or_else(|| self.dbgmcu.read(off)),
+            )
+        } else {
+            None
+        };
+        modelled.unwrap_or_else(|| self.plain.read(a))
+    }
+
+    fn periph_write(&mut self, ap_n: u8, a: u32, value: u32) {
+        let addr = u64::from(a);
+        let off_in =
+            |base: u64, size: u64| (addr >= base && addr < base + size).then(|| addr - base);
+        let handled = if let Some(off) = off_in(fl::BASE, 0x1000) {
+            match self.flash_ctrl.write(off, value, self.now, &self.nv.ob) {
+                Some(FlashEffect::MassErase) => {
+                    self.nv.flash.clear();
+                    self.save_nv();
+                    true
+                }
+                Some(FlashEffect::None) => true,
+                None => false,
+            }
+        } else if let Some(off) = off_in(rc::BASE, rcc_ext::SIZE) {
+            match self.rcc.write(off, value) {
+                Some(e) => {
+                    if e.boot_c1 && self.cores[CM7].hold == Hold::Gated {
+                        self.start_core(CM7);
+                    }
+                    if e.boot_c2 && self.cores[CM4].hold == Hold::Gated {
+                        self.start_core(CM4);
+                    }
+                    true
+                }
+                None => false,
+            }
+        } else if let Some(off) = off_in(pw::BASE, pwr_ext::SIZE) {
+            self.pwr.write(off, value).is_some()
+        } else if let Some(off) = off_in(hs::BASE, hsem_ext::SIZE) {
+            self.hsem.write(off, value, Self::coreid(ap_n));
+            true
+        } else if let Some(off) = off_in(sc::BASE, syscfg_ur::SIZE) {
+            // UR registers are read-only mirrors.
+            syscfg::ur_index(off).is_some()
+        } else if let Some(off) = off_in(dbg::BASE_SYSBUS, 0x1000) {
+            if !rom::is_id_offset(off) {
+                self.dbgmcu.write(off, value);
+            }
+            true
+        } else {
+            false
+        };
+        if !handled {
+            self.plain.write(a, value);
+        }
+    }
+
+    // ----- non-volatile state -----
+
+    fn apply_option_bytes(&mut self, new: OptionBytes, change: ObChange) {
+        self.nv.ob = new;
+        if change.mass_erase {
+            self.nv.flash.clear();
+        }
+        if new.rdp() == RdpLevel::L2 {
+            // RM0399 §4.5.3: level 2 disables the debug port for good.
+            self.nv.debug_disabled = true;
+        }
+        self.save_nv();
+    }
+
+    fn save_nv(&mut self) {
+        if let Some(path) = &self.state_file {
+            match self.nv.save(path) {
+                Ok(()) => self.save_error = None,
+                Err(e) => self.save_error = Some(e),
+            }
+        }
+    }
+
+    // ----- time -----
+
+    fn tick(&mut self) {
+        if let Some((new, change)) = self.flash_ctrl.poll(self.now, &self.nv.ob) {
+            self.apply_option_bytes(new, change);
+        }
+        for i in [CM7, CM4] {
+            if self.cores[i].running() {
+                self.firmware_step(i, TICK_NANOS);
+                let c = &mut self.cores[i];
+                if !c.sleeping && !c.lockup {
+                    c.retire_st = true;
+                }
+            }
+        }
+    }
+
+    /// Bus access checks common to reads and writes.
+    fn access(&self, ap_n: u8, addr: u32, size: Size) -> Result<Option<Target>, BusError> {
+        if self.nv.debug_disabled || ap_n >= ap::COUNT {
+            return Err(BusError::Refused(addr));
+        }
+        match self.ap_power(ap_n) {
+            ApPower::Up => {}
+            ApPower::Gated => return Ok(None),
+            ApPower::Unclocked => return Err(BusError::Refused(addr)),
+        }
+        if addr % size.bytes() != 0 {
+            return Err(BusError::Refused(addr));
+        }
+        self.decode(ap_n, addr).map(Some)
+    }
+}
+
+fn lane(addr: u32, size: Size) -> (u32, u32) {
+    let shift = 8 * (addr & 3);
+    let mask = match size {
+        Size::U8 => 0xFF,
+        Size::U16 => 0xFFFF,
+        Size::U32 => u32::MAX,
+    };
+    (shift, mask)
+}
+
+impl Bus for Chip {
+    fn read(&mut self, ap_n: u8, addr: u32, size: Size) -> Result<u32, BusError> {
+        let Some(t) = self.access(ap_n, addr, size)? else {
+            return Ok(0);
+        };
+        let n = size.bytes();
+        match t {
+            Target::Ram(a) => Ok(self.ram.read(a, n)),
+            Target::Backup(a) if !self.rdp_blocks_debug() => Ok(self.ram.read(a, n)),
+            Target::Flash(off) if !self.rdp_blocks_debug() => Ok(self.nv.flash.read(off, n)),
+            Target::Backup(_) | Target::Flash(_) => Err(BusError::Refused(addr)),
+            Target::SysMem => Ok(0),
+            dev => {
+                let word_t = match dev {
+                    Target::Periph(a) => Target::Periph(a & !3),
+                    Target::Ppb(i, a) => Target::Ppb(i, a & !3),
+                    Target::StRom(a) => Target::StRom(a & !3),
+                    Target::ApbD(a) => Target::ApbD(a & !3),
+                    other => other,
+                };
+                let w = self.dev_read(ap_n, word_t, true);
+                let (shift, mask) = lane(addr, size);
+                Ok((w >> shift) & mask)
+            }
+        }
+    }
+
+    fn write(&mut self, ap_n: u8, addr: u32, size: Size, value: u32) -> Result<(), BusError> {
+        let Some(t) = self.access(ap_n, addr, size)? else {
+            return Ok(());
+        };
+        let n = size.bytes();
+        match t {
+            Target::Ram(a) | Target::Backup(a) => {
+                self.ram.write(a, n, value);
+                Ok(())
+            }
+            // Flash is programmed through the controller (not modelled); system memory is ROM.
+            Target::Flash(_) | Target::SysMem => Err(BusError::Refused(addr)),
+            dev => {
+                let word_t = match dev {
+                    Target::Periph(a) => Target::Periph(a & !3),
+                    Target::Ppb(i, a) => Target::Ppb(i, a & !3),
+                    Target::StRom(a) => Target::StRom(a & !3),
+                    Target::ApbD(a) => Target::ApbD(a & !3),
+                    other => other,
+                };
+                let (shift, mask) = lane(addr, size);
+                let word = if size == Size::U32 {
+                    value
+                } else {
+                    // Sub-word write: merge into the current register value (no read side effects).
+                    let cur = self.dev_read(ap_n, word_t, false);
+                    (cur & !(mask << shift)) | ((value & mask) << shift)
+                };
+                self.dev_write(ap_n, word_t, word);
+                Ok(())
+            }
+        }
+    }
+
+    fn ap_power(&self, ap_n: u8) -> ApPower {
+        match ap_n {
+            ap::CM7 if self.cores[CM7].hold == Hold::Gated => ApPower::Gated,
+            ap::CM4 => {
+                if self.cores[CM4].hold == Hold::Gated {
+                    return ApPower::Gated;
+                }
+                match self.d2_mode() {
+                    D2Mode::Stop if !self.dbgmcu.has(dbg::DBGSTOP_D2) => ApPower::Unclocked,
+                    D2Mode::Standby if !self.dbgmcu.has(dbg::DBGSTBY_D2) => ApPower::Unclocked,
+                    _ => ApPower::Up,
+                }
+            }
+            n if n < ap::COUNT => ApPower::Up,
+            _ => ApPower::Unclocked,
+        }
+    }
+
+    fn debug_port_disabled(&self) -> bool {
+        self.nv.debug_disabled
+    }
+
+    fn advance(&mut self, nanos: u64) {
+        let end = self.now.saturating_add(nanos);
+        while self.next_tick <= end {
+            self.now = self.next_tick;
+            self.next_tick += TICK_NANOS;
+            self.tick();
+        }
+        self.now = end;
+    }
+
+    fn set_reset_pin(&mut self, asserted: bool) {
+        if asserted == self.nrst {
+            return;
+        }
+        self.nrst = asserted;
+        if asserted {
+            for c in &mut self.cores {
+                c.hold = Hold::Reset;
+                c.halted = false;
+                c.sleeping = false;
+                c.deep_sleep = false;
+            }
+        } else {
+            self.reset_system(Some(ResetCause::Pin));
+        }
+    }
+
+    fn power_cycle(&mut self) {
+        self.nrst = false;
+        self.power_on();
+    }
+
+    fn now_nanos(&self) -> u64 {
+        self.now
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}

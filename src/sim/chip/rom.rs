@@ -1,0 +1,207 @@
+//! ROM tables and CoreSight identification registers (ARM IHI0029 "CoreSight Architecture" B2,
+//! ADIv5 D3 "Class 0x1 ROM tables"), laid out as on the STM32H7 dual-core (RM0399 §61.2).
+
+use crate::h7::facts::{coresight as cs, dbgmcu, rom};
+
+/// Identity of one 4 KiB CoreSight component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComponentId {
+    /// CIDR1.CLASS.
+    pub class: u8,
+    /// PIDR PART_0/PART_1.
+    pub part: u16,
+    /// JEP106 (continuation, identity) of the designer.
+    pub jep106: (u8, u8),
+    /// DEVTYPE (or MEMTYPE of a ROM table) at 0xFCC.
+    pub devtype: u32,
+}
+
+impl ComponentId {
+    const fn arm(class: u8, part: u16, devtype: u32) -> Self {
+        Self {
+            class,
+            part,
+            jep106: cs::JEP106_ARM,
+            devtype,
+        }
+    }
+    const fn st(class: u8, part: u16, devtype: u32) -> Self {
+        Self {
+            class,
+            part,
+            jep106: cs::JEP106_ST,
+            devtype,
+        }
+    }
+
+    /// The identification register at `off` (0xFCC..0xFFC) of the component, or `None` when
+    /// `off` is not an ID register.
+    pub fn register(&self, off: u64) -> Option<u32> {
+        let (cc, id) = self.jep106;
+        let v = match off {
+            cs::DEVTYPE => self.devtype,
+            cs::DEVARCH => 0,
+            o if (cs::PIDR4..cs::PIDR0).contains(&o) => {
+                if o == cs::PIDR4 {
+                    u32::from(cc & 0xF)
+                } else {
+                    0
+                }
+            }
+            o if o == cs::PIDR0 => u32::from(self.part & 0xFF),
+            o if o == cs::PIDR0 + 4 => {
+                u32::from((self.part >> 8) & 0xF) | (u32::from(id & 0xF) << 4)
+            }
+            // PIDR2: JEP106 id [6:4], JEDEC bit 3.
+            o if o == cs::PIDR0 + 8 => u32::from((id >> 4) & 0x7) | 0x8,
+            o if o == cs::PIDR0 + 12 => 0,
+            o if (cs::CIDR0..cs::CIDR0 + 16).contains(&o) => {
+                let i = ((o - cs::CIDR0) / 4) as usize;
+                if i == 1 {
+                    u32::from(self.class) << 4
+                } else {
+                    rom::ROM_CIDR[i]
+                }
+            }
+            _ => return None,
+        };
+        Some(v)
+    }
+}
+
+/// True when `off` (inside a 4 KiB block) is one of the read-only ID registers.
+pub fn is_id_offset(off: u64) -> bool {
+    off == cs::DEVTYPE || off == cs::DEVARCH || (cs::PIDR4..0x1000).contains(&off)
+}
+
+/// Which core a PPB belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoreKind {
+    Cm7,
+    Cm4,
+}
+
+/// A ROM table of the chip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RomTable {
+    /// ST ROM table at 0xE00FE000 through AP0.
+    StAp0,
+    /// Core ROM table at 0xE00FF000 (CM7 through AP0, CM4 through AP3).
+    Core(CoreKind),
+    /// System ROM table at 0xE00E0000 through AP2.
+    System,
+}
+
+impl RomTable {
+    pub fn base(self) -> u64 {
+        match self {
+            RomTable::StAp0 => rom::ST_ROM_AP0,
+            RomTable::Core(_) => rom::CORE_ROM,
+            RomTable::System => rom::SYS_ROM_APBD,
+        }
+    }
+
+    /// Components listed by the table, in order.
+    fn targets(self) -> &'static [u64] {
+        match self {
+            RomTable::StAp0 => &[rom::CORE_ROM],
+            RomTable::Core(_) => &[rom::SCS, rom::DWT, rom::FPB, rom::ITM],
+            RomTable::System => &[
+                dbgmcu::BASE_APBD,
+                cs::SWO,
+                cs::SWO_FUNNEL,
+                cs::CS_FUNNEL,
+                cs::TPIU,
+            ],
+        }
+    }
+
+    pub fn id(self) -> ComponentId {
+        match self {
+            RomTable::StAp0 => ComponentId::st(cs::CLASS_ROM, cs::PART_ST_ROM, cs::MEMTYPE_SYSMEM),
+            RomTable::Core(CoreKind::Cm7) => {
+                ComponentId::arm(cs::CLASS_ROM, cs::PART_CM7_ROM, cs::MEMTYPE_SYSMEM)
+            }
+            RomTable::Core(CoreKind::Cm4) => {
+                ComponentId::arm(cs::CLASS_ROM, cs::PART_CM4_ROM, cs::MEMTYPE_SYSMEM)
+            }
+            RomTable::System => ComponentId::st(cs::CLASS_ROM, cs::PART_SYS_ROM, 0),
+        }
+    }
+
+    /// Read of offset `off` inside the table.
+    pub fn read(self, off: u64) -> u32 {
+        if let Some(v) = self.id().register(off) {
+            return v;
+        }
+        let i = (off / 4) as usize;
+        match self.targets().get(i) {
+            Some(&t) if off % 4 == 0 => {
+                // Entry: signed offset [31:12], format 32-bit (bit 1), present (bit 0).
+                ((t.wrapping_sub(self.base()) as u32) & 0xFFFF_F000) | 0x3
+            }
+            // All-zero entry ends the table; everything else reads as zero.
+            _ => 0,
+        }
+    }
+}
+
+/// Identity of a core PPB component at 4 KiB block `block`, if any.
+pub fn ppb_component(core: CoreKind, block: u64) -> Option<ComponentId> {
+    let c = cs::CLASS_GENERIC_IP;
+    let id = match block {
+        rom::SCS => ComponentId::arm(c, cs::PART_SCS, 0),
+        rom::DWT => ComponentId::arm(c, cs::PART_DWT, 0),
+        rom::ITM => ComponentId::arm(c, cs::PART_ITM, 0),
+        rom::FPB => ComponentId::arm(
+            c,
+            match core {
+                CoreKind::Cm7 => cs::PART_FPB_CM7,
+                CoreKind::Cm4 => cs::PART_FPB_CM4,
+            },
+            0,
+        ),
+        _ => return None,
+    };
+    Some(id)
+}
+
+/// Identity of an APB-D component at 4 KiB block `block`, if any.
+pub fn apbd_component(block: u64) -> Option<ComponentId> {
+    let id = match block {
+        dbgmcu::BASE_APBD => ComponentId::st(cs::CLASS_SYSTEM, cs::PART_DBGMCU, 0),
+        cs::SWO => ComponentId::arm(
+            cs::CLASS_CORESIGHT,
+            cs::PART_SWO,
+            u32::from(cs::DEVTYPE_SWO),
+        ),
+        cs::SWO_FUNNEL | cs::CS_FUNNEL => ComponentId::arm(
+            cs::CLASS_CORESIGHT,
+            cs::PART_FUNNEL,
+            u32::from(cs::DEVTYPE_FUNNEL),
+        ),
+        cs::TPIU => ComponentId::arm(
+            cs::CLASS_CORESIGHT,
+            cs::PART_TPIU,
+            u32::from(cs::DEVTYPE_TPIU),
+        ),
+        _ => return None,
+    };
+    Some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_rom_points_at_scs() {
+        let t = RomTable::Core(CoreKind::Cm7);
+        let e = t.read(0);
+        let target = (rom::CORE_ROM as u32).wrapping_add(e & 0xFFFF_F000);
+        assert_eq!(u64::from(target), rom::SCS);
+        assert_eq!(t.read(16), 0);
+        assert_eq!(t.read(0xFF4), 0x10);
+        assert_eq!(t.read(0xFFC), 0xB1);
+    }
+}
