@@ -93,6 +93,6 @@ fn full_attach_fails_with_bcm4_off() {
     // probe-rs starts debug on every core of the target: a gated CM4 fails the whole attach.
     match result {
         Ok(_) => panic!("attach must fail with the CM4 gated"),
-        Err(e) => println!("bcm4-off attach error: {e}"),
+        Err(e) => println!("bcm4-off attach error: {e:?}"),
     }
 }
