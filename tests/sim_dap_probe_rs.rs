@@ -232,3 +232,53 @@ fn round_trips_and_transactions_of_one_read() {
     assert_eq!(s.transactions, 4, "{s}");
     assert_eq!(s.per_ap[0].round_trips, 2);
 }
+
+#[test]
+fn no_ack_burst_surfaces_once() {
+    let b = board(FaultPlan::default());
+    let mut i = interface(&b);
+    let mut m = i.memory_interface(&AP0).unwrap();
+    m.write_word_32(0x2000_0040, 9).unwrap();
+    lock(&b).set_faults(FaultPlan {
+        no_ack_burst: Some(WaitBurst { after: 1, count: 1 }),
+        ..FaultPlan::default()
+    });
+    let err = m.read_word_32(0x2000_0040).unwrap_err();
+    assert_eq!(dap_cause(&err), Some(DapError::NoAcknowledge), "{err:?}");
+    assert_eq!(m.read_word_32(0x2000_0040).unwrap(), 9);
+}
+
+#[test]
+fn jtag_protocol_is_accepted() {
+    let b = board(FaultPlan::default());
+    let mut probe = Probe::from_specific_probe(Box::new(SimProbe::new(b.clone())));
+    probe
+        .select_protocol(probe_rs::probe::WireProtocol::Jtag)
+        .unwrap();
+    probe.attach_to_unspecified().unwrap();
+    let mut i = match probe.try_into_arm_debug_interface(DefaultArmSequence::create()) {
+        Ok(i) => i,
+        Err((_, e)) => panic!("{e}"),
+    };
+    assert_eq!(i.access_ports(DpAddress::Default).unwrap().len(), 4);
+    let mut m = i.memory_interface(&AP0).unwrap();
+    m.write_word_32(0x2000_0000, 0xC0FFEE).unwrap();
+    assert_eq!(m.read_word_32(0x2000_0000).unwrap(), 0xC0FFEE);
+}
+
+#[test]
+fn reset_pin_and_speed() {
+    let b = board(FaultPlan::default());
+    let mut probe = Probe::from_specific_probe(Box::new(SimProbe::new(b.clone())));
+    assert_eq!(probe.speed_khz(), 4_000);
+    assert_eq!(probe.set_speed(1_000).unwrap(), 1_000);
+    assert_eq!(lock(&b).dap().transaction_nanos(), 48_000);
+    probe.target_reset_assert().unwrap();
+    assert!(lock(&b).chip_mut::<TestBus>().unwrap().reset_pin());
+    probe.target_reset_deassert().unwrap();
+    assert!(!lock(&b).chip_mut::<TestBus>().unwrap().reset_pin());
+    let t = lock(&b).now_nanos();
+    probe.target_reset().unwrap();
+    assert!(!lock(&b).chip_mut::<TestBus>().unwrap().reset_pin());
+    assert!(lock(&b).now_nanos() - t >= 1_000_000, "1 ms NRST pulse");
+}

@@ -51,7 +51,8 @@ pub struct SimStats {
     pub per_ap: [PortCounters; facts::ap::COUNT as usize],
     /// Accesses to APs that do not exist (APSEL >= 4, e.g. the AP scan's probe of AP4).
     pub other_ap: PortCounters,
-    /// The debug port's own registers.
+    /// The debug port's own registers; also the round trips that address no register (line
+    /// sequences, pins, attach, host status).
     pub dp: PortCounters,
     /// All probe round trips.
     pub round_trips: u64,
