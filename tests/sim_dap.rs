@@ -363,11 +363,29 @@ fn board_unplug_and_power_cycle() {
     assert!(b.transfer(Request::dp_read(0)).is_err());
     assert!(b.set_reset_pin(true).is_err());
     b.replug();
+    b.dap_mut().set_transport(h7sh::sim::dap::WireMode::Jtag);
     b.transfer(Request::dp_write(CTRL, PWRUP_REQ)).unwrap();
+    assert_eq!(
+        b.transfer(Request::dp_read(CTRL)).unwrap().data & PWRUP_ACK,
+        PWRUP_ACK
+    );
     b.power_cycle();
     // Debug domain back to power-on: no power-up ACK.
     let ctrl = b.transfer(Request::dp_read(CTRL)).unwrap();
+    assert_eq!(ctrl.ack, Ack::Ok);
     assert_eq!(ctrl.data & PWRUP_ACK, 0);
     // The transfer refused while unplugged never reached the wire.
-    assert_eq!(b.stats().transactions, 4);
+    assert_eq!(b.stats().transactions, 5);
+}
+
+#[test]
+fn power_cycle_drops_an_swd_connection() {
+    let mut b = Board::new(Box::new(TestBus::new()), FaultPlan::default());
+    b.swj_sequence(51, (1 << 51) - 1).unwrap();
+    b.swj_sequence(16, 0xE79E).unwrap();
+    b.swj_sequence(52, (1 << 50) - 1).unwrap();
+    assert_eq!(b.transfer(Request::dp_read(0)).unwrap().ack, Ack::Ok);
+    b.power_cycle();
+    // Back in JTAG: SWD packets go unanswered until the probe switches the port again.
+    assert_eq!(b.transfer(Request::dp_read(0)).unwrap().ack, Ack::NoAck);
 }

@@ -163,7 +163,8 @@ impl Board {
     }
 
     /// Remove and restore target power: the chip reloads, the debug port returns to its
-    /// power-on state (JTAG, powered down). The probe stays connected.
+    /// power-on state (JTAG, powered down), so an SWD probe gets no ACK until it reconnects
+    /// (line reset, JTAG-to-SWD, DPIDR). The probe stays plugged in.
     pub fn power_cycle(&mut self) {
         self.chip.power_cycle();
         self.dap.power_on_reset();

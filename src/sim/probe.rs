@@ -32,7 +32,7 @@ use probe_rs::CoreStatus;
 
 use super::board::{lock, Board, LinkError, SharedBoard};
 use super::dap::regs::{dp_addr, Abort, Ctrl};
-use super::dap::{Ack, PortId, Request};
+use super::dap::{Ack, PortId, Request, WireMode};
 use crate::h7::facts::wire;
 
 impl From<LinkError> for DebugProbeError {
@@ -41,6 +41,13 @@ impl From<LinkError> for DebugProbeError {
             std::io::ErrorKind::NotConnected,
             e.to_string(),
         ))
+    }
+}
+
+fn transport(protocol: WireProtocol) -> WireMode {
+    match protocol {
+        WireProtocol::Swd => WireMode::Swd,
+        WireProtocol::Jtag => WireMode::Jtag,
     }
 }
 
@@ -59,7 +66,11 @@ pub struct SimProbe {
 impl SimProbe {
     /// A probe connected to `board`, speaking SWD at the default clock.
     pub fn new(board: SharedBoard) -> Self {
-        let speed_khz = lock(&board).dap().clock_khz();
+        let speed_khz = {
+            let mut b = lock(&board);
+            b.dap_mut().set_transport(WireMode::Swd);
+            b.dap().clock_khz()
+        };
         Self {
             board,
             speed_khz,
@@ -207,6 +218,7 @@ impl DebugProbe for SimProbe {
             // The SWJ-DP speaks both; the DAP model answers DPACC/APACC the same way.
             WireProtocol::Swd | WireProtocol::Jtag => {
                 self.protocol = protocol;
+                self.guard().dap_mut().set_transport(transport(protocol));
                 Ok(())
             }
         }

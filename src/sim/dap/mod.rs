@@ -284,6 +284,8 @@ type BusResult = Result<u32, ()>;
 #[derive(Debug, Clone)]
 pub struct Dap {
     line: Line,
+    /// The protocol the front end's probe speaks; the SWJ-DP answers only if it speaks it too.
+    transport: WireMode,
     ctrl: Ctrl,
     select: Select,
     dlcr: u32,
@@ -310,6 +312,7 @@ impl Dap {
     pub fn new() -> Self {
         Self {
             line: Line::power_on(),
+            transport: WireMode::Swd,
             ctrl: Ctrl(0),
             select: Select(0),
             dlcr: 0,
@@ -331,9 +334,16 @@ impl Dap {
             self.since_open,
             self.clock_khz,
             self.stats,
+            self.transport,
         );
         *self = Self::new();
-        (self.faults, self.since_open, self.clock_khz, self.stats) = keep;
+        (
+            self.faults,
+            self.since_open,
+            self.clock_khz,
+            self.stats,
+            self.transport,
+        ) = keep;
     }
 
     /// Install the wire faults to apply (WAIT and no-ACK bursts; unplugging is the board's).
@@ -394,6 +404,13 @@ impl Dap {
     /// The protocol the SWJ-DP speaks now.
     pub fn wire_mode(&self) -> WireMode {
         self.line.mode
+    }
+
+    /// The protocol the probe uses for transfers (SWD unless told otherwise). Transfers in a
+    /// protocol the SWJ-DP is not speaking get no ACK: after power-on the port speaks JTAG, so
+    /// an SWD probe must send the JTAG-to-SWD sequence first (ADIv5.2 B5.2).
+    pub fn set_transport(&mut self, transport: WireMode) {
+        self.transport = transport;
     }
 
     /// The port a request would reach, for counting.
@@ -468,6 +485,10 @@ impl Dap {
         }
         if in_burst(self.faults.wait_burst, n) {
             return Response::ack(Ack::Wait);
+        }
+        if self.transport != self.line.mode {
+            // The port listens for the other protocol.
+            return Response::ack(Ack::NoAck);
         }
         let is_dpidr_read =
             req.port == Port::Dp && req.addr == dp_addr::DPIDR_ABORT && !req.is_write();
@@ -753,8 +774,13 @@ mod tests {
         dap.swj_sequence(&mut bus, 51, (1 << 51) - 1);
         dap.swj_sequence(&mut bus, 16, u64::from(swj::SWD_TO_JTAG));
         assert_eq!(dap.wire_mode(), WireMode::Jtag);
-        // JTAG-DP: no line-reset gating.
+        // An SWD probe now gets nothing; a JTAG one gets answers, with no line-reset gating.
+        assert_eq!(dap.transfer(&mut bus, Request::dp_read(0)).ack, Ack::NoAck);
+        dap.set_transport(WireMode::Jtag);
         assert_eq!(dap.transfer(&mut bus, Request::dp_read(4)).ack, Ack::Ok);
+        dap.swj_sequence(&mut bus, 51, (1 << 51) - 1);
+        dap.swj_sequence(&mut bus, 16, u64::from(swj::JTAG_TO_SWD));
+        assert_eq!(dap.transfer(&mut bus, Request::dp_read(0)).ack, Ack::NoAck);
     }
 
     #[test]
