@@ -297,6 +297,46 @@ pub mod syscfg {
     pub const UR1_BCM7: u32 = 1 << 16;
 }
 
+/// MEM-AP register reset values beyond identity (identity: [`ap_id`]) (ADIv5.2 C2.6.4).
+pub mod ap_regs {
+    /// CSW reset value of an AHB-AP: Prot = 0b0000011 (privileged data), DeviceEn (approx).
+    pub const CSW_RESET_AHB: u32 = 0x0300_0040;
+    /// CSW reset value of the APB-AP: DbgSwEnable, DeviceEn (approx).
+    pub const CSW_RESET_APB: u32 = 0x8000_0040;
+}
+
+/// Debug port details beyond identity (ADIv5.2 B2.2).
+pub mod dp_regs {
+    /// DLPIDR: PROTVSN = 1 (SWD protocol version 2), TINSTANCE = 0 (ADIv5.2 B2.2.4).
+    pub const DLPIDR: u32 = 0x0000_0001;
+    /// EVENTSTAT with no event requiring attention (ADIv5.2 B2.2.5: EA is active low, so 1)
+    /// (approx: the virtual board raises no events).
+    pub const EVENTSTAT_IDLE: u32 = 0x0000_0001;
+}
+
+/// The wire between probe and chip, as the virtual board times it.
+pub mod wire {
+    /// Clock cycles of one SWD transaction: 8 request + 1 turnaround + 3 ACK + 33 data/parity
+    /// + 1 turnaround + 2 idle (ADIv5.2 B4.2) = 48 cycles.
+    pub const SWD_TRANSACTION_CYCLES: u64 = 48;
+    /// Default SWCLK: 4 MHz, what ST-LINK/V3 and probe-rs use by default for SWD; one
+    /// transaction then takes 12 µs.
+    pub const DEFAULT_CLOCK_KHZ: u32 = 4_000;
+    /// USB identity under which the virtual board's probe is listed: pid.codes' test PID
+    /// 1209:0001, reserved for testing and never assigned to a shipping product.
+    pub const SIM_PROBE_VID: u16 = 0x1209;
+    pub const SIM_PROBE_PID: u16 = 0x0001;
+    /// Serial number of the virtual probe.
+    pub const SIM_PROBE_SERIAL: &str = "sim";
+    /// Name the virtual probe reports.
+    pub const SIM_PROBE_NAME: &str = "h7sh virtual board";
+    /// WAIT retries the probe performs before giving up: probe-rs configures CMSIS-DAP probes
+    /// with `wait_retry = 0xFFFF` (cmsisdap::attach); the ST-LINK firmware retries likewise.
+    pub const WAIT_RETRIES: u32 = 0xFFFF;
+    /// Target voltage the virtual probe reports (a NUCLEO-H755ZI-Q runs at 3.3 V).
+    pub const TARGET_VOLTAGE: f32 = 3.3;
+}
+
 /// Further Cortex-M system registers read by debuggers (ARMv7-M B3.2, C1.8, C1.11).
 pub mod scs_ext {
     /// Media and FP feature register 0 (ARMv7-M B4.1.2): FPU present and precision.

@@ -4,8 +4,13 @@
 //! DP and the four APs) over `bus` (the seam) over `chip` (memory maps, peripherals, cores,
 //! firmware behaviours, time).
 
+pub mod board;
 pub mod bus;
 pub mod chip;
+pub mod dap;
 pub mod faults;
+pub mod probe;
 pub mod scenario;
 pub mod state;
+#[doc(hidden)]
+pub mod testbus;
