@@ -131,7 +131,16 @@ fn main() {
         Duration::from_micros(2),
     );
 
-    let prefixes = ["", "R", "RCC", "FLASH", "FLASH_OPTSR_CUR.BC", "gpio", "DMA1_S", "hsem."];
+    let prefixes = [
+        "",
+        "R",
+        "RCC",
+        "FLASH",
+        "FLASH_OPTSR_CUR.BC",
+        "gpio",
+        "DMA1_S",
+        "hsem.",
+    ];
     let mut worst = (Duration::ZERO, Duration::ZERO, "");
     for p in prefixes {
         let (b, m) = time(21, || {
@@ -149,7 +158,10 @@ fn main() {
     let (b, m) = time(5, || {
         black_box(d.resolve("FLASH.OPTSR_CURR.BCM4").err());
     });
-    println!("{:<48} best {b:>10.3?}  median {m:>10.3?}  (no target)", "unknown name with suggestions");
+    println!(
+        "{:<48} best {b:>10.3?}  median {m:>10.3?}  (no target)",
+        "unknown name with suggestions"
+    );
 
     match std::env::current_exe().and_then(|exe| {
         std::process::Command::new(exe)

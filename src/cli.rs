@@ -2,12 +2,16 @@
 //! and the three ways to run: REPL, `-c` command lists, scripts.
 
 use crate::render::{self, Style};
-use crate::session::{Outcome, Session, SessionOptions, ShellError};
+use crate::session::{Outcome, Session, SessionOptions, ShellError, VirtualBoard};
+use crate::sim::board::{lock, Board, SharedBoard};
+use crate::sim::chip::{error::SimError, Chip};
+use crate::sim::probe::SimProbe;
+use crate::sim::scenario::Scenario;
 use crate::svd::{self, LoadOptions};
 use crate::target::{self, ConnectOptions, Target};
 use clap::{Parser, ValueEnum};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The default virtual-board scenario.
 pub const DEFAULT_SCENARIO: &str = "nucleo-h755zi-q";
@@ -99,8 +103,16 @@ pub fn main_with(mut cli: Cli) -> i32 {
             cli.sim = Some(DEFAULT_SCENARIO.to_string());
         }
     }
-    let style = if cli.json { Style::PLAIN } else { Style::detect(std::io::stdout().is_terminal()) };
-    let err_style = if cli.json { Style::PLAIN } else { Style::detect(std::io::stderr().is_terminal()) };
+    let style = if cli.json {
+        Style::PLAIN
+    } else {
+        Style::detect(std::io::stdout().is_terminal())
+    };
+    let err_style = if cli.json {
+        Style::PLAIN
+    } else {
+        Style::detect(std::io::stderr().is_terminal())
+    };
     let report = |e: &ShellError| {
         if cli.json {
             eprintln!("{}", render::error_json(e));
@@ -109,13 +121,13 @@ pub fn main_with(mut cli: Cli) -> i32 {
         }
     };
     if cli.list_scenarios {
-        for (name, description) in crate::sim::scenario_list() {
+        for (name, description) in Scenario::builtin_names() {
             println!("{name:<18} {description}");
         }
         return 0;
     }
     if cli.list_probes {
-        crate::sim::register_probe_driver();
+        register_virtual_probe();
         for (name, sel) in target::list_probes() {
             println!("{sel:<24} {name}");
         }
@@ -130,7 +142,10 @@ pub fn main_with(mut cli: Cli) -> i32 {
     };
     if !cli.script.is_empty() {
         let e = ShellError::Unsupported {
-            message: format!("cannot run {}: scripting is not in this build yet", cli.script[0]),
+            message: format!(
+                "cannot run {}: scripting is not in this build yet",
+                cli.script[0]
+            ),
             hint: "run commands with -c \"...\" or in the REPL".into(),
         };
         report(&e);
@@ -170,7 +185,12 @@ pub fn main_with(mut cli: Cli) -> i32 {
 }
 
 /// Runs a command list, printing each outcome; stops at the first error.
-pub fn run_commands(session: &mut Session, input: &str, json: bool, style: &Style) -> Result<(), ShellError> {
+pub fn run_commands(
+    session: &mut Session,
+    input: &str,
+    json: bool,
+    style: &Style,
+) -> Result<(), ShellError> {
     let commands = crate::lang::parse(input)?;
     for cmd in &commands {
         match session.execute(cmd)? {
@@ -207,8 +227,10 @@ pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
     };
     let (target, board, connection) = match &cli.sim {
         Some(scenario) => {
-            let (probe, board, description) = crate::sim::open_for_shell(scenario, cli.sim_state.as_deref())?;
-            (Target::open_with(probe, &opts)?, Some(board), description)
+            let (board, description) = open_virtual_board(scenario, cli.sim_state.as_deref())?;
+            let probe = Box::new(SimProbe::new(board.clone()));
+            let handle: Box<dyn VirtualBoard> = Box::new(BoardHandle(board));
+            (Target::open_with(probe, &opts)?, Some(handle), description)
         }
         None => {
             let t = Target::open_probe(&opts)?;
@@ -224,10 +246,84 @@ pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
             eprintln!("note: {line}");
         }
     }
-    let options = SessionOptions { json: cli.json, yes: cli.yes, dry_run: cli.dry_run, force: cli.force };
+    let options = SessionOptions {
+        json: cli.json,
+        yes: cli.yes,
+        dry_run: cli.dry_run,
+        force: cli.force,
+    };
     let mut session = Session::new(target, board, views, options, connection);
     if cli.ap != 0 {
         session.execute(&crate::lang::Command::Ap(Some(cli.ap)))?;
     }
     Ok(session)
+}
+
+impl From<SimError> for ShellError {
+    fn from(e: SimError) -> ShellError {
+        ShellError::Io {
+            hint: e.hint(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Builds the virtual board of a scenario (a built-in name or a .toml path), with its
+/// non-volatile state kept in `state` when given.
+pub fn open_virtual_board(
+    scenario: &str,
+    state: Option<&Path>,
+) -> Result<(SharedBoard, String), SimError> {
+    let sc = Scenario::load(scenario)?;
+    let chip = match state {
+        Some(path) => Chip::with_state_file(&sc, path)?,
+        None => Chip::new(&sc)?,
+    };
+    let faults = chip.fault_plan();
+    let description = format!("h7sh virtual board, scenario {}", chip.scenario_name());
+    Ok((
+        Board::new(Box::new(chip), faults).into_shared(),
+        description,
+    ))
+}
+
+/// Lists the virtual board with the real probes (probe-rs's plugin API); opening it from the
+/// list gives the default scenario.
+pub fn register_virtual_probe() {
+    crate::sim::probe::register_probe_driver(|| {
+        open_virtual_board(DEFAULT_SCENARIO, None)
+            .map(|(b, _)| b)
+            .map_err(|e| e.to_string())
+    });
+}
+
+/// The shell's handle on the virtual board while probe-rs owns the probe driver.
+struct BoardHandle(SharedBoard);
+
+impl VirtualBoard for BoardHandle {
+    fn stats(&self) -> (serde_json::Value, String) {
+        let stats = lock(&self.0).stats();
+        (
+            serde_json::to_value(stats).unwrap_or_default(),
+            stats.to_string(),
+        )
+    }
+    fn reset_stats(&self) {
+        lock(&self.0).reset_stats();
+    }
+    fn power_cycle(&self) {
+        lock(&self.0).power_cycle();
+    }
+    fn wait_ms(&self, ms: u64) {
+        lock(&self.0).wait_ms(ms);
+    }
+    fn now_nanos(&self) -> u64 {
+        lock(&self.0).now_nanos()
+    }
+    fn scenario(&self) -> String {
+        lock(&self.0)
+            .chip_mut::<Chip>()
+            .map(|c| c.scenario_name().to_string())
+            .unwrap_or_default()
+    }
 }

@@ -15,7 +15,14 @@ pub struct Style {
 }
 
 impl Style {
-    pub const PLAIN: Style = Style { name: "", value: "", changed: "", dim: "", error: "", reset: "" };
+    pub const PLAIN: Style = Style {
+        name: "",
+        value: "",
+        changed: "",
+        dim: "",
+        error: "",
+        reset: "",
+    };
     pub const COLOR: Style = Style {
         name: "\x1b[1m",
         value: "\x1b[36m",
@@ -50,9 +57,21 @@ fn hex(value: u64, size_bits: u32) -> String {
 
 fn field_line(out: &mut String, f: &FieldValue, s: &Style) {
     let short = f.name.rsplit('.').next().unwrap_or(&f.name);
-    let mark = if f.changed { format!("{}*{}", s.changed, s.reset) } else { " ".into() };
-    let enum_part = f.enum_name.as_ref().map(|e| format!(" ({e})")).unwrap_or_default();
-    let value = if f.width > 4 { hex(f.value, f.width) } else { f.value.to_string() };
+    let mark = if f.changed {
+        format!("{}*{}", s.changed, s.reset)
+    } else {
+        " ".into()
+    };
+    let enum_part = f
+        .enum_name
+        .as_ref()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    let value = if f.width > 4 {
+        hex(f.value, f.width)
+    } else {
+        f.value.to_string()
+    };
     let _ = writeln!(
         out,
         "  {mark}{:>8} {}{short:<16}{} = {}{value}{}{enum_part} {}{}{}",
@@ -94,26 +113,57 @@ pub fn text(o: &Outcome, s: &Style) -> String {
     match o {
         Outcome::Register(r) => register_text(&mut out, r, s),
         Outcome::Field(f) => {
-            let enum_part = f.enum_name.as_ref().map(|e| format!(" ({e})")).unwrap_or_default();
+            let enum_part = f
+                .enum_name
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "{}{}{} {} @ {:#010x} = {}{} ({:#x}){}{enum_part}",
-                s.name, f.name, s.reset, bits(f), f.address, s.value, f.value, f.value, s.reset
+                s.name,
+                f.name,
+                s.reset,
+                bits(f),
+                f.address,
+                s.value,
+                f.value,
+                f.value,
+                s.reset
             );
         }
-        Outcome::Memory { address, size, values, .. } => {
+        Outcome::Memory {
+            address,
+            size,
+            values,
+            ..
+        } => {
             let per_line = (16 / *size as usize).max(1);
             for (i, chunk) in values.chunks(per_line).enumerate() {
                 let a = address + (i * per_line) as u64 * u64::from(*size);
-                let words: Vec<String> = chunk.iter().map(|v| hex(u64::from(*v), size * 8)).collect();
+                let words: Vec<String> =
+                    chunk.iter().map(|v| hex(u64::from(*v), size * 8)).collect();
                 let _ = writeln!(out, "{a:#010x}: {}", words.join(" "));
             }
         }
-        Outcome::Written { target, writes, dry_run } => {
+        Outcome::Written {
+            target,
+            writes,
+            dry_run,
+        } => {
             for w in writes {
                 let verb = if *dry_run { "would write" } else { "wrote" };
-                let old = w.old.map(|o| format!(" (was {})", hex(o, w.size))).unwrap_or_default();
-                let _ = writeln!(out, "{target}: {verb} {} to {:#010x} via AP{}{old}", hex(w.new, w.size), w.address, w.ap);
+                let old = w
+                    .old
+                    .map(|o| format!(" (was {})", hex(o, w.size)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{target}: {verb} {} to {:#010x} via AP{}{old}",
+                    hex(w.new, w.size),
+                    w.address,
+                    w.ap
+                );
             }
         }
         Outcome::Ap { aps, .. } => {
@@ -122,7 +172,12 @@ pub fn text(o: &Outcome, s: &Style) -> String {
                 let _ = writeln!(out, "{mark} AP{} {:<6} {}", a.ap, a.label, a.description);
             }
         }
-        Outcome::Peripheral { name, base, registers, skipped } => {
+        Outcome::Peripheral {
+            name,
+            base,
+            registers,
+            skipped,
+        } => {
             let _ = writeln!(out, "{}{name}{} @ {base:#010x}", s.name, s.reset);
             for r in registers {
                 register_text(&mut out, r, s);
@@ -136,11 +191,25 @@ pub fn text(o: &Outcome, s: &Style) -> String {
                 let _ = writeln!(out, "nothing matches `{pattern}`");
             }
             for h in hits {
-                let desc: String = h.description.split_whitespace().collect::<Vec<_>>().join(" ");
-                let _ = writeln!(out, "{:<40} {:<10} {:#010x}  {}{desc}{}", h.name, h.kind, h.address, s.dim, s.reset);
+                let desc: String = h
+                    .description
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let _ = writeln!(
+                    out,
+                    "{:<40} {:<10} {:#010x}  {}{desc}{}",
+                    h.name, h.kind, h.address, s.dim, s.reset
+                );
             }
         }
-        Outcome::Info { probe, connection, svd, identity, aps } => {
+        Outcome::Info {
+            probe,
+            connection,
+            svd,
+            identity,
+            aps,
+        } => {
             let _ = writeln!(out, "probe:      {probe}");
             let _ = writeln!(out, "connection: {connection}");
             let _ = writeln!(out, "svd:        {svd}");
@@ -148,15 +217,26 @@ pub fn text(o: &Outcome, s: &Style) -> String {
             let _ = writeln!(out, "DPIDR:      {:#010x}", identity.dpidr);
             match identity.dbgmcu_idc {
                 Some(idc) => {
-                    let _ = writeln!(out, "DBGMCU_IDC: {idc:#010x} (DEV_ID {:#05x}, REV_ID {:#06x})", idc & 0xFFF, idc >> 16);
+                    let _ = writeln!(
+                        out,
+                        "DBGMCU_IDC: {idc:#010x} (DEV_ID {:#05x}, REV_ID {:#06x})",
+                        idc & 0xFFF,
+                        idc >> 16
+                    );
                 }
                 None => {
                     let _ = writeln!(out, "DBGMCU_IDC: unreadable");
                 }
             }
             for a in aps {
-                let idr = a.idr.map(|v| format!("{v:#010x}")).unwrap_or_else(|| "-".into());
-                let base = a.base.map(|v| format!("{v:#010x}")).unwrap_or_else(|| "-".into());
+                let idr = a
+                    .idr
+                    .map(|v| format!("{v:#010x}"))
+                    .unwrap_or_else(|| "-".into());
+                let base = a
+                    .base
+                    .map(|v| format!("{v:#010x}"))
+                    .unwrap_or_else(|| "-".into());
                 let core = match (a.core, a.cpuid) {
                     (Some(c), Some(id)) => format!(" {c} CPUID {id:#010x}"),
                     (Some(c), None) => format!(" {c}"),
@@ -182,11 +262,28 @@ pub fn text(o: &Outcome, s: &Style) -> String {
                         if !st.debug_enabled {
                             flags.push("debug not enabled");
                         }
-                        let flags = if flags.is_empty() { String::new() } else { format!(" ({})", flags.join(", ")) };
-                        let _ = writeln!(out, "{} (AP{}): {}{}{}{flags}  DHCSR {:#010x}", c.core, c.ap, s.value, st.state.name(), s.reset, st.dhcsr);
+                        let flags = if flags.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", flags.join(", "))
+                        };
+                        let _ = writeln!(
+                            out,
+                            "{} (AP{}): {}{}{}{flags}  DHCSR {:#010x}",
+                            c.core,
+                            c.ap,
+                            s.value,
+                            st.state.name(),
+                            s.reset,
+                            st.dhcsr
+                        );
                     }
                     (None, Some(err)) => {
-                        let _ = writeln!(out, "{} (AP{}): {}unreachable{}: {err}", c.core, c.ap, s.error, s.reset);
+                        let _ = writeln!(
+                            out,
+                            "{} (AP{}): {}unreachable{}: {err}",
+                            c.core, c.ap, s.error, s.reset
+                        );
                         if let Some(h) = &c.hint {
                             let _ = writeln!(out, "    hint: {h}");
                         }
@@ -196,24 +293,45 @@ pub fn text(o: &Outcome, s: &Style) -> String {
             }
         }
         Outcome::Core { action, status } => {
-            let _ = writeln!(out, "{} {action}: {}", status.core.name(), status.state.name());
+            let _ = writeln!(
+                out,
+                "{} {action}: {}",
+                status.core.name(),
+                status.state.name()
+            );
         }
         Outcome::Registers { core, registers } => {
             let _ = writeln!(out, "{core} registers:");
             for chunk in registers.chunks(4) {
-                let line: Vec<String> = chunk.iter().map(|(n, v)| format!("{n:>9} = {v:#010x}")).collect();
+                let line: Vec<String> = chunk
+                    .iter()
+                    .map(|(n, v)| format!("{n:>9} = {v:#010x}"))
+                    .collect();
                 let _ = writeln!(out, "{}", line.join("  "));
             }
         }
-        Outcome::CoreRegister { core, name, value, written } => {
+        Outcome::CoreRegister {
+            core,
+            name,
+            value,
+            written,
+        } => {
             let verb = if *written { "set" } else { "=" };
             let _ = writeln!(out, "{core} {name} {verb} {value:#010x}");
         }
         Outcome::Reset { kind, halt, halted } => {
-            let h = if *halt { format!(", halted at reset vector: {}", halted.join(", ")) } else { String::new() };
+            let h = if *halt {
+                format!(", halted at reset vector: {}", halted.join(", "))
+            } else {
+                String::new()
+            };
             let _ = writeln!(out, "{kind} reset done{h}");
         }
-        Outcome::Waited { target, value, elapsed_ms } => {
+        Outcome::Waited {
+            target,
+            value,
+            elapsed_ms,
+        } => {
             let _ = writeln!(out, "{target} = {value:#x} after {elapsed_ms:.3} ms");
         }
         Outcome::Help { text } => {

@@ -28,7 +28,12 @@ pub struct ShellHelper {
 
 impl ShellHelper {
     pub fn new(device: Arc<Device>, style: Style) -> ShellHelper {
-        ShellHelper { device, files: FilenameCompleter::new(), hinter: HistoryHinter::new(), style }
+        ShellHelper {
+            device,
+            files: FilenameCompleter::new(),
+            hinter: HistoryHinter::new(),
+            style,
+        }
     }
 
     /// Candidates for the word under the cursor: `(start, candidates)`.
@@ -39,14 +44,22 @@ impl ShellHelper {
         let starts = |s: &&str| s.to_ascii_lowercase().starts_with(&lower);
         let list: Vec<String> = match &ctx.kind {
             CompletionKind::CommandName | CompletionKind::Arg(ArgKind::CommandName) => {
-                let mut v: Vec<String> = lang::commands().iter().map(|c| c.name).filter(starts).map(String::from).collect();
+                let mut v: Vec<String> = lang::commands()
+                    .iter()
+                    .map(|c| c.name)
+                    .filter(starts)
+                    .map(String::from)
+                    .collect();
                 v.sort();
                 v
             }
             CompletionKind::Arg(ArgKind::Name | ArgKind::Target) => self.device.complete(word),
-            CompletionKind::Arg(ArgKind::Peripheral) => {
-                self.device.complete(word).into_iter().filter(|n| !n.contains('.')).collect()
-            }
+            CompletionKind::Arg(ArgKind::Peripheral) => self
+                .device
+                .complete(word)
+                .into_iter()
+                .filter(|n| !n.contains('.'))
+                .collect(),
             CompletionKind::Arg(ArgKind::Value) => {
                 // Enumerated values of the field named just before the value.
                 let field = ctx.args.first().and_then(|n| match self.device.resolve(n) {
@@ -54,13 +67,26 @@ impl ShellHelper {
                     _ => None,
                 });
                 field
-                    .map(|f| self.device.field(f).enums.iter().map(|e| e.name.as_str()).filter(starts).map(String::from).collect())
+                    .map(|f| {
+                        self.device
+                            .field(f)
+                            .enums
+                            .iter()
+                            .map(|e| e.name.as_str())
+                            .filter(starts)
+                            .map(String::from)
+                            .collect()
+                    })
                     .unwrap_or_default()
             }
             CompletionKind::Arg(ArgKind::FieldAssignments) => {
                 // Field names of the register given as the first argument.
-                let Some(reg) = ctx.args.first() else { return (ctx.start, vec![]) };
-                let Ok(Resolved::Register(id)) = self.device.resolve(reg) else { return (ctx.start, vec![]) };
+                let Some(reg) = ctx.args.first() else {
+                    return (ctx.start, vec![]);
+                };
+                let Ok(Resolved::Register(id)) = self.device.resolve(reg) else {
+                    return (ctx.start, vec![]);
+                };
                 self.device
                     .register(id)
                     .fields
@@ -71,7 +97,9 @@ impl ShellHelper {
                     .collect()
             }
             CompletionKind::AssignmentValue { name } => {
-                let Some(reg) = ctx.args.first() else { return (ctx.start, vec![]) };
+                let Some(reg) = ctx.args.first() else {
+                    return (ctx.start, vec![]);
+                };
                 match self.device.resolve(&format!("{reg}.{name}")) {
                     Ok(Resolved::Field(f)) => self
                         .device
@@ -85,8 +113,15 @@ impl ShellHelper {
                     _ => vec![],
                 }
             }
-            CompletionKind::Arg(ArgKind::CoreReg) => CORE_REGISTERS.iter().map(|r| r.name).filter(starts).map(String::from).collect(),
-            CompletionKind::Arg(ArgKind::Keywords(k)) => k.iter().copied().filter(starts).map(String::from).collect(),
+            CompletionKind::Arg(ArgKind::CoreReg) => CORE_REGISTERS
+                .iter()
+                .map(|r| r.name)
+                .filter(starts)
+                .map(String::from)
+                .collect(),
+            CompletionKind::Arg(ArgKind::Keywords(k)) => {
+                k.iter().copied().filter(starts).map(String::from).collect()
+            }
             _ => vec![],
         };
         (ctx.start, list)
@@ -95,13 +130,26 @@ impl ShellHelper {
 
 impl Completer for ShellHelper {
     type Candidate = Pair;
-    fn complete(&self, line: &str, pos: usize, ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let c = lang::completion_context(line, pos);
         if let CompletionKind::Arg(ArgKind::File) = c.kind {
             return self.files.complete(line, pos, ctx);
         }
         let (start, list) = self.candidates(line, pos);
-        Ok((start, list.into_iter().map(|s| Pair { display: s.clone(), replacement: s }).collect()))
+        Ok((
+            start,
+            list.into_iter()
+                .map(|s| Pair {
+                    display: s.clone(),
+                    replacement: s,
+                })
+                .collect(),
+        ))
     }
 }
 
@@ -140,7 +188,10 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
         .completion_type(rustyline::CompletionType::List)
         .build();
     let mut rl: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
-    rl.set_helper(Some(ShellHelper::new(session.device_arc(session.selected_ap()), style)));
+    rl.set_helper(Some(ShellHelper::new(
+        session.device_arc(session.selected_ap()),
+        style,
+    )));
     let history = history_path();
     let mut history_ok = true;
     if let Some(path) = &history {

@@ -22,7 +22,10 @@ fn json_field_and_register_reads() {
     assert_eq!(objs[0]["value"], 1);
     assert_eq!(objs[1]["name"], "RCC.GCR");
     let fields = objs[1]["fields"].as_array().expect("fields");
-    assert!(fields.iter().any(|f| f["name"] == "RCC.GCR.BOOT_C2"), "{fields:?}");
+    assert!(
+        fields.iter().any(|f| f["name"] == "RCC.GCR.BOOT_C2"),
+        "{fields:?}"
+    );
 }
 
 #[test]
@@ -34,14 +37,18 @@ fn bcm4_off_ap0_works_ap3_fails_with_the_cause() {
     assert_eq!(code, 1);
     assert!(err.contains("AP3"), "{err}");
     assert!(err.contains("BCM4 option byte is 0"), "{err}");
-    assert!(err.contains("BOOT_C2"), "hint must say how to fix it: {err}");
+    assert!(
+        err.contains("BOOT_C2"),
+        "hint must say how to fix it: {err}"
+    );
 }
 
 #[test]
 fn bcm4_off_json_error_has_kind_and_hint() {
     let (code, _, err) = sim_json("bcm4-off", "ap 3; read 0xE000ED00");
     assert_eq!(code, 1);
-    let e: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).expect("JSON error");
+    let e: serde_json::Value =
+        serde_json::from_str(err.lines().last().unwrap()).expect("JSON error");
     assert_eq!(e["kind"], "ap3-unreachable");
     assert!(e["hint"].as_str().unwrap().contains("BOOT_C2"));
 }
@@ -55,7 +62,10 @@ fn releasing_cm4_with_boot_c2_makes_ap3_answer() {
 
 #[test]
 fn field_write_is_read_modify_write() {
-    let (code, objs, err) = sim_json("bcm4-off", "read RCC.GCR; write RCC.GCR.BOOT_C2 1; read RCC.GCR");
+    let (code, objs, err) = sim_json(
+        "bcm4-off",
+        "read RCC.GCR; write RCC.GCR.BOOT_C2 1; read RCC.GCR",
+    );
     assert_eq!(code, 0, "{err}");
     let before = objs[0]["value"].as_u64().unwrap();
     let w = &objs[1]["writes"][0];
@@ -66,7 +76,10 @@ fn field_write_is_read_modify_write() {
 
 #[test]
 fn enumerated_value_names_are_accepted() {
-    let (code, objs, err) = sim_json("nucleo-h755zi-q", "write DBGMCU_CR.DBGSTOP_D2 Enabled; read DBGMCU_CR.DBGSTOP_D2");
+    let (code, objs, err) = sim_json(
+        "nucleo-h755zi-q",
+        "write DBGMCU_CR.DBGSTOP_D2 Enabled; read DBGMCU_CR.DBGSTOP_D2",
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(objs[1]["value"], 1);
 }
@@ -74,9 +87,18 @@ fn enumerated_value_names_are_accepted() {
 #[test]
 fn dry_run_writes_nothing() {
     let sb = Sandbox::new();
-    let o = sb.run(&["--sim", "--dry-run", "--json", "-c", "write RCC_GCR.BOOT_C2 1; read RCC_GCR.BOOT_C2"]);
+    let o = sb.run(&[
+        "--sim",
+        "--dry-run",
+        "--json",
+        "-c",
+        "write RCC_GCR.BOOT_C2 1; read RCC_GCR.BOOT_C2",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines[0]["dry_run"], true);
     assert_eq!(lines[1]["value"], 0, "dry run must not write");
 }
@@ -96,7 +118,10 @@ fn unknown_name_suggests() {
     let (code, _, err) = sim("nucleo-h755zi-q", "read FLASH_OPTSR_CUR.BCM5");
     assert_eq!(code, 1);
     assert!(err.contains("unknown name"), "{err}");
-    assert!(err.contains("BCM4") || err.contains("did you mean"), "{err}");
+    assert!(
+        err.contains("BCM4") || err.contains("did you mean"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -108,10 +133,16 @@ fn bad_number_is_a_parse_error() {
 
 #[test]
 fn command_list_stops_at_first_error() {
-    let (code, out, _) = sim("nucleo-h755zi-q", "read RCC_CR; read NOPE_REG; read RCC_GCR");
+    let (code, out, _) = sim(
+        "nucleo-h755zi-q",
+        "read RCC_CR; read NOPE_REG; read RCC_GCR",
+    );
     assert_eq!(code, 1);
     assert!(out.contains("RCC.CR"));
-    assert!(!out.contains("RCC.GCR"), "must stop at the first error: {out}");
+    assert!(
+        !out.contains("RCC.GCR"),
+        "must stop at the first error: {out}"
+    );
 }
 
 #[test]
@@ -124,7 +155,10 @@ fn show_decodes_every_register() {
 
 #[test]
 fn cm7_halt_step_resume_and_registers() {
-    let (code, out, err) = sim("nucleo-h755zi-q", "halt; reg r0 0x1234; reg r0; step; regs; resume; status");
+    let (code, out, err) = sim(
+        "nucleo-h755zi-q",
+        "halt; reg r0 0x1234; reg r0; step; regs; resume; status",
+    );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("cm7 halt: halted"), "{out}");
     assert!(out.contains("r0 = 0x00001234"), "{out}");
@@ -134,7 +168,10 @@ fn cm7_halt_step_resume_and_registers() {
 
 #[test]
 fn system_reset_with_halt_stops_both_cores() {
-    let (code, out, err) = sim("nucleo-h755zi-q", "core cm4; status; reset system halt; status");
+    let (code, out, err) = sim(
+        "nucleo-h755zi-q",
+        "core cm4; status; reset system halt; status",
+    );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("halted at reset vector: cm7, cm4"), "{out}");
 }
@@ -144,9 +181,15 @@ fn ap2_reaches_dbgmcu_and_fixes_d2_stop() {
     let (code, _, err) = sim("cm4-stop-no-dbg", "ap 3; read 0xE000ED00");
     assert_eq!(code, 1);
     assert!(err.contains("D2"), "{err}");
-    let (code, out, err) = sim("cm4-stop-no-dbg", "ap 2; write DBGMCU_CR.DBGSTOP_D2 1; ap 3; read 0xE000ED00");
+    let (code, out, err) = sim(
+        "cm4-stop-no-dbg",
+        "ap 2; write DBGMCU_CR.DBGSTOP_D2 1; ap 3; read 0xE000ED00",
+    );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("0xe00e1004"), "AP2 write goes to the APB-D address: {out}");
+    assert!(
+        out.contains("0xe00e1004"),
+        "AP2 write goes to the APB-D address: {out}"
+    );
     assert!(out.contains("0x410fc241"), "{out}");
 }
 
@@ -181,7 +224,13 @@ fn list_scenarios_names_the_built_ins() {
     let sb = Sandbox::new();
     let o = sb.run(&["--list-scenarios"]);
     let out = stdout(&o);
-    for name in ["nucleo-h755zi-q", "bcm4-off", "cm4-stop-no-dbg", "cm4-bad-boot", "rdp1"] {
+    for name in [
+        "nucleo-h755zi-q",
+        "bcm4-off",
+        "cm4-stop-no-dbg",
+        "cm4-bad-boot",
+        "rdp1",
+    ] {
         assert!(out.contains(name), "{out}");
     }
 }

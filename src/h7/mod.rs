@@ -3,5 +3,5 @@
 //! `facts` is the one table of addresses and bits (RM0399 / ARMv7-M / ADIv5); nothing else in the
 //! crate writes these numbers inline.
 
-pub mod facts;
 pub mod ap3;
+pub mod facts;

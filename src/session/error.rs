@@ -30,10 +30,16 @@ pub enum ShellError {
 
 impl ShellError {
     pub fn refused(message: impl Into<String>, hint: impl Into<String>) -> ShellError {
-        ShellError::Refused { message: message.into(), hint: hint.into() }
+        ShellError::Refused {
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
     pub fn bad_value(message: impl Into<String>, hint: impl Into<String>) -> ShellError {
-        ShellError::BadValue { message: message.into(), hint: hint.into() }
+        ShellError::BadValue {
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 
     /// Machine-readable category (`kind` of the JSON error object).

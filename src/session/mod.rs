@@ -9,7 +9,9 @@ pub use error::ShellError;
 pub use outcome::*;
 
 use crate::h7::facts::dbgmcu;
-use crate::lang::{self, AccessSize, Command, CoreName, ResetKind, SimCommand, Target as Tgt, Value, WaitOp};
+use crate::lang::{
+    self, AccessSize, Command, CoreName, ResetKind, SimCommand, Target as Tgt, Value, WaitOp,
+};
 use crate::svd::{Access, Device, DeviceViews, FieldId, ModifiedWrite, RegId, Resolved};
 use crate::target::{ApIndex, CoreId, CoreRegister, CoreState, Target, TargetError, Width};
 use std::collections::HashMap;
@@ -205,7 +207,10 @@ impl Session {
             Command::Read { target, count } => self.read(target, *count),
             Command::Write { target, value } => self.write(target, value),
             Command::WriteFields { register, fields } => self.write_fields(register, fields),
-            Command::Show { peripheral, registers } => self.show(peripheral, registers),
+            Command::Show {
+                peripheral,
+                registers,
+            } => self.show(peripheral, registers),
             Command::Find(pattern) => Ok(self.find(pattern)),
             Command::Info => Ok(self.info()),
             Command::Status => Ok(self.status()),
@@ -215,10 +220,17 @@ impl Session {
             Command::Reset { kind, halt } => self.reset(*kind, *halt),
             Command::Regs => self.regs(),
             Command::Reg { name, value } => self.reg(name, value.as_ref()),
-            Command::Help(topic) => Ok(Outcome::Help { text: lang::help_text(topic.as_deref())? }),
+            Command::Help(topic) => Ok(Outcome::Help {
+                text: lang::help_text(topic.as_deref())?,
+            }),
             Command::Quit => Ok(Outcome::Quit),
             Command::Sim(sim) => self.sim(sim),
-            Command::Wait { target, op, value, timeout_ms } => self.wait(target, *op, value, *timeout_ms),
+            Command::Wait {
+                target,
+                op,
+                value,
+                timeout_ms,
+            } => self.wait(target, *op, value, *timeout_ms),
             other => Err(ShellError::Unsupported {
                 message: format!("`{}` is not available in this build", other.to_line()),
                 hint: "type `help` for the commands this build has".into(),
@@ -236,10 +248,18 @@ impl Session {
         let aps = (0..4u8)
             .map(|n| {
                 let ap = ApIndex::new(u64::from(n)).unwrap_or(ApIndex::CM7);
-                ApEntry { ap: n, label: ap.label(), description: DESCRIPTIONS[n as usize], selected: ap == self.ap }
+                ApEntry {
+                    ap: n,
+                    label: ap.label(),
+                    description: DESCRIPTIONS[n as usize],
+                    selected: ap == self.ap,
+                }
             })
             .collect();
-        Outcome::Ap { selected: self.ap.get(), aps }
+        Outcome::Ap {
+            selected: self.ap.get(),
+            aps,
+        }
     }
 
     /// The address a register of the SVD has through the selected AP.
@@ -278,7 +298,12 @@ impl Session {
                     ));
                 }
                 let values = self.target.read(self.ap, *addr, width, count as usize)?;
-                Ok(Outcome::Memory { ap: self.ap.get(), address: *addr, size: width.bytes(), values })
+                Ok(Outcome::Memory {
+                    ap: self.ap.get(),
+                    address: *addr,
+                    size: width.bytes(),
+                    values,
+                })
             }
             Tgt::Name(name) => {
                 if count.is_some() {
@@ -291,7 +316,10 @@ impl Session {
                 match r {
                     Resolved::Peripheral(p) => Err(ShellError::bad_value(
                         format!("`{}` is a peripheral", dev.peripheral(p).name),
-                        format!("show all its registers with `show {}`", dev.peripheral(p).name),
+                        format!(
+                            "show all its registers with `show {}`",
+                            dev.peripheral(p).name
+                        ),
                     )),
                     Resolved::Register(id) => Ok(Outcome::Register(self.read_register(&dev, id)?)),
                     Resolved::Field(fid) => {
@@ -301,7 +329,12 @@ impl Session {
                             .fields
                             .into_iter()
                             .find(|f| f.name.rsplit('.').next() == Some(field.as_str()))
-                            .ok_or_else(|| ShellError::refused(format!("field {field} cannot be read"), "it is write-only"))?;
+                            .ok_or_else(|| {
+                                ShellError::refused(
+                                    format!("field {field} cannot be read"),
+                                    "it is write-only",
+                                )
+                            })?;
                         Ok(Outcome::Field(fv))
                     }
                 }
@@ -349,13 +382,13 @@ impl Session {
         let addr = self.bus_address(reg.address)?;
         let width = Self::reg_width(reg.size);
         let value = u64::from(self.target.read(self.ap, addr, width, 1)?[0]);
-        Ok(self.decode(dev, id, value))
+        Ok(self.decode(dev, id, addr, value))
     }
 
     /// Decodes a register value and records it for change marking.
-    fn decode(&mut self, dev: &Device, id: RegId, value: u64) -> RegisterValue {
+    fn decode(&mut self, dev: &Device, id: RegId, address: u64, value: u64) -> RegisterValue {
         let reg = dev.register(id);
-        let key = (self.ap.get(), reg.address);
+        let key = (self.ap.get(), address);
         let previous = self.last_values.insert(key, value).filter(|p| *p != value);
         let name = dev.canonical_name(Resolved::Register(id));
         let fields = reg
@@ -363,12 +396,17 @@ impl Session {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let fid = FieldId { reg: id, field: i as u32 };
+                let fid = FieldId {
+                    reg: id,
+                    field: i as u32,
+                };
                 let v = (value >> f.lsb) & f.mask() >> f.lsb;
-                let changed = previous.map(|p| (p >> f.lsb) & f.mask() >> f.lsb != v).unwrap_or(false);
+                let changed = previous
+                    .map(|p| (p >> f.lsb) & f.mask() >> f.lsb != v)
+                    .unwrap_or(false);
                 FieldValue {
                     name: format!("{name}.{}", f.name),
-                    address: reg.address,
+                    address,
                     lsb: f.lsb,
                     width: f.width,
                     value: v,
@@ -380,7 +418,7 @@ impl Session {
             .collect();
         RegisterValue {
             name,
-            address: reg.address,
+            address,
             ap: self.ap.get(),
             size: reg.size,
             value,
@@ -420,25 +458,45 @@ impl Session {
             }
         }
         let (values, skipped) = self.read_registers(&dev, &ids)?;
-        Ok(Outcome::Peripheral { name: periph.name.clone(), base: periph.base, registers: values, skipped })
+        Ok(Outcome::Peripheral {
+            name: periph.name.clone(),
+            base: periph.base,
+            registers: values,
+            skipped,
+        })
     }
 
     /// Reads many registers, batching contiguous readable 32-bit ones into block reads;
     /// registers with read side effects are skipped unless forced.
-    pub fn read_registers(&mut self, dev: &Device, ids: &[RegId]) -> Result<(Vec<RegisterValue>, Vec<Skipped>), ShellError> {
+    pub fn read_registers(
+        &mut self,
+        dev: &Device,
+        ids: &[RegId],
+    ) -> Result<(Vec<RegisterValue>, Vec<Skipped>), ShellError> {
         let mut skipped = Vec::new();
         let mut plan: Vec<(RegId, u64)> = Vec::new();
         for &id in ids {
             let reg = dev.register(id);
             let name = dev.canonical_name(Resolved::Register(id));
             if !reg.access.is_readable() {
-                skipped.push(Skipped { name, reason: "write-only".into() });
-            } else if (reg.read_side_effect || reg.fields.iter().any(|f| f.read_side_effect)) && !self.options.force {
-                skipped.push(Skipped { name, reason: "read side effect (use --force)".into() });
+                skipped.push(Skipped {
+                    name,
+                    reason: "write-only".into(),
+                });
+            } else if (reg.read_side_effect || reg.fields.iter().any(|f| f.read_side_effect))
+                && !self.options.force
+            {
+                skipped.push(Skipped {
+                    name,
+                    reason: "read side effect (use --force)".into(),
+                });
             } else {
                 match self.bus_address(reg.address) {
                     Ok(a) => plan.push((id, a)),
-                    Err(e) => skipped.push(Skipped { name, reason: e.to_string() }),
+                    Err(e) => skipped.push(Skipped {
+                        name,
+                        reason: e.to_string(),
+                    }),
                 }
             }
         }
@@ -451,23 +509,28 @@ impl Session {
             if dev.register(id).size != 32 || start % 4 != 0 {
                 let width = Self::reg_width(dev.register(id).size);
                 let v = self.target.read(self.ap, start, width, 1)?[0];
-                out.push(self.decode(dev, id, u64::from(v)));
+                out.push(self.decode(dev, id, start, u64::from(v)));
                 i += 1;
                 continue;
             }
             // Extend the run while the next register is the next word (aliases share a word).
             let mut j = i + 1;
             let mut end = start + 4;
-            while j < plan.len() && dev.register(plan[j].0).size == 32 && (plan[j].1 == end || plan[j].1 + 4 == end) {
+            while j < plan.len()
+                && dev.register(plan[j].0).size == 32
+                && (plan[j].1 == end || plan[j].1 + 4 == end)
+            {
                 if plan[j].1 == end {
                     end += 4;
                 }
                 j += 1;
             }
-            let words = self.target.read(self.ap, start, Width::U32, ((end - start) / 4) as usize)?;
+            let words =
+                self.target
+                    .read(self.ap, start, Width::U32, ((end - start) / 4) as usize)?;
             for &(id, a) in &plan[i..j] {
                 let v = words[((a - start) / 4) as usize];
-                out.push(self.decode(dev, id, u64::from(v)));
+                out.push(self.decode(dev, id, a, u64::from(v)));
             }
             i = j;
         }
@@ -481,19 +544,44 @@ impl Session {
             .into_iter()
             .map(|r| {
                 let (kind, address, description) = match r {
-                    Resolved::Peripheral(p) => ("peripheral", dev.peripheral(p).base, dev.peripheral(p).description.clone()),
-                    Resolved::Register(id) => ("register", dev.register(id).address, dev.register(id).description.clone()),
-                    Resolved::Field(f) => ("field", dev.register(f.reg).address, dev.field(f).description.clone()),
+                    Resolved::Peripheral(p) => (
+                        "peripheral",
+                        dev.peripheral(p).base,
+                        dev.peripheral(p).description.clone(),
+                    ),
+                    Resolved::Register(id) => (
+                        "register",
+                        dev.register(id).address,
+                        dev.register(id).description.clone(),
+                    ),
+                    Resolved::Field(f) => (
+                        "field",
+                        dev.register(f.reg).address,
+                        dev.field(f).description.clone(),
+                    ),
                 };
-                Found { name: dev.canonical_name(r), kind, address, description }
+                Found {
+                    name: dev.canonical_name(r),
+                    kind,
+                    address,
+                    description,
+                }
             })
             .collect();
-        Outcome::Found { pattern: pattern.to_string(), hits }
+        Outcome::Found {
+            pattern: pattern.to_string(),
+            hits,
+        }
     }
 
     // ---- writes ------------------------------------------------------------------------------
 
-    fn value_of(&self, dev: &Device, field: Option<FieldId>, value: &Value) -> Result<u64, ShellError> {
+    fn value_of(
+        &self,
+        dev: &Device,
+        field: Option<FieldId>,
+        value: &Value,
+    ) -> Result<u64, ShellError> {
         match value {
             Value::Number(n) => Ok(*n),
             Value::Symbol(s) => {
@@ -511,7 +599,12 @@ impl Session {
                     .map(|f| dev.field(f).enums.iter().map(|e| e.name.clone()).collect())
                     .unwrap_or_default();
                 Err(ShellError::bad_value(
-                    format!("`{s}` is not a value of {}", field.map(|f| dev.canonical_name(Resolved::Field(f))).unwrap_or_else(|| "this target".into())),
+                    format!(
+                        "`{s}` is not a value of {}",
+                        field
+                            .map(|f| dev.canonical_name(Resolved::Field(f)))
+                            .unwrap_or_else(|| "this target".into())
+                    ),
                     if names.is_empty() {
                         "give a number (42, 0x2A, 0b101010)".to_string()
                     } else {
@@ -527,26 +620,46 @@ impl Session {
             Tgt::Address { addr, size } => {
                 let width = width_of(*size);
                 let Value::Number(v) = value else {
-                    return Err(ShellError::bad_value("a raw address takes a number", "e.g. `write 0x30000000 0x1234`"));
+                    return Err(ShellError::bad_value(
+                        "a raw address takes a number",
+                        "e.g. `write 0x30000000 0x1234`",
+                    ));
                 };
-                let max = if width.bytes() == 4 { u64::from(u32::MAX) } else { (1u64 << (8 * width.bytes())) - 1 };
+                let max = if width.bytes() == 4 {
+                    u64::from(u32::MAX)
+                } else {
+                    (1u64 << (8 * width.bytes())) - 1
+                };
                 if *v > max {
                     return Err(ShellError::bad_value(
                         format!("{v:#x} does not fit in {} bits", 8 * width.bytes()),
                         "use a wider size suffix (/w) or a smaller value",
                     ));
                 }
-                let op = WriteOp { address: *addr, ap: self.ap.get(), size: width.bytes() * 8, old: None, new: *v };
+                let op = WriteOp {
+                    address: *addr,
+                    ap: self.ap.get(),
+                    size: width.bytes() * 8,
+                    old: None,
+                    new: *v,
+                };
                 if !self.options.dry_run {
                     self.target.write(self.ap, *addr, width, *v as u32)?;
                 }
-                Ok(Outcome::Written { target: format!("{addr:#010x}"), writes: vec![op], dry_run: self.options.dry_run })
+                Ok(Outcome::Written {
+                    target: format!("{addr:#010x}"),
+                    writes: vec![op],
+                    dry_run: self.options.dry_run,
+                })
             }
             Tgt::Name(name) => {
                 let (dev, r) = self.resolve(name)?;
                 match r {
                     Resolved::Peripheral(p) => Err(ShellError::bad_value(
-                        format!("`{}` is a peripheral; write a register or field", dev.peripheral(p).name),
+                        format!(
+                            "`{}` is a peripheral; write a register or field",
+                            dev.peripheral(p).name
+                        ),
                         "e.g. `write RCC.GCR.BOOT_C2 1`",
                     )),
                     Resolved::Register(id) => {
@@ -562,11 +675,19 @@ impl Session {
         }
     }
 
-    fn write_register_value(&mut self, dev: &Device, id: RegId, value: u64) -> Result<Outcome, ShellError> {
+    fn write_register_value(
+        &mut self,
+        dev: &Device,
+        id: RegId,
+        value: u64,
+    ) -> Result<Outcome, ShellError> {
         let reg = dev.register(id);
         let name = dev.canonical_name(Resolved::Register(id));
         if !reg.access.is_writable() {
-            return Err(ShellError::refused(format!("{name} is read-only"), "nothing was written"));
+            return Err(ShellError::refused(
+                format!("{name} is read-only"),
+                "nothing was written",
+            ));
         }
         if reg.size < 64 && value >> reg.size != 0 {
             return Err(ShellError::bad_value(
@@ -575,14 +696,29 @@ impl Session {
             ));
         }
         let addr = self.bus_address(reg.address)?;
-        let op = WriteOp { address: addr, ap: self.ap.get(), size: reg.size, old: None, new: value };
+        let op = WriteOp {
+            address: addr,
+            ap: self.ap.get(),
+            size: reg.size,
+            old: None,
+            new: value,
+        };
         if !self.options.dry_run {
-            self.target.write(self.ap, addr, Self::reg_width(reg.size), value as u32)?;
+            self.target
+                .write(self.ap, addr, Self::reg_width(reg.size), value as u32)?;
         }
-        Ok(Outcome::Written { target: name, writes: vec![op], dry_run: self.options.dry_run })
+        Ok(Outcome::Written {
+            target: name,
+            writes: vec![op],
+            dry_run: self.options.dry_run,
+        })
     }
 
-    fn write_fields(&mut self, register: &str, fields: &[(String, Value)]) -> Result<Outcome, ShellError> {
+    fn write_fields(
+        &mut self,
+        register: &str,
+        fields: &[(String, Value)],
+    ) -> Result<Outcome, ShellError> {
         let (dev, r) = self.resolve(register)?;
         let Resolved::Register(id) = r else {
             return Err(ShellError::bad_value(
@@ -595,7 +731,10 @@ impl Session {
         for (fname, value) in fields {
             let fr = dev.resolve(&format!("{reg_name}.{fname}"))?;
             let Resolved::Field(fid) = fr else {
-                return Err(ShellError::bad_value(format!("`{fname}` is not a field of {reg_name}"), format!("see `read {reg_name}`")));
+                return Err(ShellError::bad_value(
+                    format!("`{fname}` is not a field of {reg_name}"),
+                    format!("see `read {reg_name}`"),
+                ));
             };
             let v = self.value_of(&dev, Some(fid), value)?;
             resolved.push((fid, v));
@@ -605,19 +744,34 @@ impl Session {
 
     /// One read-modify-write of several fields, respecting modifiedWriteValues: bits of other
     /// fields that a write would act on (write-1-to-clear, ...) are written as their no-op value.
-    fn write_fields_resolved(&mut self, dev: &Device, id: RegId, fields: &[(FieldId, u64)]) -> Result<Outcome, ShellError> {
+    fn write_fields_resolved(
+        &mut self,
+        dev: &Device,
+        id: RegId,
+        fields: &[(FieldId, u64)],
+    ) -> Result<Outcome, ShellError> {
         let reg = dev.register(id);
         let reg_name = dev.canonical_name(Resolved::Register(id));
         for &(fid, v) in fields {
             let f = dev.field(fid);
             let fname = dev.canonical_name(Resolved::Field(fid));
             if !f.access.is_writable() || !reg.access.is_writable() {
-                return Err(ShellError::refused(format!("{fname} is read-only"), "nothing was written"));
+                return Err(ShellError::refused(
+                    format!("{fname} is read-only"),
+                    "nothing was written",
+                ));
             }
             if f.width < 64 && v >> f.width != 0 {
                 return Err(ShellError::bad_value(
-                    format!("{v:#x} does not fit in {fname} ({} bit{})", f.width, if f.width == 1 { "" } else { "s" }),
-                    format!("{fname} takes 0..={:#x}; nothing was written", (1u64 << f.width) - 1),
+                    format!(
+                        "{v:#x} does not fit in {fname} ({} bit{})",
+                        f.width,
+                        if f.width == 1 { "" } else { "s" }
+                    ),
+                    format!(
+                        "{fname} takes 0..={:#x}; nothing was written",
+                        (1u64 << f.width) - 1
+                    ),
                 ));
             }
         }
@@ -631,7 +785,9 @@ impl Session {
         } else {
             reg.reset_value
         };
-        let touched: u64 = fields.iter().fold(0, |m, &(fid, _)| m | dev.field(fid).mask());
+        let touched: u64 = fields
+            .iter()
+            .fold(0, |m, &(fid, _)| m | dev.field(fid).mask());
         let mut new = old;
         for f in &reg.fields {
             let mask = f.mask();
@@ -640,8 +796,12 @@ impl Session {
             }
             // Leave untouched fields as they are, except those a written value would act on.
             new = match f.modified_write {
-                ModifiedWrite::OneToClear | ModifiedWrite::OneToSet | ModifiedWrite::OneToToggle => new & !mask,
-                ModifiedWrite::ZeroToClear | ModifiedWrite::ZeroToSet | ModifiedWrite::ZeroToToggle => new | mask,
+                ModifiedWrite::OneToClear
+                | ModifiedWrite::OneToSet
+                | ModifiedWrite::OneToToggle => new & !mask,
+                ModifiedWrite::ZeroToClear
+                | ModifiedWrite::ZeroToSet
+                | ModifiedWrite::ZeroToToggle => new | mask,
                 // A write-only field reads as junk: write its no-op value 0.
                 _ if f.access == Access::WriteOnly => new & !mask,
                 _ => new,
@@ -651,25 +811,44 @@ impl Session {
             let f = dev.field(fid);
             new = (new & !f.mask()) | ((v << f.lsb) & f.mask());
         }
-        let op = WriteOp { address: addr, ap: self.ap.get(), size: reg.size, old: Some(old), new };
+        let op = WriteOp {
+            address: addr,
+            ap: self.ap.get(),
+            size: reg.size,
+            old: Some(old),
+            new,
+        };
         if !self.options.dry_run {
             self.check_interrupt()?;
             self.target.write(self.ap, addr, width, new as u32)?;
         }
-        let target = if fields.len() == 1 { dev.canonical_name(Resolved::Field(fields[0].0)) } else { reg_name };
-        Ok(Outcome::Written { target, writes: vec![op], dry_run: self.options.dry_run })
+        let target = if fields.len() == 1 {
+            dev.canonical_name(Resolved::Field(fields[0].0))
+        } else {
+            reg_name
+        };
+        Ok(Outcome::Written {
+            target,
+            writes: vec![op],
+            dry_run: self.options.dry_run,
+        })
     }
 
     // ---- cores -------------------------------------------------------------------------------
 
     fn selected_core(&self) -> Result<CoreId, ShellError> {
-        self.ap.core().ok_or_else(|| TargetError::NoCore(self.ap.get()).into())
+        self.ap
+            .core()
+            .ok_or_else(|| TargetError::NoCore(self.ap.get()).into())
     }
 
     fn core_action(&mut self, action: &'static str) -> Result<Outcome, ShellError> {
         let core = self.selected_core()?;
         if self.options.dry_run {
-            return Err(ShellError::refused(format!("`{action}` changes the core state"), "drop --dry-run to run it"));
+            return Err(ShellError::refused(
+                format!("`{action}` changes the core state"),
+                "drop --dry-run to run it",
+            ));
         }
         let status = match action {
             "halt" => self.target.halt(core)?,
@@ -682,7 +861,10 @@ impl Session {
 
     fn reset(&mut self, kind: ResetKind, halt: bool) -> Result<Outcome, ShellError> {
         if self.options.dry_run {
-            return Err(ShellError::refused("`reset` changes the chip state", "drop --dry-run to run it"));
+            return Err(ShellError::refused(
+                "`reset` changes the chip state",
+                "drop --dry-run to run it",
+            ));
         }
         self.known_state.clear();
         self.last_values.clear();
@@ -690,11 +872,19 @@ impl Session {
             ResetKind::Core => {
                 let core = self.selected_core()?;
                 self.target.reset_core(core, halt)?;
-                Ok(Outcome::Reset { kind: "core", halt, halted: if halt { vec![core.name()] } else { vec![] } })
+                Ok(Outcome::Reset {
+                    kind: "core",
+                    halt,
+                    halted: if halt { vec![core.name()] } else { vec![] },
+                })
             }
             ResetKind::System => {
                 let armed = self.target.reset_system(halt)?;
-                Ok(Outcome::Reset { kind: "system", halt, halted: armed.iter().map(|c| c.name()).collect() })
+                Ok(Outcome::Reset {
+                    kind: "system",
+                    halt,
+                    halted: armed.iter().map(|c| c.name()).collect(),
+                })
             }
         }
     }
@@ -702,7 +892,10 @@ impl Session {
     fn regs(&mut self) -> Result<Outcome, ShellError> {
         let core = self.selected_core()?;
         let regs = self.target.read_all_core_regs(core)?;
-        Ok(Outcome::Registers { core: core.name(), registers: regs.into_iter().map(|(n, v)| (n.to_string(), v)).collect() })
+        Ok(Outcome::Registers {
+            core: core.name(),
+            registers: regs.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
+        })
     }
 
     fn reg(&mut self, name: &str, value: Option<&Value>) -> Result<Outcome, ShellError> {
@@ -711,16 +904,34 @@ impl Session {
         match value {
             None => {
                 let v = self.target.read_core_reg(core, reg)?;
-                Ok(Outcome::CoreRegister { core: core.name(), name: reg.name.into(), value: v, written: false })
+                Ok(Outcome::CoreRegister {
+                    core: core.name(),
+                    name: reg.name.into(),
+                    value: v,
+                    written: false,
+                })
             }
             Some(Value::Number(v)) => {
-                let v = u32::try_from(*v).map_err(|_| ShellError::bad_value(format!("{v:#x} does not fit in 32 bits"), "core registers are 32-bit"))?;
+                let v = u32::try_from(*v).map_err(|_| {
+                    ShellError::bad_value(
+                        format!("{v:#x} does not fit in 32 bits"),
+                        "core registers are 32-bit",
+                    )
+                })?;
                 if !self.options.dry_run {
                     self.target.write_core_reg(core, reg, v)?;
                 }
-                Ok(Outcome::CoreRegister { core: core.name(), name: reg.name.into(), value: v, written: !self.options.dry_run })
+                Ok(Outcome::CoreRegister {
+                    core: core.name(),
+                    name: reg.name.into(),
+                    value: v,
+                    written: !self.options.dry_run,
+                })
             }
-            Some(Value::Symbol(s)) => Err(ShellError::bad_value(format!("`{s}` is not a number"), "e.g. `reg pc 0x08000400`")),
+            Some(Value::Symbol(s)) => Err(ShellError::bad_value(
+                format!("`{s}` is not a number"),
+                "e.g. `reg pc 0x08000400`",
+            )),
         }
     }
 
@@ -730,11 +941,23 @@ impl Session {
             match self.target.core_status(core) {
                 Ok(s) => {
                     self.known_state.insert(core, s.state);
-                    cores.push(CoreReport { core: core.name(), ap: core.ap().get(), status: Some(s), error: None, hint: None })
+                    cores.push(CoreReport {
+                        core: core.name(),
+                        ap: core.ap().get(),
+                        status: Some(s),
+                        error: None,
+                        hint: None,
+                    })
                 }
                 Err(e) => {
                     self.known_state.remove(&core);
-                    cores.push(CoreReport { core: core.name(), ap: core.ap().get(), status: None, error: Some(e.to_string()), hint: Some(e.hint()) })
+                    cores.push(CoreReport {
+                        core: core.name(),
+                        ap: core.ap().get(),
+                        status: None,
+                        error: Some(e.to_string()),
+                        hint: Some(e.hint()),
+                    })
                 }
             }
         }
@@ -774,11 +997,15 @@ impl Session {
                 self.target.invalidate();
                 self.known_state.clear();
                 self.last_values.clear();
-                Ok(Outcome::Message { text: "virtual board power-cycled (option bytes reloaded, RAM cleared)".into() })
+                Ok(Outcome::Message {
+                    text: "virtual board power-cycled (option bytes reloaded, RAM cleared)".into(),
+                })
             }
             SimCommand::Wait { ms } => {
                 board.wait_ms(*ms);
-                Ok(Outcome::Message { text: format!("virtual time advanced by {ms} ms") })
+                Ok(Outcome::Message {
+                    text: format!("virtual time advanced by {ms} ms"),
+                })
             }
         }
     }
@@ -797,20 +1024,40 @@ impl Session {
         match self.read(target, None)? {
             Outcome::Register(r) => Ok((r.name, r.value)),
             Outcome::Field(f) => Ok((f.name, f.value)),
-            Outcome::Memory { address, values, .. } => Ok((format!("{address:#010x}"), u64::from(values[0]))),
-            _ => Err(ShellError::bad_value("not a value", "name a register, a field or an address")),
+            Outcome::Memory {
+                address, values, ..
+            } => Ok((format!("{address:#010x}"), u64::from(values[0]))),
+            _ => Err(ShellError::bad_value(
+                "not a value",
+                "name a register, a field or an address",
+            )),
         }
     }
 
-    fn wait(&mut self, target: &Tgt, op: WaitOp, value: &Value, timeout_ms: Option<u64>) -> Result<Outcome, ShellError> {
+    fn wait(
+        &mut self,
+        target: &Tgt,
+        op: WaitOp,
+        value: &Value,
+        timeout_ms: Option<u64>,
+    ) -> Result<Outcome, ShellError> {
         let expected = match (target, value) {
             (Tgt::Name(n), v) => {
                 let (dev, r) = self.resolve(n)?;
-                let fid = if let Resolved::Field(f) = r { Some(f) } else { None };
+                let fid = if let Resolved::Field(f) = r {
+                    Some(f)
+                } else {
+                    None
+                };
                 self.value_of(&dev, fid, v)?
             }
             (_, Value::Number(n)) => *n,
-            (_, Value::Symbol(s)) => return Err(ShellError::bad_value(format!("`{s}` is not a number"), "compare an address with a number")),
+            (_, Value::Symbol(s)) => {
+                return Err(ShellError::bad_value(
+                    format!("`{s}` is not a number"),
+                    "compare an address with a number",
+                ))
+            }
         };
         let timeout = timeout_ms.unwrap_or(WAIT_DEFAULT_TIMEOUT_MS) as f64;
         let wall = std::time::Instant::now();
@@ -829,7 +1076,11 @@ impl Session {
             };
             let elapsed = self.clock_ms(&wall) - start;
             if ok {
-                return Ok(Outcome::Waited { target: name, value: current, elapsed_ms: elapsed });
+                return Ok(Outcome::Waited {
+                    target: name,
+                    value: current,
+                    elapsed_ms: elapsed,
+                });
             }
             if elapsed >= timeout {
                 return Err(TargetError::Timeout(format!(

@@ -89,20 +89,74 @@ pub struct ApEntry {
 pub enum Outcome {
     Register(RegisterValue),
     Field(FieldValue),
-    Memory { ap: u8, address: u64, size: u32, values: Vec<u32> },
-    Written { target: String, writes: Vec<WriteOp>, dry_run: bool },
-    Ap { selected: u8, aps: Vec<ApEntry> },
-    Peripheral { name: String, base: u64, registers: Vec<RegisterValue>, skipped: Vec<Skipped> },
-    Found { pattern: String, hits: Vec<Found> },
-    Info { probe: String, connection: String, svd: String, identity: ChipIdentity, aps: Vec<ApInfo> },
-    Status { cores: Vec<CoreReport> },
-    Core { action: &'static str, status: CoreStatus },
-    Registers { core: &'static str, registers: Vec<(String, u32)> },
-    CoreRegister { core: &'static str, name: String, value: u32, written: bool },
-    Reset { kind: &'static str, halt: bool, halted: Vec<&'static str> },
-    Waited { target: String, value: u64, elapsed_ms: f64 },
-    Help { text: String },
-    SimStats { stats: serde_json::Value, text: String },
-    Message { text: String },
+    Memory {
+        ap: u8,
+        address: u64,
+        size: u32,
+        values: Vec<u32>,
+    },
+    Written {
+        target: String,
+        writes: Vec<WriteOp>,
+        dry_run: bool,
+    },
+    Ap {
+        selected: u8,
+        aps: Vec<ApEntry>,
+    },
+    Peripheral {
+        name: String,
+        base: u64,
+        registers: Vec<RegisterValue>,
+        skipped: Vec<Skipped>,
+    },
+    Found {
+        pattern: String,
+        hits: Vec<Found>,
+    },
+    Info {
+        probe: String,
+        connection: String,
+        svd: String,
+        identity: ChipIdentity,
+        aps: Vec<ApInfo>,
+    },
+    Status {
+        cores: Vec<CoreReport>,
+    },
+    Core {
+        action: &'static str,
+        status: CoreStatus,
+    },
+    Registers {
+        core: &'static str,
+        registers: Vec<(String, u32)>,
+    },
+    CoreRegister {
+        core: &'static str,
+        name: String,
+        value: u32,
+        written: bool,
+    },
+    Reset {
+        kind: &'static str,
+        halt: bool,
+        halted: Vec<&'static str>,
+    },
+    Waited {
+        target: String,
+        value: u64,
+        elapsed_ms: f64,
+    },
+    Help {
+        text: String,
+    },
+    SimStats {
+        stats: serde_json::Value,
+        text: String,
+    },
+    Message {
+        text: String,
+    },
     Quit,
 }

@@ -30,8 +30,7 @@ pub use discover::{vendor_patterns, SvdOrigin};
 pub use error::{ResolveError, SvdError};
 pub use index::{COMPLETION_LIMIT, SUGGESTION_LIMIT};
 pub use model::{
-    Access, Device, EnumValue, Field, FieldId, ModifiedWrite, Peripheral, RegId, Register,
-    Resolved,
+    Access, Device, EnumValue, Field, FieldId, ModifiedWrite, Peripheral, RegId, Register, Resolved,
 };
 
 /// h7sh's built-in register set (bring-up registers of the dual-core STM32H7), used when no
@@ -145,25 +144,35 @@ fn build_view(text: &str, path: &Path, user: &[patch::Patch]) -> Result<Device, 
     let t0 = std::time::Instant::now();
     let prof = std::env::var_os("H7SH_PROF").is_some();
     let mut dev = parse_svd(text, path)?;
-    if prof { eprintln!("parse {:?}", t0.elapsed()); }
+    if prof {
+        eprintln!("parse {:?}", t0.elapsed());
+    }
     let mut applied = Vec::new();
     if patch::is_st_dualcore(&dev) {
         let ours = patch::dualcore_patch()?;
         patch::apply(&mut dev, &ours)?;
         applied.push(ours.name.display().to_string());
     }
-    if prof { eprintln!("ours {:?}", t0.elapsed()); }
+    if prof {
+        eprintln!("ours {:?}", t0.elapsed());
+    }
     patch::merge_cortex_m(&mut dev, cortex_m()?);
     for p in user {
         patch::apply(&mut dev, p)?;
         applied.push(p.name.display().to_string());
     }
-    if prof { eprintln!("patched {:?}", t0.elapsed()); }
+    if prof {
+        eprintln!("patched {:?}", t0.elapsed());
+    }
     svd_parser::expand_properties(&mut dev);
     let peripherals = flatten::flatten(&dev).map_err(|e| malformed(path, &e))?;
-    if prof { eprintln!("flat {:?}", t0.elapsed()); }
+    if prof {
+        eprintln!("flat {:?}", t0.elapsed());
+    }
     let mut d = Device::new(dev.name, dev.cpu.map(|c| c.name), peripherals);
-    if prof { eprintln!("indexed {:?}", t0.elapsed()); }
+    if prof {
+        eprintln!("indexed {:?}", t0.elapsed());
+    }
     d.patches = applied;
     Ok(d)
 }
@@ -209,7 +218,10 @@ fn builtin_views(cm7: Device, origin: SvdOrigin) -> DeviceViews {
     cm4.cpu = Some("CM4".into());
     let n = cm7.patches.len();
     let source_line = if n == 0 {
-        format!("SVD: built-in bring-up register set ({}); {PICK_ANOTHER}", origin.describe())
+        format!(
+            "SVD: built-in bring-up register set ({}); {PICK_ANOTHER}",
+            origin.describe()
+        )
     } else {
         format!(
             "SVD: built-in bring-up register set (+{n} patch{}, {}); {PICK_ANOTHER}",
@@ -247,7 +259,10 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
         })
         .collect::<Result<_, _>>()?;
     let load_user = || -> Result<Vec<patch::Patch>, SvdError> {
-        user_paths.iter().map(|p| patch::load_patch_file(p)).collect()
+        user_paths
+            .iter()
+            .map(|p| patch::load_patch_file(p))
+            .collect()
     };
 
     let Some(cm7_path) = choice.cm7.clone() else {
@@ -280,7 +295,10 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
     if !from_cache {
         let user = load_user()?;
         let cm7_text = utf8(&cm7_bytes, &cm7_path)?;
-        let cm4_text = cm4_bytes.as_deref().map(|b| utf8(b, &cm4_path)).transpose()?;
+        let cm4_text = cm4_bytes
+            .as_deref()
+            .map(|b| utf8(b, &cm4_path))
+            .transpose()?;
         // Both views missing: build them on two threads (ST's files are 4 MB each).
         let (r7, r4) = std::thread::scope(|s| {
             let h4 = match (cm4.is_none(), cm4_text) {
@@ -338,9 +356,10 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
     } else {
         format!(
             ", CM4: {}",
-            cm4_path
-                .file_name()
-                .map_or_else(|| cm4_path.display().to_string(), |f| f.to_string_lossy().into_owned())
+            cm4_path.file_name().map_or_else(
+                || cm4_path.display().to_string(),
+                |f| f.to_string_lossy().into_owned()
+            )
         )
     };
     let source_line = format!(

@@ -93,7 +93,10 @@ pub(crate) fn is_st_dualcore(dev: &svd::Device) -> bool {
         && b.len() >= 9
         && matches!(b[7], b'4' | b'5')
         && matches!(b[8], b'5' | b'7')
-        && dev.peripherals.iter().any(|p| p.name.eq_ignore_ascii_case("flash"))
+        && dev
+            .peripherals
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case("flash"))
 }
 
 /// Device-level keys of `_modify` that are not peripheral names.
@@ -255,7 +258,9 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
             rest.push(p);
             continue;
         }
-        if let (Some(rspecs), Some(regs)) = (register_specs_for(root, &p.name), p.registers.as_mut()) {
+        if let (Some(rspecs), Some(regs)) =
+            (register_specs_for(root, &p.name), p.registers.as_mut())
+        {
             let kept = prune_registers(regs, &rspecs);
             if !kept.is_empty() {
                 aside.push((final_name(root, &p.name), kept));
@@ -264,7 +269,9 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
         picked.push(p);
     }
     dev.peripherals = picked;
-    if std::env::var_os("H7SH_PROF").is_some() { eprintln!("  selected"); }
+    if std::env::var_os("H7SH_PROF").is_some() {
+        eprintln!("  selected");
+    }
     // Patch the small device; on error put the originals back so `dev` stays whole.
     let result = apply_whole(dev, patch);
     let mut patched = std::mem::take(&mut dev.peripherals);
@@ -415,7 +422,10 @@ fn register_specs(h: &Hash) -> Option<Vec<String>> {
 
 /// Keep in `regs` the registers matching `specs` (closed under derivedFrom, clusters always
 /// kept); return the others.
-fn prune_registers(regs: &mut Vec<svd::RegisterCluster>, specs: &[String]) -> Vec<svd::RegisterCluster> {
+fn prune_registers(
+    regs: &mut Vec<svd::RegisterCluster>,
+    specs: &[String],
+) -> Vec<svd::RegisterCluster> {
     let name_of = |rc: &svd::RegisterCluster| match rc {
         svd::RegisterCluster::Register(r) => (r.name.clone(), r.derived_from.clone(), false),
         svd::RegisterCluster::Cluster(c) => (c.name.clone(), c.derived_from.clone(), true),
@@ -485,7 +495,14 @@ fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let t0 = std::time::Instant::now();
     let prof = std::env::var_os("H7SH_PROF").is_some();
     let xml = svd_encoder::encode(dev).map_err(|e| patch_err(name, e.to_string()))?;
-    if prof { eprintln!("  encode {} periphs {} bytes {:?}", dev.peripherals.len(), xml.len(), t0.elapsed()); }
+    if prof {
+        eprintln!(
+            "  encode {} periphs {} bytes {:?}",
+            dev.peripherals.len(),
+            xml.len(),
+            t0.elapsed()
+        );
+    }
     let mut cfg = svdtools::patch::Config::default();
     // Copies, not derivedFrom links between identical enums: svdtools' search for an
     // identical enum to derive from scans the device once per added enum.
@@ -494,8 +511,11 @@ fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let mut out = svdtools::patch::process_reader(xml.as_bytes(), &patch.yaml, &enc, &cfg)
         .map_err(|e| patch_err(name, format!("{e:#}")))?;
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut out, &mut text).map_err(|e| patch_err(name, e.to_string()))?;
-    if prof { eprintln!("  processed {:?}", t0.elapsed()); }
+    std::io::Read::read_to_string(&mut out, &mut text)
+        .map_err(|e| patch_err(name, e.to_string()))?;
+    if prof {
+        eprintln!("  processed {:?}", t0.elapsed());
+    }
     let parsed = svd_parser::parse_with_config(
         &text,
         &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),

@@ -79,10 +79,18 @@ pub struct CoreRegister {
 
 macro_rules! reg {
     ($name:expr, $sel:expr) => {
-        CoreRegister { name: $name, regsel: $sel, part: None }
+        CoreRegister {
+            name: $name,
+            regsel: $sel,
+            part: None,
+        }
     };
     ($name:expr, $sel:expr, $lsb:expr, $w:expr) => {
-        CoreRegister { name: $name, regsel: $sel, part: Some(($lsb, $w)) }
+        CoreRegister {
+            name: $name,
+            regsel: $sel,
+            part: Some(($lsb, $w)),
+        }
     };
 }
 
@@ -90,18 +98,62 @@ const PACKED: u32 = regsel::CONTROL_FAULTMASK_BASEPRI_PRIMASK;
 
 /// The core registers of `regs`, in display order (ARMv7-M C1.6.3 DCRSR REGSEL).
 pub const CORE_REGISTERS: &[CoreRegister] = &[
-    reg!("r0", 0), reg!("r1", 1), reg!("r2", 2), reg!("r3", 3), reg!("r4", 4), reg!("r5", 5),
-    reg!("r6", 6), reg!("r7", 7), reg!("r8", 8), reg!("r9", 9), reg!("r10", 10), reg!("r11", 11),
-    reg!("r12", 12), reg!("sp", regsel::SP), reg!("lr", regsel::LR), reg!("pc", regsel::PC),
-    reg!("xpsr", regsel::XPSR), reg!("msp", regsel::MSP), reg!("psp", regsel::PSP),
-    reg!("primask", PACKED, 0, 1), reg!("basepri", PACKED, 8, 8), reg!("faultmask", PACKED, 16, 1),
-    reg!("control", PACKED, 24, 3), reg!("fpscr", regsel::FPSCR),
-    reg!("s0", 64), reg!("s1", 65), reg!("s2", 66), reg!("s3", 67), reg!("s4", 68), reg!("s5", 69),
-    reg!("s6", 70), reg!("s7", 71), reg!("s8", 72), reg!("s9", 73), reg!("s10", 74), reg!("s11", 75),
-    reg!("s12", 76), reg!("s13", 77), reg!("s14", 78), reg!("s15", 79), reg!("s16", 80),
-    reg!("s17", 81), reg!("s18", 82), reg!("s19", 83), reg!("s20", 84), reg!("s21", 85),
-    reg!("s22", 86), reg!("s23", 87), reg!("s24", 88), reg!("s25", 89), reg!("s26", 90),
-    reg!("s27", 91), reg!("s28", 92), reg!("s29", 93), reg!("s30", 94), reg!("s31", 95),
+    reg!("r0", 0),
+    reg!("r1", 1),
+    reg!("r2", 2),
+    reg!("r3", 3),
+    reg!("r4", 4),
+    reg!("r5", 5),
+    reg!("r6", 6),
+    reg!("r7", 7),
+    reg!("r8", 8),
+    reg!("r9", 9),
+    reg!("r10", 10),
+    reg!("r11", 11),
+    reg!("r12", 12),
+    reg!("sp", regsel::SP),
+    reg!("lr", regsel::LR),
+    reg!("pc", regsel::PC),
+    reg!("xpsr", regsel::XPSR),
+    reg!("msp", regsel::MSP),
+    reg!("psp", regsel::PSP),
+    reg!("primask", PACKED, 0, 1),
+    reg!("basepri", PACKED, 8, 8),
+    reg!("faultmask", PACKED, 16, 1),
+    reg!("control", PACKED, 24, 3),
+    reg!("fpscr", regsel::FPSCR),
+    reg!("s0", 64),
+    reg!("s1", 65),
+    reg!("s2", 66),
+    reg!("s3", 67),
+    reg!("s4", 68),
+    reg!("s5", 69),
+    reg!("s6", 70),
+    reg!("s7", 71),
+    reg!("s8", 72),
+    reg!("s9", 73),
+    reg!("s10", 74),
+    reg!("s11", 75),
+    reg!("s12", 76),
+    reg!("s13", 77),
+    reg!("s14", 78),
+    reg!("s15", 79),
+    reg!("s16", 80),
+    reg!("s17", 81),
+    reg!("s18", 82),
+    reg!("s19", 83),
+    reg!("s20", 84),
+    reg!("s21", 85),
+    reg!("s22", 86),
+    reg!("s23", 87),
+    reg!("s24", 88),
+    reg!("s25", 89),
+    reg!("s26", 90),
+    reg!("s27", 91),
+    reg!("s28", 92),
+    reg!("s29", 93),
+    reg!("s30", 94),
+    reg!("s31", 95),
 ];
 
 impl CoreRegister {
@@ -135,7 +187,11 @@ impl Target {
     }
 
     fn write_dhcsr(&mut self, core: CoreId, control: u32) -> Result<(), TargetError> {
-        self.write32(Self::core_ap(core), scs::DHCSR, scs::DHCSR_DBGKEY | scs::C_DEBUGEN | control)
+        self.write32(
+            Self::core_ap(core),
+            scs::DHCSR,
+            scs::DHCSR_DBGKEY | scs::C_DEBUGEN | control,
+        )
     }
 
     fn wait_halted(&mut self, core: CoreId, what: &str) -> Result<CoreStatus, TargetError> {
@@ -181,7 +237,11 @@ impl Target {
     pub fn reset_core(&mut self, core: CoreId, halt: bool) -> Result<(), TargetError> {
         let ap = Self::core_ap(core);
         let demcr = self.read32(ap, scs::DEMCR)?;
-        let demcr = if halt { demcr | scs::VC_CORERESET } else { demcr & !scs::VC_CORERESET };
+        let demcr = if halt {
+            demcr | scs::VC_CORERESET
+        } else {
+            demcr & !scs::VC_CORERESET
+        };
         self.write_dhcsr(core, 0)?;
         self.write32(ap, scs::DEMCR, demcr)?;
         self.write32(ap, scs::AIRCR, scs::AIRCR_VECTKEY | scs::AIRCR_VECTRESET)?;
@@ -198,21 +258,38 @@ impl Target {
         let mut armed = Vec::new();
         for core in [CoreId::Cm7, CoreId::Cm4] {
             let ap = Self::core_ap(core);
-            let Ok(demcr) = self.read32(ap, scs::DEMCR) else { continue };
-            let demcr = if halt { demcr | scs::VC_CORERESET } else { demcr & !scs::VC_CORERESET };
+            let Ok(demcr) = self.read32(ap, scs::DEMCR) else {
+                continue;
+            };
+            let demcr = if halt {
+                demcr | scs::VC_CORERESET
+            } else {
+                demcr & !scs::VC_CORERESET
+            };
             if self.write32(ap, scs::DEMCR, demcr).is_ok() && halt {
                 // Vector catch only acts with C_DEBUGEN set.
-                let keep_halt = self.core_status(core).map(|s| s.state == CoreState::Halted).unwrap_or(false);
+                let keep_halt = self
+                    .core_status(core)
+                    .map(|s| s.state == CoreState::Halted)
+                    .unwrap_or(false);
                 let _ = self.write_dhcsr(core, if keep_halt { scs::C_HALT } else { 0 });
                 armed.push(core);
             }
         }
-        let via = if self.read32(ApIndex::CM7, scs::CPUID).map(|v| v != 0).unwrap_or(false) {
+        let via = if self
+            .read32(ApIndex::CM7, scs::CPUID)
+            .map(|v| v != 0)
+            .unwrap_or(false)
+        {
             CoreId::Cm7
         } else {
             CoreId::Cm4
         };
-        self.write32(Self::core_ap(via), scs::AIRCR, scs::AIRCR_VECTKEY | scs::AIRCR_SYSRESETREQ)?;
+        self.write32(
+            Self::core_ap(via),
+            scs::AIRCR,
+            scs::AIRCR_VECTKEY | scs::AIRCR_SYSRESETREQ,
+        )?;
         self.invalidate();
         if halt {
             for core in &armed {
@@ -228,7 +305,10 @@ impl Target {
                 return Ok(());
             }
         }
-        Err(TargetError::Timeout(format!("{} register transfer (S_REGRDY)", core.name())))
+        Err(TargetError::Timeout(format!(
+            "{} register transfer (S_REGRDY)",
+            core.name()
+        )))
     }
 
     fn require_halted(&mut self, core: CoreId) -> Result<(), TargetError> {
@@ -263,7 +343,12 @@ impl Target {
     }
 
     /// Writes one core register of a halted core.
-    pub fn write_core_reg(&mut self, core: CoreId, reg: CoreRegister, value: u32) -> Result<(), TargetError> {
+    pub fn write_core_reg(
+        &mut self,
+        core: CoreId,
+        reg: CoreRegister,
+        value: u32,
+    ) -> Result<(), TargetError> {
         self.require_halted(core)?;
         let value = match reg.part {
             Some((lsb, width)) => {
@@ -277,7 +362,10 @@ impl Target {
     }
 
     /// All core registers of a halted core, in display order.
-    pub fn read_all_core_regs(&mut self, core: CoreId) -> Result<Vec<(&'static str, u32)>, TargetError> {
+    pub fn read_all_core_regs(
+        &mut self,
+        core: CoreId,
+    ) -> Result<Vec<(&'static str, u32)>, TargetError> {
         self.require_halted(core)?;
         let mut out = Vec::with_capacity(CORE_REGISTERS.len());
         let mut packed = None;

@@ -58,38 +58,58 @@ impl TargetError {
     /// What the user can do about it.
     pub fn hint(&self) -> String {
         match self {
-            TargetError::NoProbe => "plug in an ST-LINK/CMSIS-DAP/J-Link probe, check `h7sh --list-probes`, \
+            TargetError::NoProbe => {
+                "plug in an ST-LINK/CMSIS-DAP/J-Link probe, check `h7sh --list-probes`, \
                  or try the virtual board: `h7sh --sim`"
-                .into(),
-            TargetError::ProbeOpen { .. } => "check the cable and permissions (udev rules), list probes with \
+                    .into()
+            }
+            TargetError::ProbeOpen { .. } => {
+                "check the cable and permissions (udev rules), list probes with \
                  `h7sh --list-probes`, or use `h7sh --sim`"
-                .into(),
-            TargetError::BadSelector(_) => "a selector is VID:PID or VID:PID:SERIAL in hex, e.g. 0483:374e".into(),
-            TargetError::ProbeLost(_) => "check the USB cable and the board's power, then start h7sh again; \
+                    .into()
+            }
+            TargetError::BadSelector(_) => {
+                "a selector is VID:PID or VID:PID:SERIAL in hex, e.g. 0483:374e".into()
+            }
+            TargetError::ProbeLost(_) => {
+                "check the USB cable and the board's power, then start h7sh again; \
                  nothing was written after the failure"
-                .into(),
-            TargetError::DebugPort(_) => "check the SWD wiring and target power; if RDP level 2 was \
+                    .into()
+            }
+            TargetError::DebugPort(_) => {
+                "check the SWD wiring and target power; if RDP level 2 was \
                  programmed the debug port is disabled for good; try --connect-under-reset"
-                .into(),
+                    .into()
+            }
             TargetError::Access { ap, .. } => format!(
                 "check the address is mapped in the view of AP{ap} (`ap` lists them); \
                  `info` shows which APs answer"
             ),
             TargetError::Ap3Unreachable { hint, .. } => hint.clone(),
-            TargetError::NoSuchAp(_) => "use `ap 0` (CM7), `ap 1` (D3), `ap 2` (APB-D) or `ap 3` (CM4)".into(),
-            TargetError::NoCore(_) => "select a core first: `core cm7` (AP0) or `core cm4` (AP3)".into(),
+            TargetError::NoSuchAp(_) => {
+                "use `ap 0` (CM7), `ap 1` (D3), `ap 2` (APB-D) or `ap 3` (CM4)".into()
+            }
+            TargetError::NoCore(_) => {
+                "select a core first: `core cm7` (AP0) or `core cm4` (AP3)".into()
+            }
             TargetError::NotHalted(_) => "halt the core first: `halt`".into(),
-            TargetError::Timeout(_) => "the core may be in reset, in low power or locked up: see `status`".into(),
+            TargetError::Timeout(_) => {
+                "the core may be in reset, in low power or locked up: see `status`".into()
+            }
             TargetError::UnknownCoreRegister(_) => {
                 "core registers: r0-r12, sp, lr, pc, xpsr, msp, psp, control, primask, basepri, \
                  faultmask, fpscr, s0-s31"
                     .into()
             }
-            TargetError::UnknownChip(_) => "dual-core parts: STM32H745ZITx, STM32H747XIHx, STM32H755ZITx, \
+            TargetError::UnknownChip(_) => {
+                "dual-core parts: STM32H745ZITx, STM32H747XIHx, STM32H755ZITx, \
                  STM32H757XIHx (probe-rs target names)"
-                .into(),
+                    .into()
+            }
             TargetError::Unaligned { size, .. } => {
-                format!("use an address that is a multiple of {size}, or a smaller size suffix (/b)")
+                format!(
+                    "use an address that is a multiple of {size}, or a smaller size suffix (/b)"
+                )
             }
         }
     }
@@ -104,7 +124,11 @@ pub(crate) fn classify(ap: u8, addr: u64, err: ArmError) -> TargetError {
         }
         ArmError::DebugPort(e) => TargetError::DebugPort(e.to_string()),
         ArmError::MemoryNotAligned(_) => TargetError::Unaligned { addr, size: 4 },
-        other => TargetError::Access { ap, addr, message: describe_arm_error(&other) },
+        other => TargetError::Access {
+            ap,
+            addr,
+            message: describe_arm_error(&other),
+        },
     }
 }
 

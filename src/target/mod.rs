@@ -17,8 +17,8 @@ pub use scan::{ApInfo, RomEntry};
 use crate::h7::ap3::{self, Ap3Diagnosis};
 use crate::h7::facts::{ap, cpuid, dbgmcu, scs};
 use error::classify;
-use probe_rs::architecture::arm::sequences::{ArmDebugSequence, DefaultArmSequence};
 use probe_rs::architecture::arm::dp::DpAddress;
+use probe_rs::architecture::arm::sequences::{ArmDebugSequence, DefaultArmSequence};
 use probe_rs::architecture::arm::{ArmDebugInterface, FullyQualifiedApAddress};
 use probe_rs::probe::{DebugProbe, DebugProbeSelector, Probe, WireProtocol};
 use probe_rs::vendor::st::sequences::stm32h7::{Stm32h7, Stm32h7Line};
@@ -223,7 +223,10 @@ impl Target {
     }
 
     /// Connects through an already created probe driver (the virtual board, or a test probe).
-    pub fn open_with(probe: Box<dyn DebugProbe>, opts: &ConnectOptions) -> Result<Target, TargetError> {
+    pub fn open_with(
+        probe: Box<dyn DebugProbe>,
+        opts: &ConnectOptions,
+    ) -> Result<Target, TargetError> {
         Target::connect(Probe::from_specific_probe(probe), opts)
     }
 
@@ -333,7 +336,9 @@ impl Target {
         let addr = dbgmcu::BASE_APBD + dbgmcu::CR;
         let before = self.read32(ApIndex::APB_D, addr)?;
         let seq = Stm32h7::create(Stm32h7Line::H7);
-        self.with_mem(ApIndex::APB_D, addr, |m| seq.enable_debug_components(m, true))?;
+        self.with_mem(ApIndex::APB_D, addr, |m| {
+            seq.enable_debug_components(m, true)
+        })?;
         let after = self.read32(ApIndex::APB_D, addr)?;
         if before != after {
             self.connect_changes.push(format!(
@@ -361,7 +366,9 @@ impl Target {
         &mut self,
         ap: ApIndex,
         addr: u64,
-        f: impl FnOnce(&mut dyn probe_rs::architecture::arm::memory::ArmMemoryInterface) -> Result<R, probe_rs::architecture::arm::ArmError>,
+        f: impl FnOnce(
+            &mut dyn probe_rs::architecture::arm::memory::ArmMemoryInterface,
+        ) -> Result<R, probe_rs::architecture::arm::ArmError>,
     ) -> Result<R, TargetError> {
         if ap == ApIndex::CM4 {
             self.ensure_ap3()?;
@@ -383,7 +390,9 @@ impl Target {
         &mut self,
         ap: ApIndex,
         addr: u64,
-        f: impl FnOnce(&mut dyn probe_rs::architecture::arm::memory::ArmMemoryInterface) -> Result<R, probe_rs::architecture::arm::ArmError>,
+        f: impl FnOnce(
+            &mut dyn probe_rs::architecture::arm::memory::ArmMemoryInterface,
+        ) -> Result<R, probe_rs::architecture::arm::ArmError>,
     ) -> Result<R, TargetError> {
         let mut mem = self
             .iface
@@ -447,7 +456,13 @@ impl Target {
     }
 
     /// Reads `count` items of `width` starting at `addr`, in block transfers.
-    pub fn read(&mut self, ap: ApIndex, addr: u64, width: Width, count: usize) -> Result<Vec<u32>, TargetError> {
+    pub fn read(
+        &mut self,
+        ap: ApIndex,
+        addr: u64,
+        width: Width,
+        count: usize,
+    ) -> Result<Vec<u32>, TargetError> {
         check_align(addr, width)?;
         self.with_mem(ap, addr, |m| match width {
             Width::U32 => {
@@ -469,7 +484,13 @@ impl Target {
     }
 
     /// Writes one item of `width`.
-    pub fn write(&mut self, ap: ApIndex, addr: u64, width: Width, value: u32) -> Result<(), TargetError> {
+    pub fn write(
+        &mut self,
+        ap: ApIndex,
+        addr: u64,
+        width: Width,
+        value: u32,
+    ) -> Result<(), TargetError> {
         check_align(addr, width)?;
         self.with_mem(ap, addr, |m| {
             match width {
@@ -484,7 +505,11 @@ impl Target {
     /// Raw DP register read (address with bank in bits [7:4]).
     pub fn dp_read(&mut self, addr: u8) -> Result<u32, TargetError> {
         let reg = probe_rs::architecture::arm::dp::DpRegisterAddress {
-            bank: if addr >> 4 == 0 { None } else { Some(addr >> 4) },
+            bank: if addr >> 4 == 0 {
+                None
+            } else {
+                Some(addr >> 4)
+            },
             address: addr & 0xF,
         };
         self.iface

@@ -59,10 +59,10 @@ fn ap_kind(idr: u32) -> String {
 fn component_name(pidr: u64, class: u32, address: u64) -> String {
     let part = pidr & 0xFFF;
     let designer = ((pidr >> 32) & 0xF) << 7 | ((pidr >> 12) & 0x7F);
-    let arm = designer == 0x43B;
+    let arm = designer == 0x23B; // JEP106: continuation 4, identity 0x3B
     match (arm, part, class) {
         (_, _, 1) => "ROM table".into(),
-        (true, 0x00C, _) | (true, 0x00E, _) => "SCS (Cortex-M)".into(),
+        (true, 0x00C, _) => "SCS (Cortex-M)".into(),
         (true, 0x002, _) | (true, 0x00A, _) => "DWT".into(),
         (true, 0x003, _) | (true, 0x00B, _) | (true, 0x00D, _) => "FPB".into(),
         (true, 0x001, _) => "ITM".into(),
@@ -79,8 +79,14 @@ impl Target {
         let c = self.read(apx, base + CIDR0, super::Width::U32, 4)?;
         let p = self.read(apx, base + PIDR0, super::Width::U32, 4)?;
         let p4 = self.read32(apx, base + PIDR4)?;
-        let cidr = c.iter().enumerate().fold(0u32, |acc, (i, v)| acc | (v & 0xFF) << (8 * i));
-        let pidr = p.iter().enumerate().fold(0u64, |acc, (i, v)| acc | u64::from(v & 0xFF) << (8 * i))
+        let cidr = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, v)| acc | (v & 0xFF) << (8 * i));
+        let pidr = p
+            .iter()
+            .enumerate()
+            .fold(0u64, |acc, (i, v)| acc | u64::from(v & 0xFF) << (8 * i))
             | u64::from(p4 & 0xFF) << 32;
         Ok((cidr, pidr))
     }
@@ -120,7 +126,8 @@ impl Target {
             }
         }
         let Some(base) = info.base.filter(|b| b & 1 == 1) else {
-            info.error.get_or_insert_with(|| "BASE says no debug entry".into());
+            info.error
+                .get_or_insert_with(|| "BASE says no debug entry".into());
             return info;
         };
         if let Err(e) = self.walk_rom(apx, u64::from(base & 0xFFFF_F000), 0, &mut info.rom) {
@@ -129,10 +136,22 @@ impl Target {
         info
     }
 
-    fn walk_rom(&mut self, apx: ApIndex, table: u64, depth: u32, out: &mut Vec<RomEntry>) -> Result<(), TargetError> {
+    fn walk_rom(
+        &mut self,
+        apx: ApIndex,
+        table: u64,
+        depth: u32,
+        out: &mut Vec<RomEntry>,
+    ) -> Result<(), TargetError> {
         let (cidr, pidr) = self.read_id_block(apx, table)?;
         let class = (cidr >> 12) & 0xF;
-        out.push(RomEntry { address: table, cidr, pidr, class, name: component_name(pidr, class, table) });
+        out.push(RomEntry {
+            address: table,
+            cidr,
+            pidr,
+            class,
+            name: component_name(pidr, class, table),
+        });
         if class != 1 || depth > 3 {
             return Ok(());
         }

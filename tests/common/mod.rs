@@ -23,7 +23,9 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Sandbox {
-        Sandbox { dir: tempfile::tempdir().expect("temp dir") }
+        Sandbox {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     /// `h7sh ARGS` with HOME and the XDG folders inside the sandbox.
@@ -33,7 +35,11 @@ impl Sandbox {
         c.env("HOME", root)
             .env("XDG_DATA_HOME", root.join("data"))
             .env("XDG_CONFIG_HOME", root.join("config"))
-            .env("XDG_CACHE_HOME", root.join("cache"))
+            // One SVD cache for all tests: it is keyed by contents, so sharing it is safe.
+            .env(
+                "XDG_CACHE_HOME",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/svd-cache"),
+            )
             .env("H7SH_DATA_DIR", root.join("data/h7sh"))
             .env_remove("H7SH_SVD")
             .env("NO_COLOR", "1");
