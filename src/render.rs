@@ -350,6 +350,8 @@ pub fn text(o: &Outcome, s: &Style) -> String {
             let _ = writeln!(out, "{text}");
         }
         Outcome::Quit => {}
+        Outcome::Toolkit(t) => out.push_str(&t.text(s)),
+        Outcome::Script(t) => out.push_str(&t.text(s)),
     }
     out
 }

@@ -4,6 +4,8 @@
 
 mod error;
 mod outcome;
+mod scripting;
+mod toolkit;
 
 pub use error::ShellError;
 pub use outcome::*;
@@ -61,6 +63,10 @@ pub struct Session {
     known_state: HashMap<CoreId, CoreState>,
     interrupt: Arc<AtomicBool>,
     connection: String,
+    /// State of the STM32H7 toolkit commands (`session/toolkit.rs`).
+    toolkit: toolkit::ToolkitState,
+    /// State of scripting and recording (`session/scripting.rs`).
+    scripting: scripting::ScriptState,
 }
 
 /// Time between two polls of `wait` on a real probe.
@@ -89,6 +95,8 @@ impl Session {
             known_state: HashMap::new(),
             interrupt: Arc::new(AtomicBool::new(false)),
             connection,
+            toolkit: toolkit::ToolkitState::default(),
+            scripting: scripting::ScriptState::default(),
         }
     }
 
@@ -187,9 +195,15 @@ impl Session {
         Ok(())
     }
 
-    /// Runs one command.
+    /// Runs one command (and lets an active recording see it).
     pub fn execute(&mut self, cmd: &Command) -> Result<Outcome, ShellError> {
         self.interrupt.store(false, Ordering::SeqCst);
+        let result = self.dispatch(cmd);
+        self.after_execute(cmd, &result);
+        result
+    }
+
+    fn dispatch(&mut self, cmd: &Command) -> Result<Outcome, ShellError> {
         match cmd {
             Command::Ap(None) => Ok(self.ap_outcome()),
             Command::Ap(Some(n)) => {
@@ -231,10 +245,15 @@ impl Session {
                 value,
                 timeout_ms,
             } => self.wait(target, *op, value, *timeout_ms),
-            other => Err(ShellError::Unsupported {
-                message: format!("`{}` is not available in this build", other.to_line()),
-                hint: "type `help` for the commands this build has".into(),
-            }),
+            Command::Ob
+            | Command::ObSet(_)
+            | Command::Doctor
+            | Command::Report(_)
+            | Command::Snap { .. }
+            | Command::Diff { .. } => self.execute_toolkit(cmd),
+            Command::Run { .. } | Command::Eval(_) | Command::Record(_) => {
+                self.execute_scripting(cmd)
+            }
         }
     }
 

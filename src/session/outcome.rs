@@ -159,4 +159,10 @@ pub enum Outcome {
         text: String,
     },
     Quit,
+    /// Outcomes of the STM32H7 toolkit commands (`ob`, `doctor`, `report`, `snap`, `diff`).
+    #[serde(untagged)]
+    Toolkit(super::toolkit::ToolkitOutcome),
+    /// Outcomes of `run`, `eval`, `record`.
+    #[serde(untagged)]
+    Script(super::scripting::ScriptOutcome),
 }
