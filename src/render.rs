@@ -166,8 +166,8 @@ pub fn text(o: &Outcome, s: &Style) -> String {
                 );
             }
         }
-        Outcome::Ap { aps, .. } => {
-            for a in aps {
+        Outcome::Ap { aps, list, .. } => {
+            for a in aps.iter().filter(|a| *list || a.selected) {
                 let mark = if a.selected { "*" } else { " " };
                 let _ = writeln!(out, "{mark} AP{} {:<6} {}", a.ap, a.label, a.description);
             }

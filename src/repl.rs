@@ -204,6 +204,7 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
     // Ctrl-C while a command runs: ask it to stop between two accesses.
     let _ = ctrlc::set_handler(move || interrupt.store(true, Ordering::SeqCst));
     let mut current_ap = session.selected_ap();
+    session.refresh_state();
     loop {
         let prompt = format!("h7sh [{}]> ", session.prompt_state());
         match rl.readline(&prompt) {

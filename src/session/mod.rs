@@ -71,6 +71,8 @@ pub struct Session {
 
 /// Time between two polls of `wait` on a real probe.
 const WAIT_POLL_MS: u64 = 1;
+/// Virtual time simulated between two checks for Ctrl-C in `sim wait`.
+const SIM_WAIT_SLICE_MS: u64 = 10;
 /// Default timeout of `wait`.
 const WAIT_DEFAULT_TIMEOUT_MS: u64 = 1000;
 /// What AP2 (APB-D) sees of the system bus: DBGMCU only, at another address.
@@ -205,18 +207,17 @@ impl Session {
 
     fn dispatch(&mut self, cmd: &Command) -> Result<Outcome, ShellError> {
         match cmd {
-            Command::Ap(None) => Ok(self.ap_outcome()),
+            Command::Ap(None) | Command::Core(None) => Ok(self.ap_outcome(true)),
             Command::Ap(Some(n)) => {
                 self.ap = ApIndex::new(*n)?;
-                Ok(self.ap_outcome())
+                Ok(self.ap_outcome(false))
             }
-            Command::Core(None) => Ok(self.ap_outcome()),
             Command::Core(Some(c)) => {
                 self.ap = match c {
                     CoreName::Cm7 => ApIndex::CM7,
                     CoreName::Cm4 => ApIndex::CM4,
                 };
-                Ok(self.ap_outcome())
+                Ok(self.ap_outcome(false))
             }
             Command::Read { target, count } => self.read(target, *count),
             Command::Write { target, value } => self.write(target, value),
@@ -257,7 +258,7 @@ impl Session {
         }
     }
 
-    fn ap_outcome(&self) -> Outcome {
+    fn ap_outcome(&self, list: bool) -> Outcome {
         const DESCRIPTIONS: [&str; 4] = [
             "Cortex-M7 AHB-AP (CM7 system bus and PPB)",
             "D3 domain AHB-AP",
@@ -277,6 +278,7 @@ impl Session {
             .collect();
         Outcome::Ap {
             selected: self.ap.get(),
+            list,
             aps,
         }
     }
@@ -1021,7 +1023,16 @@ impl Session {
                 })
             }
             SimCommand::Wait { ms } => {
-                board.wait_ms(*ms);
+                // In slices, so that Ctrl-C stops a long wait.
+                let mut left = *ms;
+                while left > 0 {
+                    let slice = left.min(SIM_WAIT_SLICE_MS);
+                    board.wait_ms(slice);
+                    left -= slice;
+                    if left > 0 && self.interrupt.swap(false, Ordering::SeqCst) {
+                        return Err(ShellError::Interrupted);
+                    }
+                }
                 Ok(Outcome::Message {
                     text: format!("virtual time advanced by {ms} ms"),
                 })

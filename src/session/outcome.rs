@@ -102,6 +102,8 @@ pub enum Outcome {
     },
     Ap {
         selected: u8,
+        /// The whole table was asked for (`ap`), not a selection (`ap 3`).
+        list: bool,
         aps: Vec<ApEntry>,
     },
     Peripheral {
