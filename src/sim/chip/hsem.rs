@@ -106,13 +106,11 @@ impl Hsem {
             hsem::C1ICR => self.isr[0] &= !value,
             hsem::C2IER => self.ier[1] = value,
             hsem::C2ICR => self.isr[1] &= !value,
-            hsem::CR => {
-                // Clear all semaphores of COREID when KEY matches KEYR (RM0399 §11.4.9).
-                if value >> hsem_ext::KEY_SHIFT == self.keyr >> hsem_ext::KEY_SHIFT {
-                    for i in 0..self.sems.len() {
-                        if self.sems[i].locked && self.sems[i].coreid == w_core {
-                            self.release(i);
-                        }
+            // Clear all semaphores of COREID when KEY matches KEYR (RM0399 §11.4.9).
+            hsem::CR if value >> hsem_ext::KEY_SHIFT == self.keyr >> hsem_ext::KEY_SHIFT => {
+                for i in 0..self.sems.len() {
+                    if self.sems[i].locked && self.sems[i].coreid == w_core {
+                        self.release(i);
                     }
                 }
             }

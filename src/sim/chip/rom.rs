@@ -136,7 +136,7 @@ impl RomTable {
         }
         let i = (off / 4) as usize;
         match self.targets().get(i) {
-            Some(&t) if off % 4 == 0 => {
+            Some(&t) if off.is_multiple_of(4) => {
                 // Entry: signed offset [31:12], format 32-bit (bit 1), present (bit 0).
                 ((t.wrapping_sub(self.base()) as u32) & 0xFFFF_F000) | 0x3
             }
