@@ -11,6 +11,7 @@ pub mod hsem;
 pub mod memory;
 pub mod pwr;
 pub mod rcc;
+pub mod regs;
 pub mod rom;
 pub mod syscfg;
 
