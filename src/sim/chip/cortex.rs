@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::regs::{Aircr, Dcrsr, Dhcsr};
 use super::rom::{self, CoreKind};
 use crate::h7::facts::{cpuid, rom as romf, scs, scs::regsel, scs_ext as x};
 
@@ -216,27 +217,31 @@ impl Core {
 
     /// DHCSR as read (ARMv7-M C1.6.2); the sticky bits clear when `side_effects`.
     fn dhcsr(&mut self, side_effects: bool) -> u32 {
-        let mut v = self.dhcsr_ctl & (scs::C_DEBUGEN | scs::C_STEP | scs::C_MASKINTS);
-        let flag = |c: bool, b: u32| if c { b } else { 0 };
-        v |= flag(self.halted, scs::C_HALT | scs::S_HALT)
-            | flag(self.regrdy, scs::S_REGRDY)
-            | flag(self.sleeping, scs::S_SLEEP)
-            | flag(self.lockup, scs::S_LOCKUP)
-            | flag(self.retire_st, scs::S_RETIRE_ST)
-            | flag(self.reset_st || self.hold == Hold::Reset, scs::S_RESET_ST);
+        let ctl = Dhcsr(self.dhcsr_ctl);
+        let mut v = Dhcsr(0);
+        v.set_c_debugen(ctl.c_debugen());
+        v.set_c_step(ctl.c_step());
+        v.set_c_maskints(ctl.c_maskints());
+        v.set_c_halt(self.halted);
+        v.set_s_halt(self.halted);
+        v.set_s_regrdy(self.regrdy);
+        v.set_s_sleep(self.sleeping);
+        v.set_s_lockup(self.lockup);
+        v.set_s_retire_st(self.retire_st);
+        v.set_s_reset_st(self.reset_st || self.hold == Hold::Reset);
         if side_effects {
             self.retire_st = false;
             self.reset_st = false;
         }
-        v
+        v.0
     }
 
     fn write_dhcsr(&mut self, value: u32) -> CoreEffect {
-        if value & 0xFFFF_0000 != scs::DHCSR_DBGKEY {
+        let w = Dhcsr(value);
+        if u32::from(w.dbgkey()) << 16 != scs::DHCSR_DBGKEY {
             return CoreEffect::None;
         }
-        let ctl = value & DHCSR_CTL;
-        if ctl & scs::C_DEBUGEN == 0 {
+        if !w.c_debugen() {
             // Clearing C_DEBUGEN leaves debug state (ARMv7-M C1.6.2).
             self.dhcsr_ctl = 0;
             if self.halted {
@@ -244,19 +249,19 @@ impl Core {
             }
             return CoreEffect::None;
         }
-        self.dhcsr_ctl = ctl;
+        self.dhcsr_ctl = value & DHCSR_CTL;
         if self.hold != Hold::None {
             // Acts when the core leaves reset / is released.
             return CoreEffect::None;
         }
-        if ctl & scs::C_HALT != 0 {
+        if w.c_halt() {
             let was = self.halted;
             self.halt();
             if !was {
                 return CoreEffect::Halted;
             }
         } else if self.halted {
-            if ctl & scs::C_STEP != 0 {
+            if w.c_step() {
                 // One "instruction": a 16-bit Thumb instruction at PC.
                 self.r[15] = self.r[15].wrapping_add(2);
                 self.retire_st = true;
@@ -298,11 +303,10 @@ impl Core {
         if !self.halted {
             return;
         }
-        let sel = value & 0x7F;
+        let w = Dcrsr(value);
         let data = self.dcrdr;
-        let write = value & scs::DCRSR_REGWNR != 0;
-        if let Some(r) = self.reg_mut(sel) {
-            if write {
+        if let Some(r) = self.reg_mut(u32::from(w.regsel())) {
+            if w.regwnr() {
                 *r = data;
             } else {
                 let v = *r;
@@ -362,12 +366,13 @@ impl Core {
             scs::DCRSR => self.write_dcrsr(value),
             scs::VTOR => self.vtor = value & !0x7F,
             scs::AIRCR => {
-                if value & 0xFFFF_0000 == scs::AIRCR_VECTKEY {
+                let w = Aircr(value);
+                if u32::from(w.vectkey()) << 16 == scs::AIRCR_VECTKEY {
                     self.prigroup = value & x::AIRCR_PRIGROUP_MASK;
-                    if value & scs::AIRCR_SYSRESETREQ != 0 {
+                    if w.sysresetreq() {
                         return CoreEffect::SystemReset;
                     }
-                    if value & scs::AIRCR_VECTRESET != 0 {
+                    if w.vectreset() {
                         return CoreEffect::CoreReset;
                     }
                 }

@@ -249,7 +249,7 @@ impl FlashCtrl {
                 }
                 if value & f::OPTCR_OPTSTART != 0 && !self.busy() {
                     if Self::change_valid(cur, &self.prg) {
-                        self.busy_until = Some(now + OPT_PROGRAM_NANOS);
+                        self.busy_until = Some(now.saturating_add(OPT_PROGRAM_NANOS));
                     } else {
                         self.changeerr = true;
                     }

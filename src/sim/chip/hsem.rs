@@ -1,6 +1,7 @@
 //! Hardware semaphores (RM0399 §11). The master of an access carries its COREID: the CM7 (and a
 //! debugger on AP0) is 3, the CM4 (and a debugger on AP3) is 1.
 
+use super::regs::HsemR;
 use crate::h7::facts::{hsem, hsem_ext};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,11 +26,13 @@ impl Hsem {
     }
 
     fn r_value(s: &Sem) -> u32 {
+        let mut r = HsemR(0);
         if s.locked {
-            hsem::LOCK | (s.coreid << hsem::COREID_SHIFT) | s.procid
-        } else {
-            0
+            r.set_lock(true);
+            r.set_coreid(s.coreid as u8);
+            r.set_procid(s.procid as u8);
         }
+        r.0
     }
 
     fn release(&mut self, n: usize) {
@@ -80,8 +83,9 @@ impl Hsem {
     }
 
     pub fn write(&mut self, off: u64, value: u32, coreid: u32) {
-        let w_core = (value & hsem_ext::COREID_MASK) >> hsem::COREID_SHIFT;
-        let w_proc = value & hsem_ext::PROCID_MASK;
+        let w = HsemR(value);
+        let w_core = u32::from(w.coreid());
+        let w_proc = u32::from(w.procid());
         match off {
             o if o < hsem::RLR0 => {
                 let i = (o / 4) as usize;
@@ -90,7 +94,7 @@ impl Hsem {
                     return;
                 }
                 let s = self.sems[i];
-                if value & hsem::LOCK != 0 {
+                if w.lock() {
                     if !s.locked {
                         self.sems[i] = Sem {
                             locked: true,
@@ -106,13 +110,11 @@ impl Hsem {
             hsem::C1ICR => self.isr[0] &= !value,
             hsem::C2IER => self.ier[1] = value,
             hsem::C2ICR => self.isr[1] &= !value,
-            hsem::CR => {
-                // Clear all semaphores of COREID when KEY matches KEYR (RM0399 §11.4.9).
-                if value >> hsem_ext::KEY_SHIFT == self.keyr >> hsem_ext::KEY_SHIFT {
-                    for i in 0..self.sems.len() {
-                        if self.sems[i].locked && self.sems[i].coreid == w_core {
-                            self.release(i);
-                        }
+            // Clear all semaphores of COREID when KEY matches KEYR (RM0399 §11.4.9).
+            hsem::CR if value >> hsem_ext::KEY_SHIFT == self.keyr >> hsem_ext::KEY_SHIFT => {
+                for i in 0..self.sems.len() {
+                    if self.sems[i].locked && self.sems[i].coreid == w_core {
+                        self.release(i);
                     }
                 }
             }

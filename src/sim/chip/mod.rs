@@ -11,6 +11,7 @@ pub mod hsem;
 pub mod memory;
 pub mod pwr;
 pub mod rcc;
+pub mod regs;
 pub mod rom;
 pub mod syscfg;
 
@@ -538,15 +539,13 @@ impl Chip {
             Some(self.hsem.read(off, Self::coreid(ap_n), side_effects))
         } else if let Some(off) = off_in(sc::BASE, syscfg_ur::SIZE) {
             syscfg::ur_index(off).and_then(|n| syscfg::user_register(n, &self.nv.ob))
-        } else if let Some(off) = off_in(dbg::BASE_SYSBUS, 0x1000) {
-            Some(
+        } else {
+            off_in(dbg::BASE_SYSBUS, 0x1000).map(|off| {
                 rom::apbd_component(dbg::BASE_APBD)
                     .filter(|_| rom::is_id_offset(off))
                     .and_then(|id| id.register(off))
-                    .unwrap_or_else(|| self.dbgmcu.read(off)),
-            )
-        } else {
-            None
+                    .unwrap_or_else(|| self.dbgmcu.read(off))
+            })
         };
         modelled.unwrap_or_else(|| self.plain.read(a))
     }
@@ -639,6 +638,43 @@ impl Chip {
         }
     }
 
+    /// True when no tick can change anything but loop counters until the next bus access.
+    fn quiescent(&self) -> bool {
+        !self.flash_ctrl.busy()
+            && (0..2).all(|i| {
+                let c = &self.cores[i];
+                if !c.running() {
+                    return true;
+                }
+                match self.fw[i].state {
+                    FwState::Idle
+                    | FwState::MainLoop
+                    | FwState::ErrorHandler { .. }
+                    | FwState::SupplyStuck
+                    | FwState::LockedUp => true,
+                    FwState::WfiSleep => c.sleeping,
+                    FwState::InStop => c.sleeping && self.hsem.misr(i) & 1 == 0,
+                    _ => false,
+                }
+            })
+    }
+
+    /// The effect of `n` ticks in a quiescent state.
+    fn bulk_ticks(&mut self, n: u64) {
+        for i in [CM7, CM4] {
+            let c = &mut self.cores[i];
+            if !c.running() {
+                continue;
+            }
+            if matches!(self.fw[i].state, FwState::Idle | FwState::MainLoop) {
+                c.r[4] = c.r[4].wrapping_add(n as u32);
+            }
+            if !c.sleeping && !c.lockup {
+                c.retire_st = true;
+            }
+        }
+    }
+
     /// Bus access checks common to reads and writes.
     fn access(&self, ap_n: u8, addr: u32, size: Size) -> Result<Option<Target>, BusError> {
         if self.nv.debug_disabled || ap_n >= ap::COUNT {
@@ -649,7 +685,7 @@ impl Chip {
             ApPower::Gated => return Ok(None),
             ApPower::Unclocked => return Err(BusError::Refused(addr)),
         }
-        if addr % size.bytes() != 0 {
+        if !addr.is_multiple_of(size.bytes()) {
             return Err(BusError::Refused(addr));
         }
         self.decode(ap_n, addr).map(Some)
@@ -752,9 +788,22 @@ impl Bus for Chip {
     fn advance(&mut self, nanos: u64) {
         let end = self.now.saturating_add(nanos);
         while self.next_tick <= end {
+            if self.quiescent() {
+                // Nothing can change until a bus access: jump over the remaining ticks at once,
+                // with exactly the effects stepping would have had (determinism).
+                let ticks = (end - self.next_tick) / TICK_NANOS + 1;
+                self.bulk_ticks(ticks);
+                self.next_tick = self
+                    .next_tick
+                    .saturating_add(ticks.saturating_mul(TICK_NANOS));
+                break;
+            }
             self.now = self.next_tick;
-            self.next_tick += TICK_NANOS;
+            self.next_tick = self.next_tick.saturating_add(TICK_NANOS);
             self.tick();
+            if self.now == u64::MAX {
+                break;
+            }
         }
         self.now = end;
     }

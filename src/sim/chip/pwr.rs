@@ -129,3 +129,36 @@ impl Pwr {
         Some(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supply_is_write_once_and_checked_against_the_board() {
+        let mut p = Pwr::new(Supply::Smps);
+        assert!(p.actvosrdy(), "power-on default works");
+        p.write(pwr::CR3, Supply::Ldo.cr3_config());
+        assert!(!p.actvosrdy());
+        p.write(pwr::CR3, Supply::Smps.cr3_config());
+        assert!(!p.actvosrdy(), "write-once until power-on");
+        let mut p = Pwr::new(Supply::Ldo);
+        p.write(pwr::CR3, Supply::Ldo.cr3_config());
+        assert!(p.actvosrdy());
+    }
+
+    #[test]
+    fn stop_flags_clear_with_cssf() {
+        let mut p = Pwr::new(Supply::Smps);
+        p.set_stopf(CpuFlags::Cm4);
+        assert_eq!(p.read(pwr::CPU2CR), Some(pwr::CPUCR_STOPF));
+        assert_eq!(p.read(pwr::CPUCR), Some(0));
+        p.write(pwr::CPU2CR, pwr::CPUCR_PDDS_D2);
+        assert_eq!(
+            p.read(pwr::CPU2CR),
+            Some(pwr::CPUCR_STOPF | pwr::CPUCR_PDDS_D2)
+        );
+        p.write(pwr::CPU2CR, pwr_ext::CPUCR_CSSF);
+        assert_eq!(p.read(pwr::CPU2CR), Some(0));
+    }
+}

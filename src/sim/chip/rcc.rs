@@ -120,3 +120,37 @@ impl Default for Rcc {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_flags_follow_enables_and_domains() {
+        let mut r = Rcc::new();
+        let cr = r.read(rcc::CR, true, false).unwrap();
+        assert_eq!(
+            cr & (rcc::CR_HSION | rcc::CR_HSIRDY),
+            rcc::CR_HSION | rcc::CR_HSIRDY
+        );
+        assert_eq!(cr & rcc::CR_D2CKRDY, 0);
+        r.write(rcc::CR, rcc::CR_D2CKRDY); // read-only bit, HSI off
+        assert_eq!(r.read(rcc::CR, true, true).unwrap() & rcc::CR_HSIRDY, 0);
+        assert_ne!(r.read(rcc::CR, true, true).unwrap() & rcc::CR_D2CKRDY, 0);
+    }
+
+    #[test]
+    fn reset_flags_and_boot_bits() {
+        let mut r = Rcc::new();
+        r.power_on();
+        assert_ne!(r.read(rcc::RSR, true, true).unwrap() & rcc::RSR_PORRSTF, 0);
+        r.write(rcc::RSR, rcc::RSR_RMVF);
+        assert_eq!(r.read(rcc::C2_RSR, true, true), Some(0));
+        r.reset(ResetCause::Software);
+        assert_ne!(r.read(rcc::RSR, true, true).unwrap() & rcc::RSR_SFTRSTF, 0);
+        let e = r.write(rcc::GCR, rcc::GCR_BOOT_C2).unwrap();
+        assert!(e.boot_c2 && !e.boot_c1);
+        let e = r.write(rcc::GCR, 0).unwrap();
+        assert!(e.boot_c2, "BOOT_C2 stays set until reset");
+    }
+}

@@ -1,6 +1,7 @@
 //! ROM tables and CoreSight identification registers (ARM IHI0029 "CoreSight Architecture" B2,
 //! ADIv5 D3 "Class 0x1 ROM tables"), laid out as on the STM32H7 dual-core (RM0399 §61.2).
 
+use super::regs::RomEntry;
 use crate::h7::facts::{coresight as cs, dbgmcu, rom};
 
 /// Identity of one 4 KiB CoreSight component.
@@ -136,9 +137,12 @@ impl RomTable {
         }
         let i = (off / 4) as usize;
         match self.targets().get(i) {
-            Some(&t) if off % 4 == 0 => {
-                // Entry: signed offset [31:12], format 32-bit (bit 1), present (bit 0).
-                ((t.wrapping_sub(self.base()) as u32) & 0xFFFF_F000) | 0x3
+            Some(&t) if off.is_multiple_of(4) => {
+                let mut e = RomEntry(0);
+                e.set_offset((t.wrapping_sub(self.base()) as u32) >> 12);
+                e.set_format(true);
+                e.set_present(true);
+                e.0
             }
             // All-zero entry ends the table; everything else reads as zero.
             _ => 0,

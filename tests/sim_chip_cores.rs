@@ -1,0 +1,326 @@
+//! Cortex-M debug model and firmware behaviours of the virtual chip, through the Bus trait.
+
+use h7sh::h7::facts::{ap, dbgmcu, hsem, pwr, rcc, scs};
+use h7sh::sim::bus::{ApPower, Bus, Size};
+use h7sh::sim::chip::firmware::{pc, reason, TEMPLATE_TIMEOUT_NANOS};
+use h7sh::sim::chip::{Chip, FwState, CM4, CM7};
+use h7sh::sim::scenario::Scenario;
+
+fn chip(name: &str) -> Chip {
+    Chip::new(&Scenario::builtin(name).expect("built-in")).expect("chip")
+}
+fn r(c: &mut Chip, ap: u8, addr: u64) -> u32 {
+    c.read(ap, addr as u32, Size::U32).expect("read")
+}
+fn w(c: &mut Chip, ap: u8, addr: u64, v: u32) {
+    c.write(ap, addr as u32, Size::U32, v).expect("write")
+}
+fn dhcsr(c: &mut Chip, ap: u8, bits: u32) {
+    w(c, ap, scs::DHCSR, scs::DHCSR_DBGKEY | bits);
+}
+fn read_reg(c: &mut Chip, ap: u8, sel: u32) -> u32 {
+    w(c, ap, scs::DCRSR, sel);
+    assert_ne!(r(c, ap, scs::DHCSR) & scs::S_REGRDY, 0);
+    r(c, ap, scs::DCRDR)
+}
+fn write_reg(c: &mut Chip, ap: u8, sel: u32, v: u32) {
+    w(c, ap, scs::DCRDR, v);
+    w(c, ap, scs::DCRSR, sel | scs::DCRSR_REGWNR);
+    assert_ne!(r(c, ap, scs::DHCSR) & scs::S_REGRDY, 0);
+}
+
+#[test]
+fn halt_step_resume_over_ap0() {
+    let mut c = chip("nucleo-h755zi-q");
+    c.wait_ms(1);
+    dhcsr(&mut c, ap::CM7, scs::C_DEBUGEN | scs::C_HALT);
+    let v = r(&mut c, ap::CM7, scs::DHCSR);
+    assert_ne!(v & scs::S_HALT, 0);
+    assert_ne!(r(&mut c, ap::CM7, scs::DFSR) & 1, 0, "DFSR.HALTED");
+    let pc0 = read_reg(&mut c, ap::CM7, 15);
+    dhcsr(&mut c, ap::CM7, scs::C_DEBUGEN | scs::C_STEP);
+    let v = r(&mut c, ap::CM7, scs::DHCSR);
+    assert_ne!(v & scs::S_RETIRE_ST, 0);
+    assert_ne!(v & scs::S_HALT, 0, "halted again after the step");
+    assert_eq!(read_reg(&mut c, ap::CM7, 15), pc0 + 2);
+    // A halted core's firmware does not advance.
+    let state = c.firmware_state(CM7);
+    c.wait_ms(50);
+    assert_eq!(c.firmware_state(CM7), state);
+    dhcsr(&mut c, ap::CM7, scs::C_DEBUGEN);
+    assert_eq!(r(&mut c, ap::CM7, scs::DHCSR) & scs::S_HALT, 0);
+    // Without DBGKEY nothing happens.
+    w(&mut c, ap::CM7, scs::DHCSR, scs::C_DEBUGEN | scs::C_HALT);
+    assert_eq!(r(&mut c, ap::CM7, scs::DHCSR) & scs::S_HALT, 0);
+}
+
+#[test]
+fn register_file_round_trip_every_class() {
+    let mut c = chip("nucleo-h755zi-q");
+    dhcsr(&mut c, ap::CM7, scs::C_DEBUGEN | scs::C_HALT);
+    let sels: Vec<u32> = (0..=18).chain([20, 33]).chain(64..96).collect();
+    for &s in &sels {
+        write_reg(&mut c, ap::CM7, s, 0x1000_0000 + s * 4);
+    }
+    for &s in &sels {
+        let want = 0x1000_0000 + s * 4;
+        let got = read_reg(&mut c, ap::CM7, s);
+        match s {
+            // SP is the current stack pointer: MSP (17) was written after it.
+            13 => assert_eq!(got, 0x1000_0000 + 17 * 4),
+            17 => assert_eq!(got, want),
+            _ => assert_eq!(got, want, "regsel {s}"),
+        }
+    }
+    // Transfers need debug state: S_REGRDY stays clear while running.
+    dhcsr(&mut c, ap::CM4, scs::C_DEBUGEN);
+    w(&mut c, ap::CM4, scs::DCRSR, 0);
+    assert_eq!(r(&mut c, ap::CM4, scs::DHCSR) & scs::S_REGRDY, 0);
+}
+
+#[test]
+fn reset_st_sticky_then_cleared_and_vector_catch() {
+    let mut c = chip("nucleo-h755zi-q");
+    assert_ne!(r(&mut c, ap::CM7, scs::DHCSR) & scs::S_RESET_ST, 0);
+    assert_eq!(
+        r(&mut c, ap::CM7, scs::DHCSR) & scs::S_RESET_ST,
+        0,
+        "cleared on read"
+    );
+    dhcsr(&mut c, ap::CM7, scs::C_DEBUGEN);
+    w(&mut c, ap::CM7, scs::DEMCR, scs::VC_CORERESET | scs::TRCENA);
+    w(
+        &mut c,
+        ap::CM7,
+        scs::AIRCR,
+        scs::AIRCR_VECTKEY | scs::AIRCR_SYSRESETREQ,
+    );
+    let v = r(&mut c, ap::CM7, scs::DHCSR);
+    assert_ne!(v & scs::S_RESET_ST, 0);
+    assert_ne!(v & scs::S_HALT, 0, "VC_CORERESET halts at the reset vector");
+    assert_eq!(read_reg(&mut c, ap::CM7, 15), 0x0800_02C0);
+    assert_eq!(read_reg(&mut c, ap::CM7, 13), 0x2002_0000);
+    assert_eq!(
+        r(&mut c, ap::CM7, scs::DEMCR),
+        scs::VC_CORERESET | scs::TRCENA,
+        "survives system reset"
+    );
+    c.wait_ms(30);
+    assert_eq!(c.core_status(CM7).unwrap().state, "boot");
+}
+
+#[test]
+fn vector_catch_on_erased_flash_then_lockup_on_resume() {
+    let mut c = chip("cm4-bad-boot");
+    dhcsr(&mut c, ap::CM4, scs::C_DEBUGEN);
+    w(&mut c, ap::CM4, scs::DEMCR, scs::VC_CORERESET);
+    w(
+        &mut c,
+        ap::CM4,
+        scs::AIRCR,
+        scs::AIRCR_VECTKEY | scs::AIRCR_SYSRESETREQ,
+    );
+    let v = r(&mut c, ap::CM4, scs::DHCSR);
+    assert_ne!(v & scs::S_HALT, 0);
+    assert_eq!(v & scs::S_LOCKUP, 0);
+    dhcsr(&mut c, ap::CM4, scs::C_DEBUGEN);
+    assert_ne!(r(&mut c, ap::CM4, scs::DHCSR) & scs::S_LOCKUP, 0);
+    assert_ne!(r(&mut c, ap::CM4, scs::HFSR), 0);
+}
+
+#[test]
+fn template_handshake_reaches_main_loop() {
+    let mut c = chip("nucleo-h755zi-q");
+    c.advance(100_000);
+    assert_eq!(c.firmware_state(CM4), Some(FwState::InStop));
+    assert_eq!(
+        c.ap_power(ap::CM4),
+        ApPower::Unclocked,
+        "DBGMCU_CR = 0 at power-on"
+    );
+    c.wait_ms(5);
+    assert_eq!(c.firmware_state(CM7), Some(FwState::MainLoop));
+    assert_eq!(c.firmware_state(CM4), Some(FwState::MainLoop));
+    assert_eq!(c.ap_power(ap::CM4), ApPower::Up);
+    assert_ne!(r(&mut c, ap::CM7, rcc::BASE + rcc::CR) & rcc::CR_D2CKRDY, 0);
+    assert_ne!(
+        r(&mut c, ap::CM7, pwr::BASE + pwr::CSR1) & pwr::CSR1_ACTVOSRDY,
+        0
+    );
+    assert_eq!(
+        r(&mut c, ap::CM7, pwr::BASE + pwr::CR3) & 0x7,
+        pwr::CR3_SDEN
+    );
+    assert_ne!(
+        r(&mut c, ap::CM7, pwr::BASE + pwr::CPU2CR) & pwr::CPUCR_STOPF,
+        0
+    );
+    // HSEM 0 was released: the CM4 cleared its notification.
+    assert_eq!(r(&mut c, ap::CM7, hsem::BASE + hsem::R0), 0);
+    assert_eq!(r(&mut c, ap::CM7, hsem::BASE + hsem::C2ISR) & 1, 0);
+    dhcsr(&mut c, ap::CM7, scs::C_DEBUGEN | scs::C_HALT);
+    assert_eq!(read_reg(&mut c, ap::CM7, 15), 0x0800_0000 + pc::MAIN_LOOP);
+    dhcsr(&mut c, ap::CM4, scs::C_DEBUGEN | scs::C_HALT);
+    assert_eq!(read_reg(&mut c, ap::CM4, 15), 0x0810_0000 + pc::MAIN_LOOP);
+}
+
+#[test]
+fn halting_cm4_before_it_stops_sends_cm7_to_error_handler() {
+    let mut c = chip("nucleo-h755zi-q");
+    dhcsr(&mut c, ap::CM4, scs::C_DEBUGEN | scs::C_HALT);
+    c.advance(TEMPLATE_TIMEOUT_NANOS - 100_000);
+    assert!(matches!(
+        c.firmware_state(CM7),
+        Some(FwState::WaitD2Stop { .. })
+    ));
+    dhcsr(&mut c, ap::CM7, scs::C_DEBUGEN | scs::C_HALT);
+    assert_eq!(
+        read_reg(&mut c, ap::CM7, 15),
+        0x0800_0000 + pc::CM7_WAIT_D2_STOP
+    );
+    dhcsr(&mut c, ap::CM7, scs::C_DEBUGEN);
+    c.wait_ms(1);
+    assert_eq!(
+        c.firmware_state(CM7),
+        Some(FwState::ErrorHandler {
+            reason: reason::CM4_NEVER_STOPPED
+        })
+    );
+    dhcsr(&mut c, ap::CM7, scs::C_DEBUGEN | scs::C_HALT);
+    assert_eq!(
+        read_reg(&mut c, ap::CM7, 15),
+        0x0800_0000 + pc::ERROR_HANDLER
+    );
+    assert_eq!(read_reg(&mut c, ap::CM7, 0), reason::CM4_NEVER_STOPPED);
+    assert_eq!(read_reg(&mut c, ap::CM7, 20) & 1, 1, "PRIMASK set");
+}
+
+#[test]
+fn bcm4_off_cm7_times_out() {
+    let mut c = chip("bcm4-off");
+    c.wait_ms(20);
+    assert_eq!(c.core_status(CM7).unwrap().state, "error-handler");
+    assert_eq!(c.core_status(CM4).unwrap().state, "boot");
+}
+
+#[test]
+fn wrong_supply_config_sticks_the_cm7() {
+    let text = r#"
+name = "ldo-board"
+[board]
+supply = "ldo"
+"#;
+    let s = Scenario::from_toml_str(text, "test", None).unwrap();
+    let mut c = Chip::new(&s).unwrap();
+    c.wait_ms(20);
+    assert_eq!(c.firmware_state(CM7), Some(FwState::SupplyStuck));
+    assert_eq!(
+        r(&mut c, ap::CM7, pwr::BASE + pwr::CSR1) & pwr::CSR1_ACTVOSRDY,
+        0
+    );
+}
+
+#[test]
+fn setting_dbgstop_d2_reaches_the_stopped_cm4_and_halting_wakes_it() {
+    let mut c = chip("cm4-stop-no-dbg");
+    c.wait_ms(1);
+    w(
+        &mut c,
+        ap::APB_D,
+        dbgmcu::BASE_APBD + dbgmcu::CR,
+        dbgmcu::PROBE_RS_ATTACH_CR,
+    );
+    dhcsr(&mut c, ap::CM4, scs::C_DEBUGEN | scs::C_HALT);
+    assert_eq!(
+        read_reg(&mut c, ap::CM4, 15),
+        0x0810_0000 + pc::CM4_AFTER_WFE
+    );
+    assert_ne!(
+        r(&mut c, ap::CM7, rcc::BASE + rcc::CR) & rcc::CR_D2CKRDY,
+        0,
+        "D2 left Stop"
+    );
+    dhcsr(&mut c, ap::CM4, scs::C_DEBUGEN);
+    c.wait_ms(1);
+    assert_eq!(c.firmware_state(CM4), Some(FwState::MainLoop));
+}
+
+#[test]
+fn hsem_through_the_aps_and_notification() {
+    let mut c = chip("cm4-stop-no-dbg");
+    let r1 = hsem::BASE + 4;
+    // 2-step lock by the debugger on AP0 carries COREID 3.
+    w(&mut c, ap::CM7, r1, hsem::LOCK | (3 << 8) | 9);
+    assert_eq!(r(&mut c, ap::CM7, r1), hsem::LOCK | (3 << 8) | 9);
+    // Unlock through the D3 AP (not the owner) is refused.
+    w(&mut c, ap::D3, r1, 9);
+    assert_eq!(r(&mut c, ap::CM7, r1) & hsem::LOCK, hsem::LOCK);
+    // 1-step lock of semaphore 2 by reading RLR.
+    assert_eq!(
+        r(&mut c, ap::CM7, hsem::BASE + hsem::RLR0 + 8),
+        hsem::LOCK | (3 << 8)
+    );
+    // Releasing semaphore 0 wakes the stopped CM4 (it enabled C2IER bit 0).
+    c.wait_ms(1);
+    assert_eq!(c.firmware_state(CM4), Some(FwState::InStop));
+    assert_eq!(r(&mut c, ap::CM7, hsem::BASE + hsem::C2IER) & 1, 1);
+    assert_eq!(
+        r(&mut c, ap::CM7, hsem::BASE + hsem::RLR0),
+        hsem::LOCK | (3 << 8)
+    );
+    w(&mut c, ap::CM7, hsem::BASE + hsem::R0, 3 << 8);
+    assert_eq!(r(&mut c, ap::CM7, hsem::BASE + hsem::C2MISR) & 1, 1);
+    c.wait_ms(1);
+    assert_eq!(c.firmware_state(CM4), Some(FwState::MainLoop));
+    assert_eq!(c.ap_power(ap::CM4), ApPower::Up);
+}
+
+#[test]
+fn sleep_and_lockup_firmwares() {
+    let text = r#"
+[cores.cm7]
+firmware = "wfi-sleep"
+[cores.cm4]
+firmware = "lockup"
+"#;
+    let s = Scenario::from_toml_str(text, "test", None).unwrap();
+    let mut c = Chip::new(&s).unwrap();
+    c.wait_ms(1);
+    assert_ne!(r(&mut c, ap::CM7, scs::DHCSR) & scs::S_SLEEP, 0);
+    assert_ne!(r(&mut c, ap::CM4, scs::DHCSR) & scs::S_LOCKUP, 0);
+    assert_eq!(c.ap_power(ap::CM4), ApPower::Up, "WFI sleep is not D2 Stop");
+    dhcsr(&mut c, ap::CM7, scs::C_DEBUGEN | scs::C_HALT);
+    assert_eq!(r(&mut c, ap::CM7, scs::DHCSR) & scs::S_SLEEP, 0);
+}
+
+#[test]
+fn vectreset_resets_one_core() {
+    let mut c = chip("nucleo-h755zi-q");
+    c.wait_ms(5);
+    w(
+        &mut c,
+        ap::CM4,
+        scs::AIRCR,
+        scs::AIRCR_VECTKEY | scs::AIRCR_VECTRESET,
+    );
+    assert_eq!(c.core_status(CM4).unwrap().state, "boot");
+    assert_eq!(c.core_status(CM7).unwrap().state, "main-loop");
+}
+
+#[test]
+fn deterministic_regardless_of_chunking() {
+    let run = |chunk: u64| {
+        let mut c = chip("nucleo-h755zi-q");
+        let mut log = Vec::new();
+        for _ in 0..(12_000_000 / chunk) {
+            c.advance(chunk);
+            log.push(c.read(ap::CM7, (rcc::BASE + rcc::CR) as u32, Size::U32));
+        }
+        (c.core_status(CM7), c.core_status(CM4), c.now_nanos(), log)
+    };
+    let a = run(3_000);
+    let b = run(3_000);
+    assert_eq!(a, b);
+    let coarse = run(1_000_000);
+    assert_eq!((a.0, a.1, a.2), (coarse.0, coarse.1, coarse.2));
+}
