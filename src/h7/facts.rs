@@ -301,8 +301,9 @@ pub mod syscfg {
 pub mod ap_regs {
     /// CSW reset value of an AHB-AP: Prot = 0b0000011 (privileged data), DeviceEn (approx).
     pub const CSW_RESET_AHB: u32 = 0x0300_0040;
-    /// CSW reset value of the APB-AP: DbgSwEnable, DeviceEn (approx).
-    pub const CSW_RESET_APB: u32 = 0x8000_0040;
+    /// CSW reset value of the APB-AP: DbgSwEnable, DeviceEn, Size fixed at 32 bits (the APB-AP
+    /// implements word accesses only, ADIv5.2 C2.6.4) (approx).
+    pub const CSW_RESET_APB: u32 = 0x8000_0042;
 }
 
 /// Debug port details beyond identity (ADIv5.2 B2.2).

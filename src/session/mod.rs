@@ -1015,7 +1015,7 @@ impl Session {
             }
             SimCommand::PowerCycle => {
                 board.power_cycle();
-                self.target.invalidate();
+                self.target.reconnect()?;
                 self.known_state.clear();
                 self.last_values.clear();
                 Ok(Outcome::Message {

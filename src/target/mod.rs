@@ -361,6 +361,17 @@ impl Target {
         self.ap3 = Ap3State::NotTried;
     }
 
+    /// Connects the debug port again (after the target lost power): probe-rs re-runs the wire
+    /// switch and the DP power-up of the same sequence.
+    pub fn reconnect(&mut self) -> Result<(), TargetError> {
+        self.invalidate();
+        self.iface
+            .reinitialize()
+            .map_err(|e| TargetError::DebugPort(error::describe_arm_error(&e)))?;
+        self.identity.dpidr = self.read_dpidr()?;
+        Ok(())
+    }
+
     /// Runs `f` on probe-rs's memory interface of `ap`, attaching AP3 first if needed.
     fn with_mem<R>(
         &mut self,
