@@ -20,6 +20,7 @@ mod flatten;
 mod index;
 mod model;
 mod patch;
+mod split;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -140,30 +141,129 @@ fn cortex_m() -> Result<&'static svd_rs::Device, SvdError> {
     })
 }
 
+/// Parse `text` and apply h7sh's dual-core patch if the device is one of ours. Returns the
+/// device and the patch's name if it was applied.
+fn parse_and_patch_ours(
+    text: &str,
+    path: &Path,
+) -> Result<(svd_rs::Device, Option<String>), SvdError> {
+    if let Some(r) = parse_parallel(text, path) {
+        return r;
+    }
+    let mut dev = parse_svd(text, path)?;
+    if patch::is_st_dualcore(&dev) {
+        let ours = patch::dualcore_patch()?;
+        patch::apply(&mut dev, &ours)?;
+        return Ok((dev, Some(ours.name.display().to_string())));
+    }
+    Ok((dev, None))
+}
+
+/// The same as the sequential path of [`parse_and_patch_ours`], on three threads (see
+/// [`split`]). `None`: not applicable, use the sequential path.
+fn parse_parallel(
+    text: &str,
+    path: &Path,
+) -> Option<Result<(svd_rs::Device, Option<String>), SvdError>> {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return None;
+    }
+    let sp = split::split(text)?;
+    let ours = if patch::is_st_dualcore_name(sp.device_name)
+        && sp.chunks.iter().any(|c| c.name.eq_ignore_ascii_case("flash"))
+    {
+        match patch::dualcore_patch() {
+            Ok(p) => Some(p),
+            Err(e) => return Some(Err(e)),
+        }
+    } else {
+        None
+    };
+    let sel = match &ours {
+        Some(p) => {
+            let specs = patch::specs_of(p)?;
+            let list: Vec<(&str, Option<&str>)> =
+                sp.chunks.iter().map(|c| (c.name, c.derived_from)).collect();
+            patch::select(&list, &specs)
+        }
+        None => vec![false; sp.chunks.len()],
+    };
+    let patched_at = sel.iter().position(|&s| s).unwrap_or(0);
+    let rest: Vec<&split::Chunk> = sp.chunks.iter().zip(&sel).filter(|p| !*p.1).map(|p| p.0).collect();
+    let picked: Vec<&split::Chunk> = sp.chunks.iter().zip(&sel).filter(|p| *p.1).map(|p| p.0).collect();
+    let (a, b) = split::halves(&rest);
+    let doc_a = split::document(&sp, a.iter().copied());
+    let doc_b = split::document(&sp, b.iter().copied());
+    let doc_p = (!picked.is_empty()).then(|| split::document(&sp, picked.iter().copied()));
+    let joined = std::thread::scope(|s| {
+        let hb = s.spawn(|| parse_svd(&doc_b, path));
+        let hp = doc_p.as_ref().map(|d| {
+            s.spawn(|| {
+                let mut dev = parse_svd(d, path)?;
+                if let Some(o) = &ours {
+                    patch::apply(&mut dev, o)?;
+                }
+                Ok::<_, SvdError>(dev)
+            })
+        });
+        let ra = parse_svd(&doc_a, path);
+        let rb = hb.join().ok()?;
+        let rp = match hp {
+            Some(h) => Some(h.join().ok()?),
+            None => None,
+        };
+        Some((ra, rb, rp))
+    });
+    // A thread panicked (not expected): the sequential path decides.
+    let (ra, rb, rp) = joined?;
+    let reparse = |e: SvdError| match e {
+        // Report parse errors with the whole file's line numbers.
+        SvdError::Malformed { .. } => parse_svd(text, path).err().unwrap_or(e),
+        other => other,
+    };
+    let result = (|| {
+        let mut base = ra.map_err(reparse)?;
+        let other = rb.map_err(reparse)?;
+        let part_a = std::mem::take(&mut base.peripherals);
+        let patched = match rp {
+            Some(r) => {
+                let mut p = r.map_err(reparse)?;
+                let list = std::mem::take(&mut p.peripherals);
+                // The patched device carries any device-level change the patch made.
+                base = p;
+                list
+            }
+            None => Vec::new(),
+        };
+        let dev = split::merge(base, vec![part_a, other.peripherals], patched_at, patched);
+        Ok((dev, ours.as_ref().map(|o| o.name.display().to_string())))
+    })();
+    Some(result)
+}
+
 /// Parse, patch, merge, flatten and index one SVD.
 fn build_view(text: &str, path: &Path, user: &[patch::Patch]) -> Result<Device, SvdError> {
     let t0 = std::time::Instant::now();
     let prof = std::env::var_os("H7SH_PROF").is_some();
-    let mut dev = parse_svd(text, path)?;
-    if prof { eprintln!("parse {:?}", t0.elapsed()); }
-    let mut applied = Vec::new();
-    if patch::is_st_dualcore(&dev) {
-        let ours = patch::dualcore_patch()?;
-        patch::apply(&mut dev, &ours)?;
-        applied.push(ours.name.display().to_string());
+    let (mut dev, ours) = parse_and_patch_ours(text, path)?;
+    if prof {
+        eprintln!("parse+ours {:?}", t0.elapsed());
     }
-    if prof { eprintln!("ours {:?}", t0.elapsed()); }
+    let mut applied: Vec<String> = ours.into_iter().collect();
     patch::merge_cortex_m(&mut dev, cortex_m()?);
     for p in user {
         patch::apply(&mut dev, p)?;
         applied.push(p.name.display().to_string());
     }
-    if prof { eprintln!("patched {:?}", t0.elapsed()); }
     svd_parser::expand_properties(&mut dev);
     let peripherals = flatten::flatten(&dev).map_err(|e| malformed(path, &e))?;
-    if prof { eprintln!("flat {:?}", t0.elapsed()); }
+    if prof {
+        eprintln!("flat {:?}", t0.elapsed());
+    }
     let mut d = Device::new(dev.name, dev.cpu.map(|c| c.name), peripherals);
-    if prof { eprintln!("indexed {:?}", t0.elapsed()); }
+    if prof {
+        eprintln!("indexed {:?}", t0.elapsed());
+    }
     d.patches = applied;
     Ok(d)
 }
@@ -387,6 +487,32 @@ mod tests {
         assert_eq!(line_of("unexpected end of stream at 12:3"), Some(12));
         assert_eq!(line_of("Parsing field `X` at 7:10: bad"), Some(7));
         assert_eq!(line_of("no position here"), None);
+    }
+
+    /// The parallel split parse must give exactly the sequential result.
+    #[test]
+    fn parallel_parse_matches_sequential() {
+        let Some(dir) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) else {
+            println!("H7SH_SVD_DIR not set: skipping parallel_parse_matches_sequential");
+            return;
+        };
+        let path = PathBuf::from(dir).join("STM32H747_CM4.svd");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (par, ours) = parse_parallel(&text, &path)
+            .expect("ST file splits")
+            .unwrap();
+        assert!(ours.is_some());
+        let mut seq = parse_svd(&text, &path).unwrap();
+        patch::apply(&mut seq, &patch::dualcore_patch().unwrap()).unwrap();
+        let names = |d: &svd_rs::Device| d.peripherals.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&par), names(&seq));
+        assert_eq!(par.cpu, seq.cpu);
+        assert_eq!(par.name, seq.name);
+        let flat = |mut d: svd_rs::Device| {
+            svd_parser::expand_properties(&mut d);
+            flatten::flatten(&d).unwrap()
+        };
+        assert!(flat(par) == flat(seq));
     }
 
     #[test]

@@ -87,13 +87,18 @@ pub(crate) fn load_patch_file(path: &Path) -> Result<Patch, SvdError> {
 
 /// Whether h7sh's dual-core patch is meant for this device (ST STM32H745/747/755/757).
 pub(crate) fn is_st_dualcore(dev: &svd::Device) -> bool {
-    let n = dev.name.to_ascii_uppercase();
+    is_st_dualcore_name(&dev.name)
+        && dev.peripherals.iter().any(|p| p.name.eq_ignore_ascii_case("flash"))
+}
+
+/// Device name of an ST STM32H745/747/755/757 SVD.
+pub(crate) fn is_st_dualcore_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
     let b = n.as_bytes();
     n.starts_with("STM32H7")
         && b.len() >= 9
         && matches!(b[7], b'4' | b'5')
         && matches!(b[8], b'5' | b'7')
-        && dev.peripherals.iter().any(|p| p.name.eq_ignore_ascii_case("flash"))
 }
 
 /// Device-level keys of `_modify` that are not peripheral names.
@@ -218,31 +223,13 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
     let Some(specs) = peripheral_specs(root) else {
         return apply_whole(dev, patch);
     };
-    // The peripherals the patch names, closed under derivedFrom in both directions.
     let n = dev.peripherals.len();
-    let mut sel: Vec<bool> = dev
+    let list: Vec<(&str, Option<&str>)> = dev
         .peripherals
         .iter()
-        .map(|p| specs.iter().any(|s| spec_matches(s, &p.name)))
+        .map(|p| (p.name.as_str(), p.derived_from.as_deref()))
         .collect();
-    loop {
-        let mut changed = false;
-        for i in 0..n {
-            let Some(base) = dev.peripherals[i].derived_from.as_deref() else {
-                continue;
-            };
-            if let Some(j) = dev.peripherals.iter().position(|p| p.name == base) {
-                if sel[i] != sel[j] {
-                    sel[i] = true;
-                    sel[j] = true;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    let sel = select(&list, &specs);
     let first = sel.iter().position(|&s| s).unwrap_or(n);
     let all = std::mem::take(&mut dev.peripherals);
     let mut picked = Vec::new();
@@ -477,6 +464,39 @@ fn final_name(root: &Hash, pname: &str) -> String {
         }
     }
     name
+}
+
+/// Which peripherals (name, derivedFrom) a patch with these specs needs: the ones it names,
+/// closed under derivedFrom in both directions.
+pub(crate) fn select(list: &[(&str, Option<&str>)], specs: &[String]) -> Vec<bool> {
+    let mut sel: Vec<bool> = list
+        .iter()
+        .map(|(name, _)| specs.iter().any(|s| spec_matches(s, name)))
+        .collect();
+    loop {
+        let mut changed = false;
+        for i in 0..list.len() {
+            let Some(base) = list[i].1 else {
+                continue;
+            };
+            if let Some(j) = list.iter().position(|p| p.0 == base) {
+                if sel[i] != sel[j] {
+                    sel[i] = true;
+                    sel[j] = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    sel
+}
+
+/// Peripheral specs of a patch, `None` if its reach is unbounded.
+pub(crate) fn specs_of(patch: &Patch) -> Option<Vec<String>> {
+    peripheral_specs(patch.yaml.as_hash()?)
 }
 
 /// Run svdtools over all of `dev` (encode, patch, parse back).
