@@ -87,7 +87,7 @@ fn strip_periph_prefix<'a>(periph: &str, reg: &'a str) -> Option<&'a str> {
 }
 
 impl NameIndex {
-    pub(crate) fn build(peripherals: &[Peripheral]) -> Self {
+    pub(crate) fn build(peripherals: &[std::sync::Arc<Peripheral>]) -> Self {
         let mut b = Builder {
             display: String::with_capacity(4 << 20),
             entries: Vec::with_capacity(128 * 1024),

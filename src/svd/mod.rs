@@ -268,6 +268,140 @@ fn build_view(text: &str, path: &Path, user: &[patch::Patch]) -> Result<Device, 
     Ok(d)
 }
 
+/// The CM4 view from the CM7 one, when the CM4 file differs only in its header and in
+/// peripherals no patch touches (true of ST's files: `<cpu>` and one RAMECC2 register).
+/// Identical peripherals are shared (`Arc`) and only the differing ones are parsed.
+/// `None`: the files differ in ways this shortcut does not handle; build the view fully.
+fn derive_cm4(
+    cm7: &Device,
+    t7: &str,
+    t4: &str,
+    path4: &Path,
+    user: &[patch::Patch],
+) -> Option<Result<Device, SvdError>> {
+    let s7 = split::split(t7)?;
+    let s4 = split::split(t4)?;
+    if s7.chunks.len() != s4.chunks.len()
+        || patch::is_st_dualcore_name(s7.device_name) != patch::is_st_dualcore_name(s4.device_name)
+    {
+        return None;
+    }
+    let mut diff = Vec::new();
+    for (i, (a, b)) in s7.chunks.iter().zip(&s4.chunks).enumerate() {
+        if a.name != b.name || a.derived_from != b.derived_from {
+            return None;
+        }
+        if a.text != b.text {
+            diff.push(i);
+        }
+    }
+    // Device-level defaults shape every register: they must agree. (svd-parser wants at
+    // least one peripheral in a document: take the first.)
+    let h7 = parse_svd(&split::document(&s7, s7.chunks.iter().take(1)), path4).ok()?;
+    let h4 = match parse_svd(&split::document(&s4, s4.chunks.iter().take(1)), path4) {
+        Ok(h) => h,
+        Err(_) => return Some(parse_svd(t4, path4).and_then(|_| Err(malformed_generic(path4)))),
+    };
+    if h7.default_register_properties != h4.default_register_properties
+        || h7.address_unit_bits != h4.address_unit_bits
+        || h7.width != h4.width
+    {
+        return None;
+    }
+    // h7sh's patch only reaches its selection S: if a differing peripheral is in S, S is
+    // re-parsed from the CM4 text and re-patched (as the parallel parse does). User patches
+    // run on the whole device, so none may reach anything replaced here.
+    let ours = if cm7.patches.iter().any(|p| p == patch::DUALCORE_PATCH_NAME) {
+        Some(patch::dualcore_patch().ok()?)
+    } else {
+        None
+    };
+    let list: Vec<(&str, Option<&str>)> = s4.chunks.iter().map(|c| (c.name, c.derived_from)).collect();
+    let sel = match &ours {
+        Some(o) => patch::select(&list, &patch::specs_of(o)?),
+        None => vec![false; list.len()],
+    };
+    let repatch = diff.iter().any(|&i| sel[i]);
+    // Differing peripherals outside S, with everything they derive from or that derives
+    // from them (derivedFrom is resolved within the parsed part).
+    let plain_names: Vec<String> = diff
+        .iter()
+        .filter(|&&i| !sel[i])
+        .map(|&i| s4.chunks[i].name.to_string())
+        .collect();
+    let plain_sel = if plain_names.is_empty() {
+        vec![false; list.len()]
+    } else {
+        patch::select(&list, &plain_names)
+    };
+    if plain_sel.iter().zip(&sel).any(|(p, s)| *p && *s) {
+        return None;
+    }
+    let plain: Vec<usize> = (0..list.len()).filter(|&i| plain_sel[i]).collect();
+    let mut user_specs = Vec::new();
+    for u in user {
+        user_specs.extend(patch::specs_of(u)?);
+    }
+    let replaced = plain
+        .iter()
+        .copied()
+        .chain((0..sel.len()).filter(|&i| repatch && sel[i]));
+    for i in replaced {
+        let c = &s4.chunks[i];
+        if user_specs.iter().any(|s| patch::spec_matches(s, c.name)) {
+            return None;
+        }
+    }
+    let parse_part = |doc: String,
+                      patch_with: Option<&patch::Patch>|
+     -> Result<Vec<Peripheral>, SvdError> {
+        // Re-report parse errors with the file's own line numbers.
+        let mut d = parse_svd(&doc, path4).map_err(|e| parse_svd(t4, path4).err().unwrap_or(e))?;
+        if let Some(p) = patch_with {
+            patch::apply(&mut d, p)?;
+        }
+        svd_parser::expand_properties(&mut d);
+        flatten::flatten(&d).map_err(|e| malformed(path4, &e))
+    };
+    let mut fresh: Vec<Peripheral> = Vec::new();
+    if !plain.is_empty() {
+        let doc = split::document(&s4, plain.iter().map(|&i| &s4.chunks[i]));
+        match parse_part(doc, None) {
+            // Peripheral arrays would expand to several: not handled here.
+            Ok(f) if f.len() == plain.len() => fresh.extend(f),
+            Ok(_) => return None,
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    if repatch {
+        let doc = split::document(&s4, (0..sel.len()).filter(|&i| sel[i]).map(|i| &s4.chunks[i]));
+        match parse_part(doc, ours.as_ref()) {
+            Ok(f) => fresh.extend(f),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    let mut peripherals = cm7.peripherals.clone();
+    for p in fresh {
+        let mut at = cm7.peripherals.iter().enumerate().filter(|(_, q)| q.name == p.name);
+        let (pos, _) = at.next()?;
+        if at.next().is_some() {
+            return None;
+        }
+        peripherals[pos] = Arc::new(p);
+    }
+    let mut dev = Device::from_shared(h4.name, h4.cpu.map(|c| c.name), peripherals);
+    dev.patches = cm7.patches.clone();
+    Some(Ok(dev))
+}
+
+fn malformed_generic(path: &Path) -> SvdError {
+    SvdError::Malformed {
+        path: path.to_path_buf(),
+        line: None,
+        message: "the device header cannot be parsed".into(),
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, SvdError> {
     std::fs::read(path).map_err(|source| SvdError::Io {
         path: path.to_path_buf(),
@@ -372,48 +506,38 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
     } else {
         None
     };
-    let cached = |k: cache::CacheKey| cache_dir.as_deref().and_then(|d| cache::read(d, k));
-    let mut cm7 = cached(key7);
-    let mut cm4 = key4.and_then(cached);
+    let mut cm7 = cache_dir.as_deref().and_then(|d| cache::read(d, key7, None));
+    let mut cm4 = match (&cm7, key4, cache_dir.as_deref()) {
+        (Some(base), Some(k4), Some(d)) => cache::read(d, k4, Some((key7, base))),
+        _ => None,
+    };
     let from_cache = cm7.is_some() && (same || cm4.is_some());
 
     if !from_cache {
         let user = load_user()?;
         let cm7_text = utf8(&cm7_bytes, &cm7_path)?;
-        let cm4_text = cm4_bytes.as_deref().map(|b| utf8(b, &cm4_path)).transpose()?;
-        // Both views missing: build them on two threads (ST's files are 4 MB each).
-        let (r7, r4) = std::thread::scope(|s| {
-            let h4 = match (cm4.is_none(), cm4_text) {
-                (true, Some(t)) => Some(s.spawn(|| build_view(t, &cm4_path, &user))),
-                _ => None,
+        let d7 = match cm7.take() {
+            Some(d) => d,
+            None => {
+                let d = build_view(cm7_text, &cm7_path, &user)?;
+                if let Some(dir) = &cache_dir {
+                    cache::write(dir, key7, &d, None);
+                }
+                d
+            }
+        };
+        if let (Some(b4), Some(k4)) = (cm4_bytes.as_deref(), key4) {
+            let t4 = utf8(b4, &cm4_path)?;
+            let d4 = match derive_cm4(&d7, cm7_text, t4, &cm4_path, &user) {
+                Some(r) => r?,
+                None => build_view(t4, &cm4_path, &user)?,
             };
-            let r7 = match cm7.take() {
-                Some(d) => Ok(d),
-                None => build_view(cm7_text, &cm7_path, &user),
-            };
-            let r4 = h4.map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(SvdError::Malformed {
-                        path: cm4_path.clone(),
-                        line: None,
-                        message: "internal error while loading".into(),
-                    })
-                })
-            });
-            (r7, r4)
-        });
-        let d7 = r7?;
-        if let Some(dir) = &cache_dir {
-            cache::write(dir, key7, &d7);
-        }
-        cm7 = Some(d7);
-        if let Some(r4) = r4 {
-            let d4 = r4?;
-            if let (Some(dir), Some(k)) = (&cache_dir, key4) {
-                cache::write(dir, k, &d4);
+            if let Some(dir) = &cache_dir {
+                cache::write(dir, k4, &d4, Some((key7, &d7)));
             }
             cm4 = Some(d4);
         }
+        cm7 = Some(d7);
     }
     // Built or read from the cache above; the error arm only keeps this panic-free.
     let Some(cm7) = cm7.map(Arc::new) else {
@@ -423,13 +547,9 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
             message: "internal error: no device view".into(),
         });
     };
-    let cm4 = if same {
-        cm7.clone()
-    } else {
-        match cm4 {
-            Some(d) => Arc::new(d),
-            None => cm7.clone(),
-        }
+    let cm4 = match cm4 {
+        Some(d) if !same => Arc::new(d),
+        _ => cm7.clone(),
     };
 
     let n = cm7.patches.len();
@@ -513,6 +633,36 @@ mod tests {
             flatten::flatten(&d).unwrap()
         };
         assert!(flat(par) == flat(seq));
+    }
+
+    /// The CM4 view derived from the CM7 one must equal the fully built CM4 view.
+    #[test]
+    fn derived_cm4_matches_full_build() {
+        let Some(dir) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) else {
+            println!("H7SH_SVD_DIR not set: skipping derived_cm4_matches_full_build");
+            return;
+        };
+        let dir = PathBuf::from(dir);
+        let (p7, p4) = (dir.join("STM32H755_CM7.svd"), dir.join("STM32H755_CM4.svd"));
+        let t7 = std::fs::read_to_string(&p7).unwrap();
+        let t4 = std::fs::read_to_string(&p4).unwrap();
+        let d7 = build_view(&t7, &p7, &[]).unwrap();
+        let derived = derive_cm4(&d7, &t7, &t4, &p4, &[]).expect("applies").unwrap();
+        let full = build_view(&t4, &p4, &[]).unwrap();
+        assert_eq!(derived.name, full.name);
+        assert_eq!(derived.cpu.as_deref(), Some("CM4"));
+        assert_eq!(derived.cpu, full.cpu);
+        assert_eq!(derived.patches, full.patches);
+        assert!(derived.peripherals == full.peripherals);
+        // And the two views really differ somewhere (RAMECC2), shared elsewhere.
+        assert!(d7.peripherals != full.peripherals);
+        let shared = derived
+            .peripherals
+            .iter()
+            .zip(&d7.peripherals)
+            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .count();
+        assert!(shared * 10 >= d7.peripherals.len() * 8, "{shared} shared");
     }
 
     #[test]

@@ -208,7 +208,7 @@ fn glob_match(pat: &[u8], name: &[u8]) -> bool {
     }
 }
 
-fn spec_matches(spec: &str, name: &str) -> bool {
+pub(crate) fn spec_matches(spec: &str, name: &str) -> bool {
     spec.split(',')
         .map(str::trim)
         .any(|s| glob_match(s.as_bytes(), name.as_bytes()))
