@@ -66,7 +66,7 @@ enum StoredRef<'a> {
 
 /// Owned mirror of [`StoredRef`] (same postcard layout).
 #[derive(Deserialize)]
-enum Stored {
+pub(crate) enum Stored {
     Full(Device),
     Diff {
         base: CacheKey,
@@ -93,14 +93,16 @@ struct Header {
     stored: Stored,
 }
 
-/// Cached device for `key`, if a valid one exists. A diff entry needs its `base` view.
-pub(crate) fn read(dir: &Path, key: CacheKey, base: Option<(CacheKey, &Device)>) -> Option<Device> {
+/// The decoded cache entry for `key` (a diff entry is not yet applied to its base).
+pub(crate) fn read_stored(dir: &Path, key: CacheKey) -> Option<Stored> {
     let bytes = fs::read(dir.join(key.file_name())).ok()?;
     let h: Header = postcard::from_bytes(&bytes).ok()?;
-    if h.magic != *MAGIC || h.key != key {
-        return None;
-    }
-    match h.stored {
+    (h.magic == *MAGIC && h.key == key).then_some(h.stored)
+}
+
+/// The device of a cache entry; a diff entry is applied to `base` (its key must match).
+pub(crate) fn resolve(stored: Stored, base: Option<(CacheKey, &Device)>) -> Option<Device> {
+    match stored {
         Stored::Full(d) => Some(d),
         Stored::Diff {
             base: bkey,

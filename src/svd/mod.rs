@@ -492,23 +492,44 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
     let cm4_path = choice.cm4.clone().unwrap_or_else(|| cm7_path.clone());
     let same = cm4_path == cm7_path;
 
-    let cm7_bytes = read(&cm7_path)?;
-    let cm4_bytes = if same { None } else { Some(read(&cm4_path)?) };
     let mut key_parts: Vec<&[u8]> = vec![patch::DUALCORE_PATCH.as_bytes()];
     key_parts.extend(user_bytes.iter().map(Vec::as_slice));
-    let key7 = cache::CacheKey::compute(&cm7_bytes, &key_parts);
-    let key4 = cm4_bytes
-        .as_deref()
-        .map(|b| cache::CacheKey::compute(b, &key_parts));
-
     let cache_dir = if opts.use_cache {
         opts.cache_dir.clone().or_else(discover::default_cache_dir)
     } else {
         None
     };
-    let mut cm7 = cache_dir.as_deref().and_then(|d| cache::read(d, key7, None));
-    let mut cm4 = match (&cm7, key4, cache_dir.as_deref()) {
-        (Some(base), Some(k4), Some(d)) => cache::read(d, k4, Some((key7, base))),
+    // Each view on its own thread: read the SVD, hash it, read and decode its cache entry
+    // (the CM4 entry is applied to the CM7 view afterwards). This is most of a warm start.
+    type ViewInput = Result<(Vec<u8>, cache::CacheKey, Option<cache::Stored>), SvdError>;
+    let prepare = |path: &Path| -> ViewInput {
+        let bytes = read(path)?;
+        let key = cache::CacheKey::compute(&bytes, &key_parts);
+        let stored = cache_dir.as_deref().and_then(|d| cache::read_stored(d, key));
+        Ok((bytes, key, stored))
+    };
+    let (r7, r4) = std::thread::scope(|s| {
+        let h4 = (!same).then(|| s.spawn(|| prepare(&cm4_path)));
+        let r7 = prepare(&cm7_path);
+        (r7, h4.map(|h| h.join()))
+    });
+    let (cm7_bytes, key7, stored7) = r7?;
+    let (cm4_bytes, key4, stored4) = match r4 {
+        None => (None, None, None),
+        Some(Ok(r)) => {
+            let (b, k, st) = r?;
+            (Some(b), Some(k), st)
+        }
+        // The reading thread panicked (not expected): read again here, without the cache.
+        Some(Err(_)) => {
+            let b = read(&cm4_path)?;
+            let k = cache::CacheKey::compute(&b, &key_parts);
+            (Some(b), Some(k), None)
+        }
+    };
+    let mut cm7 = stored7.and_then(|st| cache::resolve(st, None));
+    let mut cm4 = match (&cm7, stored4) {
+        (Some(base), Some(st)) => cache::resolve(st, Some((key7, base))),
         _ => None,
     };
     let from_cache = cm7.is_some() && (same || cm4.is_some());
