@@ -56,7 +56,11 @@ fn time<F: FnMut()>(n: usize, mut f: F) -> (Duration, Duration, Option<Duration>
     (v[0], v[n / 2], cpu)
 }
 
-fn report(what: &str, (best, median, cpu): (Duration, Duration, Option<Duration>), target: Duration) {
+fn report(
+    what: &str,
+    (best, median, cpu): (Duration, Duration, Option<Duration>),
+    target: Duration,
+) {
     // The machine may be shared: judge on the best run, show the median and CPU time too.
     let verdict = if best <= target { "ok" } else { "OVER" };
     let cpu = cpu.map_or(String::from("n/a"), |c| format!("{c:.0?}"));
@@ -95,7 +99,9 @@ fn main() {
         return;
     }
     println!("svd bench on {}", dir.join("STM32H755_CM7.svd").display());
-    println!("(best = fastest run; the machine may be shared, so median and CPU time are shown too)");
+    println!(
+        "(best = fastest run; the machine may be shared, so median and CPU time are shown too)"
+    );
     let mut keep = Vec::new();
     report(
         "cold load + patch + index, CM7 view",
@@ -162,7 +168,16 @@ fn main() {
         Duration::from_micros(2),
     );
 
-    let prefixes = ["", "R", "RCC", "FLASH", "FLASH_OPTSR_CUR.BC", "gpio", "DMA1_S", "hsem."];
+    let prefixes = [
+        "",
+        "R",
+        "RCC",
+        "FLASH",
+        "FLASH_OPTSR_CUR.BC",
+        "gpio",
+        "DMA1_S",
+        "hsem.",
+    ];
     let mut worst = (Duration::ZERO, Duration::ZERO, "");
     for p in prefixes {
         let (b, m, _) = time(21, || {
@@ -180,7 +195,10 @@ fn main() {
     let (b, m, _) = time(5, || {
         black_box(d.resolve("FLASH.OPTSR_CURR.BCM4").err());
     });
-    println!("{:<48} best {b:>10.3?}  median {m:>10.3?}  (no target)", "unknown name with suggestions");
+    println!(
+        "{:<48} best {b:>10.3?}  median {m:>10.3?}  (no target)",
+        "unknown name with suggestions"
+    );
 
     match std::env::current_exe().and_then(|exe| {
         std::process::Command::new(exe)

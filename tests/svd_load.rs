@@ -93,8 +93,12 @@ fn second_load_comes_from_cache_and_corrupt_cache_is_rebuilt() {
     assert!(second.from_cache, "{}", second.source_line);
     assert!(second.source_line.contains("from cache"));
     assert_eq!(
-        first.cm7.canonical_name(first.cm7.resolve("tim1_cr1.cen").unwrap()),
-        second.cm7.canonical_name(second.cm7.resolve("tim1_cr1.cen").unwrap())
+        first
+            .cm7
+            .canonical_name(first.cm7.resolve("tim1_cr1.cen").unwrap()),
+        second
+            .cm7
+            .canonical_name(second.cm7.resolve("tim1_cr1.cen").unwrap())
     );
     // Corrupt the cache file: ignored, rebuilt, and the rebuilt one is used next time.
     let cache_file = cache_file_for(&env.path("cache"), &svd, &[]).unwrap();
@@ -117,7 +121,10 @@ fn second_load_comes_from_cache_and_corrupt_cache_is_rebuilt() {
 fn changed_svd_or_patch_is_not_stale() {
     let env = Env::new();
     let svd = env.write("MINI_CM7.svd", MINI);
-    let patch = env.write("p.yaml", "TIM1:\n  CR1:\n    _add:\n      ARPE:\n        bitOffset: 7\n        bitWidth: 1\n");
+    let patch = env.write(
+        "p.yaml",
+        "TIM1:\n  CR1:\n    _add:\n      ARPE:\n        bitOffset: 7\n        bitWidth: 1\n",
+    );
     let mut o = env.opts();
     o.svd = Some(svd.clone());
     o.patches = vec![patch.clone()];
@@ -193,14 +200,20 @@ fn malformed_svd_names_the_file_and_line() {
         other => panic!("{other:?}"),
     }
     // Unclosed document: no position from the parser, the file is still named.
-    let unclosed = env.write("UNCLOSED.svd", "<device>\n  <name>X</name>\n  <peripherals>\n");
+    let unclosed = env.write(
+        "UNCLOSED.svd",
+        "<device>\n  <name>X</name>\n  <peripherals>\n",
+    );
     o.svd = Some(unclosed);
     match load(&o) {
         Err(e @ SvdError::Malformed { .. }) => assert!(e.to_string().contains("UNCLOSED.svd")),
         other => panic!("{other:?}"),
     }
     // Well-formed XML that is not a valid SVD (bad number).
-    let invalid = env.write("INVALID.svd", &MINI.replace("<bitWidth>1</bitWidth>", "<bitWidth>one</bitWidth>"));
+    let invalid = env.write(
+        "INVALID.svd",
+        &MINI.replace("<bitWidth>1</bitWidth>", "<bitWidth>one</bitWidth>"),
+    );
     o.svd = Some(invalid);
     match load(&o) {
         Err(e @ SvdError::Malformed { .. }) => {
@@ -238,7 +251,10 @@ fn bad_patch_names_the_patch() {
         ("scalar.yaml", "just a string"),
         ("empty.yaml", ""),
         ("unknown.yaml", "NOSUCH:\n  CR1:\n    X: [0, \"x\"]\n"),
-        ("badfield.yaml", "TIM1:\n  CR1:\n    _modify:\n      NOSUCHFIELD:\n        name: Y\n"),
+        (
+            "badfield.yaml",
+            "TIM1:\n  CR1:\n    _modify:\n      NOSUCHFIELD:\n        name: Y\n",
+        ),
     ] {
         let patch = env.write(name, text);
         let mut o = env.opts();
@@ -283,7 +299,11 @@ fn discovery_order_config_data_dir_builtin() {
     assert!(matches!(v.origin, SvdOrigin::DataDir(_)), "{:?}", v.origin);
     assert_eq!(v.cm7_path.as_deref(), Some(data_svd.as_path()));
     assert_eq!(v.cm4.cpu.as_deref(), Some("CM4"));
-    assert!(v.source_line.contains("STM32H755_CM4.svd"), "{}", v.source_line);
+    assert!(
+        v.source_line.contains("STM32H755_CM4.svd"),
+        "{}",
+        v.source_line
+    );
 
     // Config file wins over the data dir; relative paths are relative to the config dir.
     env.write("config/mine.svd", &MINI.replace("MINI_CM7", "FROM_CONFIG"));
@@ -329,4 +349,3 @@ fn explicit_cm4_file() {
     assert!(again.from_cache);
     assert_eq!(again.cm4.name, "B");
 }
-

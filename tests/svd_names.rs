@@ -72,7 +72,10 @@ fn check_errors(d: &Device) {
         d.resolve("§$%&/()"),
         Err(ResolveError::Invalid { .. })
     ));
-    assert!(matches!(d.resolve("...."), Err(ResolveError::Unknown { .. })));
+    assert!(matches!(
+        d.resolve("...."),
+        Err(ResolveError::Unknown { .. })
+    ));
     assert!(matches!(
         d.resolve("FLASH.OPTSR_CUR.BCM4.X"),
         Err(ResolveError::Unknown { .. })
@@ -120,9 +123,18 @@ fn check_misc(d: &Device) {
     // find
     let hits = d.find("optsr*bcm4");
     let names: Vec<String> = hits.iter().map(|&r| d.canonical_name(r)).collect();
-    assert!(names.contains(&"FLASH.OPTSR_CUR.BCM4".to_string()), "{names:?}");
-    assert!(names.contains(&"FLASH.OPTSR_PRG.BCM4".to_string()), "{names:?}");
-    assert!(!d.find("boot enable").is_empty(), "descriptions are searched");
+    assert!(
+        names.contains(&"FLASH.OPTSR_CUR.BCM4".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"FLASH.OPTSR_PRG.BCM4".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !d.find("boot enable").is_empty(),
+        "descriptions are searched"
+    );
     assert!(d.find("zzzzqqq").is_empty());
     // Completion: both notations, sorted, bounded.
     let c = d.complete("FLASH_OPTSR_CUR.BC");
@@ -234,7 +246,11 @@ fn ambiguous_and_clusters_from_a_small_svd() {
     );
     // Cluster arrays and register arrays.
     for (input, want, addr) in [
-        ("P.CL[2].REG", "P.CL[2].REG", 0x1000_0000u64 + 0x100 + 2 * 0x10 + 4),
+        (
+            "P.CL[2].REG",
+            "P.CL[2].REG",
+            0x1000_0000u64 + 0x100 + 2 * 0x10 + 4,
+        ),
         ("p_cl[0].reg", "P.CL[0].REG", 0x1000_0104),
         ("P.AFR[1]", "P.AFR[1]", 0x1000_0024),
         ("P_AFR[0].AFSEL0", "P.AFR[0].AFSEL0", 0x1000_0020),

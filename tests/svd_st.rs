@@ -60,7 +60,11 @@ fn all_eight_files_load_with_both_views() {
     for part in PARTS {
         let v = load(&opts(dir.join(format!("{part}_CM7.svd")))).expect(part);
         assert_eq!(v.cm7.cpu.as_deref(), Some("CM7"), "{part}");
-        assert_eq!(v.cm4.cpu.as_deref(), Some("CM4"), "{part}: CM4 file picked beside CM7");
+        assert_eq!(
+            v.cm4.cpu.as_deref(),
+            Some("CM4"),
+            "{part}: CM4 file picked beside CM7"
+        );
         assert!(v.cm7.register_count() > 3000, "{part}");
         assert!(v.cm7.patches.iter().any(|p| p.contains("stm32h7-dualcore")));
         // And each file works as the explicit CM4 view and on its own.
@@ -89,7 +93,10 @@ fn optsr_dual_core_bits() {
         return;
     };
     for dev in [&d, &d4] {
-        assert_eq!(field(dev, "FLASH.OPTSR_CUR.BCM4"), (0x5200201C, 22, 1, Access::ReadOnly));
+        assert_eq!(
+            field(dev, "FLASH.OPTSR_CUR.BCM4"),
+            (0x5200201C, 22, 1, Access::ReadOnly)
+        );
         assert_eq!(field(dev, "FLASH.OPTSR_CUR.BCM7").1, 23);
         assert_eq!(field(dev, "FLASH.OPTSR_CUR.NRST_STOP_D2").1, 24);
         assert_eq!(field(dev, "FLASH.OPTSR_CUR.NRST_STBY_D2").1, 25);
@@ -97,7 +104,10 @@ fn optsr_dual_core_bits() {
         assert_eq!(field(dev, "FLASH.OPTSR_CUR.IWDG1_SW").1, 4);
         assert_eq!(field(dev, "FLASH.OPTSR_CUR.OPT_BUSY").1, 0);
         assert_eq!(field(dev, "FLASH.OPTSR_CUR.OPTCHANGEERR").1, 30);
-        assert_eq!(field(dev, "FLASH.OPTSR_PRG.BCM4"), (0x52002020, 22, 1, Access::ReadWrite));
+        assert_eq!(
+            field(dev, "FLASH.OPTSR_PRG.BCM4"),
+            (0x52002020, 22, 1, Access::ReadWrite)
+        );
         assert_eq!(field(dev, "FLASH.OPTSR_PRG.BCM7").1, 23);
         assert_eq!(field(dev, "FLASH.OPTSR_PRG.NRST_STOP_D2").1, 24);
         assert_eq!(field(dev, "FLASH.OPTSR_PRG.NRST_STBY_D2").1, 25);
@@ -114,12 +124,27 @@ fn boot_address_registers_per_core() {
     assert_eq!(reg_addr(&d, "FLASH.BOOT7_PRG"), 0x52002044);
     assert_eq!(reg_addr(&d, "FLASH.BOOT4_CUR"), 0x52002048);
     assert_eq!(reg_addr(&d, "FLASH.BOOT4_PRG"), 0x5200204C);
-    assert_eq!(field(&d, "FLASH.BOOT7_PRG.BCM7_ADD0"), (0x52002044, 0, 16, Access::ReadWrite));
+    assert_eq!(
+        field(&d, "FLASH.BOOT7_PRG.BCM7_ADD0"),
+        (0x52002044, 0, 16, Access::ReadWrite)
+    );
     assert_eq!(field(&d, "FLASH.BOOT7_PRG.BCM7_ADD1").1, 16);
-    assert_eq!(field(&d, "FLASH.BOOT4_CUR.BCM4_ADD0"), (0x52002048, 0, 16, Access::ReadOnly));
-    assert_eq!(field(&d, "FLASH.BOOT4_PRG.BCM4_ADD1"), (0x5200204C, 16, 16, Access::ReadWrite));
-    assert!(d.resolve("FLASH.BOOT_CURR").is_err(), "single-core layout removed");
-    assert!(d.resolve("FLASH.BOOT_PRGR").is_err(), "single-core layout removed");
+    assert_eq!(
+        field(&d, "FLASH.BOOT4_CUR.BCM4_ADD0"),
+        (0x52002048, 0, 16, Access::ReadOnly)
+    );
+    assert_eq!(
+        field(&d, "FLASH.BOOT4_PRG.BCM4_ADD1"),
+        (0x5200204C, 16, 16, Access::ReadWrite)
+    );
+    assert!(
+        d.resolve("FLASH.BOOT_CURR").is_err(),
+        "single-core layout removed"
+    );
+    assert!(
+        d.resolve("FLASH.BOOT_PRGR").is_err(),
+        "single-core layout removed"
+    );
 }
 
 #[test]
@@ -136,7 +161,10 @@ fn rcc_gcr_boot_bits() {
     let Some((d, _)) = h755("rcc_gcr_boot_bits") else {
         return;
     };
-    assert_eq!(field(&d, "RCC.GCR.WW1RSC"), (0x580244A0, 0, 1, Access::ReadWrite));
+    assert_eq!(
+        field(&d, "RCC.GCR.WW1RSC"),
+        (0x580244A0, 0, 1, Access::ReadWrite)
+    );
     assert_eq!(field(&d, "RCC.GCR.WW2RSC").1, 1);
     assert_eq!(field(&d, "RCC.GCR.BOOT_C1").1, 2);
     assert_eq!(field(&d, "RCC.GCR.BOOT_C2").1, 3);
@@ -183,7 +211,10 @@ fn dbgmcu_cr_rm_names() {
         let (addr, lsb, ..) = field(&d, &format!("DBGMCU.CR.{f}"));
         assert_eq!((addr, lsb), (0x5C001004, bit), "{f}");
     }
-    assert!(d.resolve("DBGMCU.CR.DBGSTPD2").is_err(), "ST abbreviation replaced");
+    assert!(
+        d.resolve("DBGMCU.CR.DBGSTPD2").is_err(),
+        "ST abbreviation replaced"
+    );
 }
 
 #[test]
@@ -237,7 +268,11 @@ fn bring_up_enums() {
     assert_eq!(en("FLASH.OPTSR_PRG.BCM7", "ENABLED"), Some(1));
     assert_eq!(en("FLASH.OPTSR_PRG.RDP", "Level0"), Some(0xAA));
     assert_eq!(en("FLASH.OPTSR_PRG.RDP", "Level2"), Some(0xCC));
-    assert_eq!(en("FLASH.OPTSR_PRG.RDP", "Level1"), None, "level 1 = any other value");
+    assert_eq!(
+        en("FLASH.OPTSR_PRG.RDP", "Level1"),
+        None,
+        "level 1 = any other value"
+    );
     assert_eq!(en("RCC.GCR.BOOT_C2", "Force"), Some(1));
     assert_eq!(en("RCC.GCR.BOOT_C1", "NoForce"), Some(0));
     assert_eq!(en("DBGMCU.CR.DBGSTOP_D2", "Enabled"), Some(1));

@@ -83,7 +83,9 @@ fn read_config(dir: &Path) -> Result<Option<ConfigFile>, SvdError> {
         path: path.clone(),
         message,
     };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| err(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| err(e.to_string()))?;
     // Relative paths in the config are relative to the config file's folder.
     let rel = |s: &str| {
         let p = PathBuf::from(s);
@@ -204,7 +206,10 @@ pub fn vendor_patterns(home: Option<&Path>) -> Vec<(&'static str, PathBuf)> {
     let mut v: Vec<(&'static str, PathBuf)> = Vec::new();
     let h = |rel: &str| home.map(|h| h.join(rel));
     if cfg!(target_os = "linux") {
-        v.push(("STM32CubeIDE", PathBuf::from("/opt/st/stm32cubeide_*").join(IDE_SVD)));
+        v.push((
+            "STM32CubeIDE",
+            PathBuf::from("/opt/st/stm32cubeide_*").join(IDE_SVD),
+        ));
         if let Some(p) = h("st/stm32cubeide_*") {
             v.push(("STM32CubeIDE", p.join(IDE_SVD)));
         }
@@ -243,7 +248,9 @@ pub fn vendor_patterns(home: Option<&Path>) -> Vec<(&'static str, PathBuf)> {
         ));
         v.push((
             "STM32CubeProgrammer",
-            PathBuf::from("C:\\Program Files\\STMicroelectronics\\STM32Cube\\STM32CubeProgrammer\\SVD"),
+            PathBuf::from(
+                "C:\\Program Files\\STMicroelectronics\\STM32Cube\\STM32CubeProgrammer\\SVD",
+            ),
         ));
         if let Some(p) = h("AppData\\Local\\Arm\\Packs") {
             v.push(("Keil STM32H7xx_DFP pack", p.join(KEIL)));
@@ -277,7 +284,10 @@ pub(crate) fn choose(opts: &LoadOptions) -> Result<Choice, SvdError> {
         Some(d) => read_config(d)?,
         None => None,
     };
-    let config_patches = config.as_ref().map(|c| c.patches.clone()).unwrap_or_default();
+    let config_patches = config
+        .as_ref()
+        .map(|c| c.patches.clone())
+        .unwrap_or_default();
     let pick = |cm7: PathBuf, cm4: Option<PathBuf>, origin: SvdOrigin| Choice {
         cm4: cm4.or_else(|| sibling_cm4(&cm7)),
         cm7: Some(cm7),
@@ -361,8 +371,13 @@ mod tests {
     fn globs_are_bounded_and_tolerate_missing_dirs() {
         let d = tempfile::tempdir().unwrap();
         for v in ["1.0", "2.0"] {
-            fs::create_dir_all(d.path().join("Keil/STM32H7xx_DFP").join(v).join("CMSIS/SVD"))
-                .unwrap();
+            fs::create_dir_all(
+                d.path()
+                    .join("Keil/STM32H7xx_DFP")
+                    .join(v)
+                    .join("CMSIS/SVD"),
+            )
+            .unwrap();
         }
         let found = expand_glob(&d.path().join("Keil/STM32H7xx_DFP/*/CMSIS/SVD"));
         assert_eq!(found.len(), 2);

@@ -27,7 +27,9 @@ impl ResolveError {
     /// What the user can do about it.
     pub fn hint(&self) -> String {
         match self {
-            Self::Empty => "give a name such as FLASH.OPTSR_CUR.BCM4 or FLASH_OPTSR_CUR.BCM4".into(),
+            Self::Empty => {
+                "give a name such as FLASH.OPTSR_CUR.BCM4 or FLASH_OPTSR_CUR.BCM4".into()
+            }
             Self::Invalid { .. } => {
                 "names use letters, digits, `_`, `.` and `[n]` (e.g. RCC_GCR.BOOT_C2, NVIC.ISER[0])"
                     .into()

@@ -51,8 +51,8 @@ fn clean(s: Option<&String>) -> String {
     let b = s.as_bytes();
     let tidy = !b.iter().any(|&c| matches!(c, b'\n' | b'\r' | b'\t'))
         && !s.contains("  ")
-        && !b.first().is_some_and(|&c| c == b' ')
-        && !b.last().is_some_and(|&c| c == b' ');
+        && b.first().is_none_or(|&c| c != b' ')
+        && b.last().is_none_or(|&c| c != b' ');
     if tidy {
         return s.clone();
     }
@@ -205,8 +205,8 @@ fn walk(
                 let acc = access(r.properties.access, Access::ReadWrite);
                 let mut fields = Some(fields_of(r, &rpath, index, acc)?);
                 let description = clean(r.description.as_ref());
-                let read_side_effect = r.read_action.is_some()
-                    || fields.iter().flatten().any(|f| f.read_side_effect);
+                let read_side_effect =
+                    r.read_action.is_some() || fields.iter().flatten().any(|f| f.read_side_effect);
                 let ms = members(&r.name, dim_of(r));
                 let last = ms.len().saturating_sub(1);
                 for (k, (name, off)) in ms.into_iter().enumerate() {

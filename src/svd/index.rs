@@ -304,8 +304,8 @@ impl Device {
     }
 
     /// Scored candidates for `leaf` among the fields of the registers `left` names.
-    fn field_candidates<'a>(
-        &'a self,
+    fn field_candidates(
+        &self,
         left_display: &str,
         targets: &[Resolved],
         leaf: &str,
@@ -372,7 +372,11 @@ impl Device {
                 }
             } else {
                 // Unknown parent: correct it, then look for the field in the corrections.
-                for (d, k, disp) in self.global_candidates(left).into_iter().take(SUGGESTION_LIMIT) {
+                for (d, k, disp) in self
+                    .global_candidates(left)
+                    .into_iter()
+                    .take(SUGGESTION_LIMIT)
+                {
                     let targets = self.lookup(k);
                     let mut fields = Vec::new();
                     self.field_candidates(disp, &targets, leaf, leaf_lim, &mut fields);

@@ -31,8 +31,7 @@ pub use discover::{vendor_patterns, SvdOrigin};
 pub use error::{ResolveError, SvdError};
 pub use index::{COMPLETION_LIMIT, SUGGESTION_LIMIT};
 pub use model::{
-    Access, Device, EnumValue, Field, FieldId, ModifiedWrite, Peripheral, RegId, Register,
-    Resolved,
+    Access, Device, EnumValue, Field, FieldId, ModifiedWrite, Peripheral, RegId, Register, Resolved,
 };
 
 /// h7sh's built-in register set (bring-up registers of the dual-core STM32H7), used when no
@@ -170,7 +169,10 @@ fn parse_parallel(
     }
     let sp = split::split(text)?;
     let ours = if patch::is_st_dualcore_name(sp.device_name)
-        && sp.chunks.iter().any(|c| c.name.eq_ignore_ascii_case("flash"))
+        && sp
+            .chunks
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case("flash"))
     {
         match patch::dualcore_patch() {
             Ok(p) => Some(p),
@@ -189,8 +191,20 @@ fn parse_parallel(
         None => vec![false; sp.chunks.len()],
     };
     let patched_at = sel.iter().position(|&s| s).unwrap_or(0);
-    let rest: Vec<&split::Chunk> = sp.chunks.iter().zip(&sel).filter(|p| !*p.1).map(|p| p.0).collect();
-    let picked: Vec<&split::Chunk> = sp.chunks.iter().zip(&sel).filter(|p| *p.1).map(|p| p.0).collect();
+    let rest: Vec<&split::Chunk> = sp
+        .chunks
+        .iter()
+        .zip(&sel)
+        .filter(|p| !*p.1)
+        .map(|p| p.0)
+        .collect();
+    let picked: Vec<&split::Chunk> = sp
+        .chunks
+        .iter()
+        .zip(&sel)
+        .filter(|p| *p.1)
+        .map(|p| p.0)
+        .collect();
     let (a, b) = split::halves(&rest);
     let doc_a = split::document(&sp, a.iter().copied());
     let doc_b = split::document(&sp, b.iter().copied());
@@ -243,12 +257,7 @@ fn parse_parallel(
 
 /// Parse, patch, merge, flatten and index one SVD.
 fn build_view(text: &str, path: &Path, user: &[patch::Patch]) -> Result<Device, SvdError> {
-    let t0 = std::time::Instant::now();
-    let prof = std::env::var_os("H7SH_PROF").is_some();
     let (mut dev, ours) = parse_and_patch_ours(text, path)?;
-    if prof {
-        eprintln!("parse+ours {:?}", t0.elapsed());
-    }
     let mut applied: Vec<String> = ours.into_iter().collect();
     patch::merge_cortex_m(&mut dev, cortex_m()?);
     for p in user {
@@ -257,13 +266,7 @@ fn build_view(text: &str, path: &Path, user: &[patch::Patch]) -> Result<Device, 
     }
     svd_parser::expand_properties(&mut dev);
     let peripherals = flatten::flatten(&dev).map_err(|e| malformed(path, &e))?;
-    if prof {
-        eprintln!("flat {:?}", t0.elapsed());
-    }
     let mut d = Device::new(dev.name, dev.cpu.map(|c| c.name), peripherals);
-    if prof {
-        eprintln!("indexed {:?}", t0.elapsed());
-    }
     d.patches = applied;
     Ok(d)
 }
@@ -316,7 +319,8 @@ fn derive_cm4(
     } else {
         None
     };
-    let list: Vec<(&str, Option<&str>)> = s4.chunks.iter().map(|c| (c.name, c.derived_from)).collect();
+    let list: Vec<(&str, Option<&str>)> =
+        s4.chunks.iter().map(|c| (c.name, c.derived_from)).collect();
     let sel = match &ours {
         Some(o) => patch::select(&list, &patch::specs_of(o)?),
         None => vec![false; list.len()],
@@ -374,7 +378,10 @@ fn derive_cm4(
         }
     }
     if repatch {
-        let doc = split::document(&s4, (0..sel.len()).filter(|&i| sel[i]).map(|i| &s4.chunks[i]));
+        let doc = split::document(
+            &s4,
+            (0..sel.len()).filter(|&i| sel[i]).map(|i| &s4.chunks[i]),
+        );
         match parse_part(doc, ours.as_ref()) {
             Ok(f) => fresh.extend(f),
             Err(e) => return Some(Err(e)),
@@ -382,7 +389,11 @@ fn derive_cm4(
     }
     let mut peripherals = cm7.peripherals.clone();
     for p in fresh {
-        let mut at = cm7.peripherals.iter().enumerate().filter(|(_, q)| q.name == p.name);
+        let mut at = cm7
+            .peripherals
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.name == p.name);
         let (pos, _) = at.next()?;
         if at.next().is_some() {
             return None;
@@ -443,7 +454,10 @@ fn builtin_views(cm7: Device, origin: SvdOrigin) -> DeviceViews {
     cm4.cpu = Some("CM4".into());
     let n = cm7.patches.len();
     let source_line = if n == 0 {
-        format!("SVD: built-in bring-up register set ({}); {PICK_ANOTHER}", origin.describe())
+        format!(
+            "SVD: built-in bring-up register set ({}); {PICK_ANOTHER}",
+            origin.describe()
+        )
     } else {
         format!(
             "SVD: built-in bring-up register set (+{n} patch{}, {}); {PICK_ANOTHER}",
@@ -481,7 +495,10 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
         })
         .collect::<Result<_, _>>()?;
     let load_user = || -> Result<Vec<patch::Patch>, SvdError> {
-        user_paths.iter().map(|p| patch::load_patch_file(p)).collect()
+        user_paths
+            .iter()
+            .map(|p| patch::load_patch_file(p))
+            .collect()
     };
 
     let Some(cm7_path) = choice.cm7.clone() else {
@@ -505,7 +522,9 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
     let prepare = |path: &Path| -> ViewInput {
         let bytes = read(path)?;
         let key = cache::CacheKey::compute(&bytes, &key_parts);
-        let stored = cache_dir.as_deref().and_then(|d| cache::read_stored(d, key));
+        let stored = cache_dir
+            .as_deref()
+            .and_then(|d| cache::read_stored(d, key));
         Ok((bytes, key, stored))
     };
     let (r7, r4) = std::thread::scope(|s| {
@@ -579,9 +598,10 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
     } else {
         format!(
             ", CM4: {}",
-            cm4_path
-                .file_name()
-                .map_or_else(|| cm4_path.display().to_string(), |f| f.to_string_lossy().into_owned())
+            cm4_path.file_name().map_or_else(
+                || cm4_path.display().to_string(),
+                |f| f.to_string_lossy().into_owned()
+            )
         )
     };
     let source_line = format!(
@@ -645,7 +665,12 @@ mod tests {
         assert!(ours.is_some());
         let mut seq = parse_svd(&text, &path).unwrap();
         patch::apply(&mut seq, &patch::dualcore_patch().unwrap()).unwrap();
-        let names = |d: &svd_rs::Device| d.peripherals.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        let names = |d: &svd_rs::Device| {
+            d.peripherals
+                .iter()
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(&par), names(&seq));
         assert_eq!(par.cpu, seq.cpu);
         assert_eq!(par.name, seq.name);
@@ -668,7 +693,9 @@ mod tests {
         let t7 = std::fs::read_to_string(&p7).unwrap();
         let t4 = std::fs::read_to_string(&p4).unwrap();
         let d7 = build_view(&t7, &p7, &[]).unwrap();
-        let derived = derive_cm4(&d7, &t7, &t4, &p4, &[]).expect("applies").unwrap();
+        let derived = derive_cm4(&d7, &t7, &t4, &p4, &[])
+            .expect("applies")
+            .unwrap();
         let full = build_view(&t4, &p4, &[]).unwrap();
         assert_eq!(derived.name, full.name);
         assert_eq!(derived.cpu.as_deref(), Some("CM4"));

@@ -20,8 +20,13 @@ mod shared_vec {
     pub(super) fn serialize<S: Serializer>(v: &[Arc<Peripheral>], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(v.iter().map(|p| &**p))
     }
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Arc<Peripheral>>, D::Error> {
-        Ok(Vec::<Peripheral>::deserialize(d)?.into_iter().map(Arc::new).collect())
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<Arc<Peripheral>>, D::Error> {
+        Ok(Vec::<Peripheral>::deserialize(d)?
+            .into_iter()
+            .map(Arc::new)
+            .collect())
     }
 }
 
@@ -184,7 +189,11 @@ impl Device {
     }
 
     /// Build a device and its index from (possibly shared) peripherals.
-    pub fn from_shared(name: String, cpu: Option<String>, peripherals: Vec<Arc<Peripheral>>) -> Self {
+    pub fn from_shared(
+        name: String,
+        cpu: Option<String>,
+        peripherals: Vec<Arc<Peripheral>>,
+    ) -> Self {
         let index = NameIndex::build(&peripherals);
         Self {
             name,

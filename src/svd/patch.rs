@@ -88,7 +88,10 @@ pub(crate) fn load_patch_file(path: &Path) -> Result<Patch, SvdError> {
 /// Whether h7sh's dual-core patch is meant for this device (ST STM32H745/747/755/757).
 pub(crate) fn is_st_dualcore(dev: &svd::Device) -> bool {
     is_st_dualcore_name(&dev.name)
-        && dev.peripherals.iter().any(|p| p.name.eq_ignore_ascii_case("flash"))
+        && dev
+            .peripherals
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case("flash"))
 }
 
 /// Device name of an ST STM32H745/747/755/757 SVD.
@@ -242,7 +245,9 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
             rest.push(p);
             continue;
         }
-        if let (Some(rspecs), Some(regs)) = (register_specs_for(root, &p.name), p.registers.as_mut()) {
+        if let (Some(rspecs), Some(regs)) =
+            (register_specs_for(root, &p.name), p.registers.as_mut())
+        {
             let kept = prune_registers(regs, &rspecs);
             if !kept.is_empty() {
                 aside.push((final_name(root, &p.name), kept));
@@ -251,7 +256,6 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
         picked.push(p);
     }
     dev.peripherals = picked;
-    if std::env::var_os("H7SH_PROF").is_some() { eprintln!("  selected"); }
     // Patch the small device; on error put the originals back so `dev` stays whole.
     let result = apply_whole(dev, patch);
     let mut patched = std::mem::take(&mut dev.peripherals);
@@ -295,6 +299,16 @@ const PERIPHERAL_PROPS: &[&str] = &[
     "protection",
 ];
 
+/// `v` (a name, a list of names or a map of names to names) names `pname`.
+fn mentions(v: &Yaml, pname: &str) -> bool {
+    let hit = |y: &Yaml| y.as_str().is_some_and(|x| spec_matches(x, pname));
+    match v {
+        Yaml::Hash(h) => h.iter().any(|(a, b)| hit(a) || hit(b)),
+        Yaml::Array(l) => l.iter().any(hit),
+        other => hit(other),
+    }
+}
+
 /// Register specs the patch applies to peripheral `pname`, or `None` if all its registers
 /// must go through svdtools (commands whose reach is not bounded by names).
 fn register_specs_for(root: &Hash, pname: &str) -> Option<Vec<String>> {
@@ -302,21 +316,8 @@ fn register_specs_for(root: &Hash, pname: &str) -> Option<Vec<String>> {
     for (k, v) in root {
         let k = k.as_str()?;
         match k {
-            "_rebase" | "_clear_fields" | "_derive" => {
-                // Moves or rewrites whole register sets.
-                if v.as_hash().is_some_and(|h| {
-                    h.iter().any(|(a, b)| {
-                        a.as_str().is_some_and(|a| spec_matches(a, pname))
-                            || b.as_str().is_some_and(|b| spec_matches(b, pname))
-                    })
-                }) || v.as_vec().is_some_and(|l| {
-                    l.iter()
-                        .any(|x| x.as_str().is_some_and(|x| spec_matches(x, pname)))
-                }) || v.as_str().is_some_and(|x| spec_matches(x, pname))
-                {
-                    return None;
-                }
-            }
+            // Moves or rewrites whole register sets.
+            "_rebase" | "_clear_fields" | "_derive" if mentions(v, pname) => return None,
             k if k.starts_with('_') => {}
             k if spec_matches(k, pname) => specs.extend(register_specs(v.as_hash()?)?),
             _ => {}
@@ -402,7 +403,10 @@ fn register_specs(h: &Hash) -> Option<Vec<String>> {
 
 /// Keep in `regs` the registers matching `specs` (closed under derivedFrom, clusters always
 /// kept); return the others.
-fn prune_registers(regs: &mut Vec<svd::RegisterCluster>, specs: &[String]) -> Vec<svd::RegisterCluster> {
+fn prune_registers(
+    regs: &mut Vec<svd::RegisterCluster>,
+    specs: &[String],
+) -> Vec<svd::RegisterCluster> {
     let name_of = |rc: &svd::RegisterCluster| match rc {
         svd::RegisterCluster::Register(r) => (r.name.clone(), r.derived_from.clone(), false),
         svd::RegisterCluster::Cluster(c) => (c.name.clone(), c.derived_from.clone(), true),
@@ -502,10 +506,7 @@ pub(crate) fn specs_of(patch: &Patch) -> Option<Vec<String>> {
 /// Run svdtools over all of `dev` (encode, patch, parse back).
 fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let name = &patch.name;
-    let t0 = std::time::Instant::now();
-    let prof = std::env::var_os("H7SH_PROF").is_some();
     let xml = svd_encoder::encode(dev).map_err(|e| patch_err(name, e.to_string()))?;
-    if prof { eprintln!("  encode {} periphs {} bytes {:?}", dev.peripherals.len(), xml.len(), t0.elapsed()); }
     let mut cfg = svdtools::patch::Config::default();
     // Copies, not derivedFrom links between identical enums: svdtools' search for an
     // identical enum to derive from scans the device once per added enum.
@@ -514,8 +515,8 @@ fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let mut out = svdtools::patch::process_reader(xml.as_bytes(), &patch.yaml, &enc, &cfg)
         .map_err(|e| patch_err(name, format!("{e:#}")))?;
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut out, &mut text).map_err(|e| patch_err(name, e.to_string()))?;
-    if prof { eprintln!("  processed {:?}", t0.elapsed()); }
+    std::io::Read::read_to_string(&mut out, &mut text)
+        .map_err(|e| patch_err(name, e.to_string()))?;
     let parsed = svd_parser::parse_with_config(
         &text,
         &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),

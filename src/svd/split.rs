@@ -45,7 +45,10 @@ fn only_blank(mut s: &str) -> bool {
         if s.is_empty() {
             return true;
         }
-        match s.strip_prefix("<!--").and_then(|r| r.find("-->").map(|i| &r[i + 3..])) {
+        match s
+            .strip_prefix("<!--")
+            .and_then(|r| r.find("-->").map(|i| &r[i + 3..]))
+        {
             Some(rest) => s = rest,
             None => return false,
         }
@@ -114,7 +117,10 @@ pub(crate) fn split(text: &str) -> Option<Split<'_>> {
 }
 
 /// A document made of the header, some chunks and the tail.
-pub(crate) fn document<'a>(split: &Split<'a>, chunks: impl Iterator<Item = &'a Chunk<'a>>) -> String {
+pub(crate) fn document<'a>(
+    split: &Split<'a>,
+    chunks: impl Iterator<Item = &'a Chunk<'a>>,
+) -> String {
     let mut s = String::with_capacity(split.head.len() + split.tail.len() + 1024);
     s.push_str(split.head);
     for c in chunks {
@@ -127,7 +133,9 @@ pub(crate) fn document<'a>(split: &Split<'a>, chunks: impl Iterator<Item = &'a C
 }
 
 /// Split `items` (by text size) into two halves keeping order.
-pub(crate) fn halves<'a, 'b>(items: &'b [&'a Chunk<'a>]) -> (&'b [&'a Chunk<'a>], &'b [&'a Chunk<'a>]) {
+pub(crate) fn halves<'a, 'b>(
+    items: &'b [&'a Chunk<'a>],
+) -> (&'b [&'a Chunk<'a>], &'b [&'a Chunk<'a>]) {
     let total: usize = items.iter().map(|c| c.text.len()).sum();
     let mut acc = 0;
     let mut at = items.len();
