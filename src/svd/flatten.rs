@@ -94,7 +94,10 @@ fn members<'a>(name: &'a str, dim: Option<&DimElement>) -> Vec<(Cow<'a, str>, u6
                 } else {
                     name.replace("%s", &idx)
                 };
-                (Cow::Owned(n), i as u64 * u64::from(d.dim_increment))
+                (
+                    Cow::Owned(n),
+                    (i as u64).wrapping_mul(u64::from(d.dim_increment)),
+                )
             })
             .collect(),
     }
@@ -147,7 +150,7 @@ pub(crate) fn flatten(dev: &svd::Device) -> Result<Vec<Peripheral>> {
         let description = clean(pref.description.as_ref().or(base.description.as_ref()));
         let group = pref.group_name.clone().or_else(|| base.group_name.clone());
         for (pname, poff) in members(&pref.name, dim_of(pref)) {
-            let addr = pref.base_address + poff;
+            let addr = pref.base_address.wrapping_add(poff);
             let mut registers = Vec::new();
             if let Some(rcs) = regs {
                 walk(&mut registers, rcs, addr, "", &path, &index)?;
@@ -218,7 +221,10 @@ fn walk(
                     };
                     out.push(Register {
                         name: format!("{prefix}{name}"),
-                        address: base + u64::from(r.address_offset) + off,
+                        // Wrapping: a crafted SVD must not panic the shell.
+                        address: base
+                            .wrapping_add(u64::from(r.address_offset))
+                            .wrapping_add(off),
                         size,
                         access: acc,
                         reset_value: r.properties.reset_value.unwrap_or(0),
@@ -245,7 +251,8 @@ fn walk(
                     walk(
                         out,
                         &c.children,
-                        base + u64::from(c.address_offset) + off,
+                        base.wrapping_add(u64::from(c.address_offset))
+                            .wrapping_add(off),
                         &p,
                         &cpath,
                         index,
@@ -308,7 +315,10 @@ fn fields_of(
         for (name, off) in members(&f.name, dim_of(f)) {
             out.push(Field {
                 name: name.into_owned(),
-                lsb: f.bit_range.offset + off as u32,
+                lsb: f
+                    .bit_range
+                    .offset
+                    .saturating_add(u32::try_from(off).unwrap_or(u32::MAX)),
                 width: f.bit_range.width,
                 // A field without access inherits its register's.
                 access: access(f.access, reg_access),

@@ -96,7 +96,8 @@ pub(crate) fn split(text: &str) -> Option<Split<'_>> {
             None => None,
         };
         // The peripheral's own <name> comes before its registers.
-        let before_regs = &el[tag_end..el.find("<registers").unwrap_or(el.len())];
+        let inner = &el[tag_end..];
+        let before_regs = &inner[..inner.find("<registers").unwrap_or(inner.len())];
         let name = between(before_regs, "<name>", "</name>")?;
         chunks.push(Chunk {
             text: el,
