@@ -271,8 +271,9 @@ fn build_view(text: &str, path: &Path, user: &[patch::Patch]) -> Result<Device, 
     Ok(d)
 }
 
-/// The CM4 view from the CM7 one, when the CM4 file differs only in its header and in
-/// peripherals no patch touches (true of ST's files: `<cpu>` and one RAMECC2 register).
+/// The CM4 view from the CM7 one, when the CM4 file differs only in its header, in
+/// interrupts (not part of the model) and in a few peripherals (true of ST's files: `<cpu>`,
+/// a few interrupt numbers and RAMECC2).
 /// Identical peripherals are shared (`Arc`) and only the differing ones are parsed.
 /// `None`: the files differ in ways this shortcut does not handle; build the view fully.
 fn derive_cm4(
@@ -294,7 +295,9 @@ fn derive_cm4(
         if a.name != b.name || a.derived_from != b.derived_from {
             return None;
         }
-        if a.text != b.text {
+        if a.text != b.text
+            && split::without_interrupts(a.text) != split::without_interrupts(b.text)
+        {
             diff.push(i);
         }
     }

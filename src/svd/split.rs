@@ -117,6 +117,25 @@ pub(crate) fn split(text: &str) -> Option<Split<'_>> {
     })
 }
 
+/// `text` without its `<interrupt>` elements (h7sh's model has no interrupts, so two
+/// peripherals that differ only there give the same model).
+pub(crate) fn without_interrupts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("<interrupt>") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find("</interrupt>") {
+            Some(j) => rest = &rest[i + j + "</interrupt>".len()..],
+            None => {
+                rest = &rest[i..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A document made of the header, some chunks and the tail.
 pub(crate) fn document<'a>(
     split: &Split<'a>,
@@ -168,6 +187,15 @@ pub(crate) fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interrupts_are_ignored() {
+        let a = "<p><name>H</name><interrupt><name>X</name></interrupt><r/></p>";
+        let b = "<p><name>H</name><interrupt><name>Y</name><value>2</value></interrupt><r/></p>";
+        assert_eq!(without_interrupts(a), without_interrupts(b));
+        assert_eq!(without_interrupts(a), "<p><name>H</name><r/></p>");
+        assert_eq!(without_interrupts("<interrupt>open"), "<interrupt>open");
+    }
 
     #[test]
     fn refuses_odd_input() {
