@@ -300,3 +300,27 @@ fn option_control_bits() {
     };
     assert_eq!(d.field(f).modified_write, ModifiedWrite::OneToClear);
 }
+
+#[test]
+fn cache_round_trip_keeps_both_views() {
+    let Some(dir) = svd_dir("cache_round_trip_keeps_both_views") else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.join("STM32H755_CM7.svd"));
+    o.use_cache = true;
+    o.cache_dir = Some(cache.path().to_path_buf());
+    let fresh = load(&o).unwrap();
+    assert!(!fresh.from_cache);
+    let cached = load(&o).unwrap();
+    assert!(cached.from_cache, "{}", cached.source_line);
+    assert_eq!(cached.cm4.cpu.as_deref(), Some("CM4"));
+    assert_eq!(cached.cm7.cpu.as_deref(), Some("CM7"));
+    assert!(cached.cm7.peripherals == fresh.cm7.peripherals);
+    assert!(cached.cm4.peripherals == fresh.cm4.peripherals);
+    assert!(cached.cm7.peripherals != cached.cm4.peripherals);
+    assert_eq!(
+        cached.cm4.resolve("FLASH_OPTSR_PRG.BCM4"),
+        fresh.cm4.resolve("FLASH_OPTSR_PRG.BCM4")
+    );
+}

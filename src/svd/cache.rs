@@ -12,10 +12,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
-use super::model::Device;
+use std::sync::Arc;
+
+use super::index::NameIndex;
+use super::model::{Device, Peripheral};
 
 /// Bump when the model's serialized shape changes without a version change (development).
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const MAGIC: &[u8; 8] = b"H7SHSVD\0";
 
 /// Hash identifying one device view's inputs.
@@ -29,9 +32,10 @@ impl CacheKey {
         h.update(&FORMAT.to_le_bytes());
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
         h.update(super::patch::CORTEX_M_SVD.as_bytes());
-        // Lengths separate the parts so moving bytes between them changes the key.
+        // The big input is hashed one-shot (faster than streaming), then mixed in with its
+        // length; lengths separate the parts so moving bytes between them changes the key.
         h.update(&(svd.len() as u64).to_le_bytes());
-        h.update(svd);
+        h.update(&xxhash_rust::xxh3::xxh3_128(svd).to_le_bytes());
         for p in patches {
             h.update(&(p.len() as u64).to_le_bytes());
             h.update(p);
@@ -44,33 +48,128 @@ impl CacheKey {
     }
 }
 
+/// What a cache file holds: a whole device, or (for the CM4 view) the CM7 view's key plus
+/// the peripherals that differ, so the shared ones are decoded once.
+#[derive(Serialize)]
+enum StoredRef<'a> {
+    Full(&'a Device),
+    Diff {
+        base: CacheKey,
+        name: &'a str,
+        cpu: Option<&'a str>,
+        patches: &'a [String],
+        len: u32,
+        replaced: Vec<(u32, &'a Peripheral)>,
+        index: &'a NameIndex,
+    },
+}
+
+/// Owned mirror of [`StoredRef`] (same postcard layout).
+#[derive(Deserialize)]
+pub(crate) enum Stored {
+    Full(Device),
+    Diff {
+        base: CacheKey,
+        name: String,
+        cpu: Option<String>,
+        patches: Vec<String>,
+        len: u32,
+        replaced: Vec<(u32, Peripheral)>,
+        index: NameIndex,
+    },
+}
+
 #[derive(Serialize)]
 struct HeaderRef<'a> {
     magic: [u8; 8],
     key: CacheKey,
-    device: &'a Device,
+    stored: StoredRef<'a>,
 }
 
 #[derive(Deserialize)]
 struct Header {
     magic: [u8; 8],
     key: CacheKey,
-    device: Device,
+    stored: Stored,
 }
 
-/// Cached device for `key`, if a valid one exists.
-pub(crate) fn read(dir: &Path, key: CacheKey) -> Option<Device> {
+/// The decoded cache entry for `key` (a diff entry is not yet applied to its base).
+pub(crate) fn read_stored(dir: &Path, key: CacheKey) -> Option<Stored> {
     let bytes = fs::read(dir.join(key.file_name())).ok()?;
     let h: Header = postcard::from_bytes(&bytes).ok()?;
-    (h.magic == *MAGIC && h.key == key).then_some(h.device)
+    (h.magic == *MAGIC && h.key == key).then_some(h.stored)
+}
+
+/// The device of a cache entry; a diff entry is applied to `base` (its key must match).
+pub(crate) fn resolve(stored: Stored, base: Option<(CacheKey, &Device)>) -> Option<Device> {
+    match stored {
+        Stored::Full(d) => Some(d),
+        Stored::Diff {
+            base: bkey,
+            name,
+            cpu,
+            patches,
+            len,
+            replaced,
+            index,
+        } => {
+            let (want, b) = base?;
+            if bkey != want || b.peripherals.len() != len as usize {
+                return None;
+            }
+            let mut peripherals = b.peripherals.clone();
+            for (i, p) in replaced {
+                *peripherals.get_mut(i as usize)? = Arc::new(p);
+            }
+            Some(Device {
+                name,
+                cpu,
+                peripherals,
+                patches,
+                index,
+            })
+        }
+    }
 }
 
 /// Store `device` under `key`; failures are ignored (an unwritable cache is no cache).
-pub(crate) fn write(dir: &Path, key: CacheKey, device: &Device) -> Option<PathBuf> {
+/// With `base`, only the peripherals that differ from it are stored.
+pub(crate) fn write(
+    dir: &Path,
+    key: CacheKey,
+    device: &Device,
+    base: Option<(CacheKey, &Device)>,
+) -> Option<PathBuf> {
+    let stored = match base {
+        Some((bkey, b)) if b.peripherals.len() == device.peripherals.len() => {
+            let replaced: Vec<(u32, &Peripheral)> = device
+                .peripherals
+                .iter()
+                .zip(&b.peripherals)
+                .enumerate()
+                .filter(|(_, (p, q))| !Arc::ptr_eq(p, q) && p != q)
+                .map(|(i, (p, _))| (i as u32, &**p))
+                .collect();
+            if replaced.len() * 2 < device.peripherals.len() {
+                StoredRef::Diff {
+                    base: bkey,
+                    name: &device.name,
+                    cpu: device.cpu.as_deref(),
+                    patches: &device.patches,
+                    len: device.peripherals.len() as u32,
+                    replaced,
+                    index: &device.index,
+                }
+            } else {
+                StoredRef::Full(device)
+            }
+        }
+        _ => StoredRef::Full(device),
+    };
     let bytes = postcard::to_stdvec(&HeaderRef {
         magic: *MAGIC,
         key,
-        device,
+        stored,
     })
     .ok()?;
     fs::create_dir_all(dir).ok()?;

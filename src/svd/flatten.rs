@@ -13,7 +13,7 @@ use svd_parser::expand::{
     derive_cluster, derive_enumerated_values, derive_field, derive_peripheral, derive_register,
     BlockPath, Index, RegisterPath,
 };
-use svd_rs::{self as svd, DimElement, MaybeArray, RegisterCluster};
+use svd_rs::{self as svd, DeriveFrom, DimElement, MaybeArray, RegisterCluster};
 
 use super::model::{Access, EnumValue, Field, ModifiedWrite, Peripheral, Register};
 
@@ -45,10 +45,37 @@ fn modified_write(m: Option<svd::ModifiedWriteValues>) -> ModifiedWrite {
 
 /// Collapse SVD whitespace (descriptions are wrapped over several lines in ST's files).
 fn clean(s: Option<&String>) -> String {
-    match s {
-        None => String::new(),
-        Some(s) if !s.contains(['\n', '\r', '\t', ' ']) => s.clone(),
-        Some(s) => s.split_whitespace().collect::<Vec<_>>().join(" "),
+    let Some(s) = s else {
+        return String::new();
+    };
+    let b = s.as_bytes();
+    let tidy = !b.iter().any(|&c| matches!(c, b'\n' | b'\r' | b'\t'))
+        && !s.contains("  ")
+        && b.first().is_none_or(|&c| c != b' ')
+        && b.last().is_none_or(|&c| c != b' ');
+    if tidy {
+        return s.clone();
+    }
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// svd-parser's derivation index, built only if some element needs it (building it for
+/// ST's files costs more than the rest of the flattening).
+struct LazyIndex<'a> {
+    dev: &'a svd::Device,
+    cell: std::cell::OnceCell<Index<'a>>,
+}
+
+impl<'a> LazyIndex<'a> {
+    fn get(&self) -> &Index<'a> {
+        self.cell.get_or_init(|| Index::create(self.dev))
     }
 }
 
@@ -67,7 +94,10 @@ fn members<'a>(name: &'a str, dim: Option<&DimElement>) -> Vec<(Cow<'a, str>, u6
                 } else {
                     name.replace("%s", &idx)
                 };
-                (Cow::Owned(n), i as u64 * u64::from(d.dim_increment))
+                (
+                    Cow::Owned(n),
+                    (i as u64).wrapping_mul(u64::from(d.dim_increment)),
+                )
             })
             .collect(),
     }
@@ -83,33 +113,53 @@ fn dim_of<T>(m: &MaybeArray<T>) -> Option<&DimElement> {
 /// Flatten every peripheral of `dev` (derivedFrom resolved, arrays and clusters expanded).
 /// `dev` must already have had `expand_properties` applied.
 pub(crate) fn flatten(dev: &svd::Device) -> Result<Vec<Peripheral>> {
-    let index = Index::create(dev);
+    let index = LazyIndex {
+        dev,
+        cell: std::cell::OnceCell::new(),
+    };
+    let by_name = |n: &str| dev.peripherals.iter().find(|p| p.name == n);
     let mut out = Vec::with_capacity(dev.peripherals.len());
     for p in &dev.peripherals {
-        // A derived peripheral takes the registers of its base; its own path for further
-        // derivation lookups is the base's (as in svd-parser's expand).
-        let owned;
-        let (pref, path) = match &p.derived_from {
-            Some(d) => {
-                let mut c = p.clone();
-                c.derived_from = None;
-                let path = derive_peripheral(&mut c, d, &index)?;
-                owned = c;
-                (&owned, path.unwrap_or_else(|| BlockPath::new(&p.name)))
+        // A derived peripheral without registers of its own walks its base's registers at its
+        // own address (no copy); the base's path serves later derivation lookups, as in
+        // svd-parser's expand. Anything fancier goes through svd-parser's derive_peripheral.
+        let mut base = p;
+        let mut hops = 0;
+        while let (Some(d), None) = (&base.derived_from, &base.registers) {
+            match by_name(d) {
+                Some(b) if hops < 16 => base = b,
+                _ => break,
             }
-            None => (p, BlockPath::new(&p.name)),
+            hops += 1;
+        }
+        let owned;
+        let (pref, regs, path) = if p.derived_from.is_none() || base.derived_from.is_none() {
+            (p, base.registers.as_ref(), BlockPath::new(&base.name))
+        } else {
+            let mut c = p.clone();
+            c.derived_from = None;
+            let d = p.derived_from.as_deref().unwrap_or_default();
+            let path = derive_peripheral(&mut c, d, index.get())?;
+            owned = c;
+            (
+                &owned,
+                owned.registers.as_ref(),
+                path.unwrap_or_else(|| BlockPath::new(&p.name)),
+            )
         };
+        let description = clean(pref.description.as_ref().or(base.description.as_ref()));
+        let group = pref.group_name.clone().or_else(|| base.group_name.clone());
         for (pname, poff) in members(&pref.name, dim_of(pref)) {
-            let base = pref.base_address + poff;
+            let addr = pref.base_address.wrapping_add(poff);
             let mut registers = Vec::new();
-            if let Some(rcs) = &pref.registers {
-                walk(&mut registers, rcs, base, "", &path, &index)?;
+            if let Some(rcs) = regs {
+                walk(&mut registers, rcs, addr, "", &path, &index)?;
             }
             out.push(Peripheral {
                 name: pname.into_owned(),
-                base,
-                description: clean(pref.description.as_ref()),
-                group: pref.group_name.clone(),
+                base: addr,
+                description: description.clone(),
+                group: group.clone(),
                 registers,
             });
         }
@@ -123,7 +173,7 @@ fn walk(
     base: u64,
     prefix: &str,
     path: &BlockPath,
-    index: &Index,
+    index: &LazyIndex,
 ) -> Result<()> {
     for rc in rcs {
         match rc {
@@ -131,9 +181,24 @@ fn walk(
                 let owned;
                 let (r, rpath) = match &r.derived_from {
                     Some(d) => {
+                        // Common case (h7sh's PWR.CPU2CR): a plain sibling register.
+                        let sibling = rcs.iter().find_map(|x| match x {
+                            RegisterCluster::Register(s)
+                                if s.name == *d && s.derived_from.is_none() =>
+                            {
+                                Some(s)
+                            }
+                            _ => None,
+                        });
                         let mut c = r.clone();
                         c.derived_from = None;
-                        let rp = derive_register(&mut c, d, path, index)?;
+                        let rp = match sibling {
+                            Some(s) => {
+                                c = c.derive_from(s);
+                                Some(path.new_register(d))
+                            }
+                            None => derive_register(&mut c, d, path, index.get())?,
+                        };
                         owned = c;
                         (&owned, rp.unwrap_or_else(|| path.new_register(&r.name)))
                     }
@@ -156,7 +221,10 @@ fn walk(
                     };
                     out.push(Register {
                         name: format!("{prefix}{name}"),
-                        address: base + u64::from(r.address_offset) + off,
+                        // Wrapping: a crafted SVD must not panic the shell.
+                        address: base
+                            .wrapping_add(u64::from(r.address_offset))
+                            .wrapping_add(off),
                         size,
                         access: acc,
                         reset_value: r.properties.reset_value.unwrap_or(0),
@@ -172,7 +240,7 @@ fn walk(
                     Some(d) => {
                         let mut cc = c.clone();
                         cc.derived_from = None;
-                        let cp = derive_cluster(&mut cc, d, path, index)?;
+                        let cp = derive_cluster(&mut cc, d, path, index.get())?;
                         owned = cc;
                         (&owned, cp.unwrap_or_else(|| path.new_cluster(&c.name)))
                     }
@@ -183,7 +251,8 @@ fn walk(
                     walk(
                         out,
                         &c.children,
-                        base + u64::from(c.address_offset) + off,
+                        base.wrapping_add(u64::from(c.address_offset))
+                            .wrapping_add(off),
                         &p,
                         &cpath,
                         index,
@@ -198,7 +267,7 @@ fn walk(
 fn fields_of(
     r: &svd::RegisterInfo,
     rpath: &RegisterPath,
-    index: &Index,
+    index: &LazyIndex,
     reg_access: Access,
 ) -> Result<Vec<Field>> {
     let mut out = Vec::new();
@@ -211,7 +280,7 @@ fn fields_of(
             Some(d) => {
                 let mut c = f.clone();
                 c.derived_from = None;
-                let fp = derive_field(&mut c, d, rpath, index)?;
+                let fp = derive_field(&mut c, d, rpath, index.get())?;
                 owned = c;
                 (&owned, fp.unwrap_or_else(|| rpath.new_field(&f.name)))
             }
@@ -224,7 +293,7 @@ fn fields_of(
                 Some(d) => {
                     let mut c = ev.clone();
                     c.derived_from = None;
-                    derive_enumerated_values(&mut c, d, &fpath, index)?;
+                    derive_enumerated_values(&mut c, d, &fpath, index.get())?;
                     owned_ev = c;
                     &owned_ev
                 }
@@ -246,7 +315,10 @@ fn fields_of(
         for (name, off) in members(&f.name, dim_of(f)) {
             out.push(Field {
                 name: name.into_owned(),
-                lsb: f.bit_range.offset + off as u32,
+                lsb: f
+                    .bit_range
+                    .offset
+                    .saturating_add(u32::try_from(off).unwrap_or(u32::MAX)),
                 width: f.bit_range.width,
                 // A field without access inherits its register's.
                 access: access(f.access, reg_access),

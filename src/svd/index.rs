@@ -87,7 +87,7 @@ fn strip_periph_prefix<'a>(periph: &str, reg: &'a str) -> Option<&'a str> {
 }
 
 impl NameIndex {
-    pub(crate) fn build(peripherals: &[Peripheral]) -> Self {
+    pub(crate) fn build(peripherals: &[std::sync::Arc<Peripheral>]) -> Self {
         let mut b = Builder {
             display: String::with_capacity(4 << 20),
             entries: Vec::with_capacity(128 * 1024),
@@ -277,8 +277,35 @@ impl Device {
                 reason: format!("character {c:?} cannot appear in a register name"),
             });
         }
-        let lower = name.to_ascii_lowercase();
-        let mut best = self.lookup(&lower);
+        // Lowercase on the stack for ordinary names (valid names are ASCII): resolution is
+        // a hot path of the shell and this keeps it allocation-free.
+        let mut buf = [0u8; 96];
+        let heap;
+        let lower: &str = match buf.get_mut(..name.len()) {
+            Some(b) => {
+                b.copy_from_slice(name.as_bytes());
+                b.make_ascii_lowercase();
+                match std::str::from_utf8(b) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        heap = name.to_ascii_lowercase();
+                        &heap
+                    }
+                }
+            }
+            None => {
+                heap = name.to_ascii_lowercase();
+                &heap
+            }
+        };
+        // Fast path: exactly one best-ranked entry (entries are sorted by rank within a key).
+        let hits = self.index.equal_range(lower);
+        if let Some(first) = hits.first() {
+            if hits.get(1).is_none_or(|e| e.rank != first.rank) {
+                return Ok(first.target);
+            }
+        }
+        let mut best = self.lookup(lower);
         if best.is_empty() {
             if let Some(dot) = lower.rfind('.') {
                 best = self.lookup_field(&lower[..dot], &lower[dot + 1..]);
@@ -287,7 +314,7 @@ impl Device {
         match best.len() {
             0 => Err(ResolveError::Unknown {
                 name: name.to_string(),
-                suggestions: self.suggest(&lower),
+                suggestions: self.suggest(lower),
             }),
             1 => Ok(best[0]),
             _ => {
@@ -304,8 +331,8 @@ impl Device {
     }
 
     /// Scored candidates for `leaf` among the fields of the registers `left` names.
-    fn field_candidates<'a>(
-        &'a self,
+    fn field_candidates(
+        &self,
         left_display: &str,
         targets: &[Resolved],
         leaf: &str,

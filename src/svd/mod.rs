@@ -20,6 +20,7 @@ mod flatten;
 mod index;
 mod model;
 mod patch;
+mod split;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -139,42 +140,280 @@ fn cortex_m() -> Result<&'static svd_rs::Device, SvdError> {
     })
 }
 
-/// Parse, patch, merge, flatten and index one SVD.
-fn build_view(text: &str, path: &Path, user: &[patch::Patch]) -> Result<Device, SvdError> {
-    let t0 = std::time::Instant::now();
-    let prof = std::env::var_os("H7SH_PROF").is_some();
-    let mut dev = parse_svd(text, path)?;
-    if prof {
-        eprintln!("parse {:?}", t0.elapsed());
+/// Parse `text` and apply h7sh's dual-core patch if the device is one of ours. Returns the
+/// device and the patch's name if it was applied.
+fn parse_and_patch_ours(
+    text: &str,
+    path: &Path,
+) -> Result<(svd_rs::Device, Option<String>), SvdError> {
+    if let Some(r) = parse_parallel(text, path) {
+        return r;
     }
-    let mut applied = Vec::new();
+    let mut dev = parse_svd(text, path)?;
     if patch::is_st_dualcore(&dev) {
         let ours = patch::dualcore_patch()?;
         patch::apply(&mut dev, &ours)?;
-        applied.push(ours.name.display().to_string());
+        return Ok((dev, Some(ours.name.display().to_string())));
     }
-    if prof {
-        eprintln!("ours {:?}", t0.elapsed());
+    Ok((dev, None))
+}
+
+/// The same as the sequential path of [`parse_and_patch_ours`], on three threads (see
+/// [`split`]). `None`: not applicable, use the sequential path.
+fn parse_parallel(
+    text: &str,
+    path: &Path,
+) -> Option<Result<(svd_rs::Device, Option<String>), SvdError>> {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return None;
     }
+    let sp = split::split(text)?;
+    let ours = if patch::is_st_dualcore_name(sp.device_name)
+        && sp
+            .chunks
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case("flash"))
+    {
+        match patch::dualcore_patch() {
+            Ok(p) => Some(p),
+            Err(e) => return Some(Err(e)),
+        }
+    } else {
+        None
+    };
+    let sel = match &ours {
+        Some(p) => {
+            let specs = patch::specs_of(p)?;
+            let list: Vec<(&str, Option<&str>)> =
+                sp.chunks.iter().map(|c| (c.name, c.derived_from)).collect();
+            patch::select(&list, &specs)
+        }
+        None => vec![false; sp.chunks.len()],
+    };
+    let patched_at = sel.iter().position(|&s| s).unwrap_or(0);
+    let rest: Vec<&split::Chunk> = sp
+        .chunks
+        .iter()
+        .zip(&sel)
+        .filter(|p| !*p.1)
+        .map(|p| p.0)
+        .collect();
+    let picked: Vec<&split::Chunk> = sp
+        .chunks
+        .iter()
+        .zip(&sel)
+        .filter(|p| *p.1)
+        .map(|p| p.0)
+        .collect();
+    let (a, b) = split::halves(&rest);
+    let doc_a = split::document(&sp, a.iter().copied());
+    let doc_b = split::document(&sp, b.iter().copied());
+    let doc_p = (!picked.is_empty()).then(|| split::document(&sp, picked.iter().copied()));
+    let joined = std::thread::scope(|s| {
+        let hb = s.spawn(|| parse_svd(&doc_b, path));
+        let hp = doc_p.as_ref().map(|d| {
+            s.spawn(|| {
+                let mut dev = parse_svd(d, path)?;
+                if let Some(o) = &ours {
+                    patch::apply(&mut dev, o)?;
+                }
+                Ok::<_, SvdError>(dev)
+            })
+        });
+        let ra = parse_svd(&doc_a, path);
+        let rb = hb.join().ok()?;
+        let rp = match hp {
+            Some(h) => Some(h.join().ok()?),
+            None => None,
+        };
+        Some((ra, rb, rp))
+    });
+    // A thread panicked (not expected): the sequential path decides.
+    let (ra, rb, rp) = joined?;
+    let reparse = |e: SvdError| match e {
+        // Report parse errors with the whole file's line numbers.
+        SvdError::Malformed { .. } => parse_svd(text, path).err().unwrap_or(e),
+        other => other,
+    };
+    let result = (|| {
+        let mut base = ra.map_err(reparse)?;
+        let other = rb.map_err(reparse)?;
+        let part_a = std::mem::take(&mut base.peripherals);
+        let patched = match rp {
+            Some(r) => {
+                let mut p = r.map_err(reparse)?;
+                let list = std::mem::take(&mut p.peripherals);
+                // The patched device carries any device-level change the patch made.
+                base = p;
+                list
+            }
+            None => Vec::new(),
+        };
+        let dev = split::merge(base, vec![part_a, other.peripherals], patched_at, patched);
+        Ok((dev, ours.as_ref().map(|o| o.name.display().to_string())))
+    })();
+    Some(result)
+}
+
+/// Parse, patch, merge, flatten and index one SVD.
+fn build_view(text: &str, path: &Path, user: &[patch::Patch]) -> Result<Device, SvdError> {
+    let (mut dev, ours) = parse_and_patch_ours(text, path)?;
+    let mut applied: Vec<String> = ours.into_iter().collect();
     patch::merge_cortex_m(&mut dev, cortex_m()?);
     for p in user {
         patch::apply(&mut dev, p)?;
         applied.push(p.name.display().to_string());
     }
-    if prof {
-        eprintln!("patched {:?}", t0.elapsed());
-    }
     svd_parser::expand_properties(&mut dev);
     let peripherals = flatten::flatten(&dev).map_err(|e| malformed(path, &e))?;
-    if prof {
-        eprintln!("flat {:?}", t0.elapsed());
-    }
     let mut d = Device::new(dev.name, dev.cpu.map(|c| c.name), peripherals);
-    if prof {
-        eprintln!("indexed {:?}", t0.elapsed());
-    }
     d.patches = applied;
     Ok(d)
+}
+
+/// The CM4 view from the CM7 one, when the CM4 file differs only in its header, in
+/// interrupts (not part of the model) and in a few peripherals (true of ST's files: `<cpu>`,
+/// a few interrupt numbers and RAMECC2).
+/// Identical peripherals are shared (`Arc`) and only the differing ones are parsed.
+/// `None`: the files differ in ways this shortcut does not handle; build the view fully.
+fn derive_cm4(
+    cm7: &Device,
+    t7: &str,
+    t4: &str,
+    path4: &Path,
+    user: &[patch::Patch],
+) -> Option<Result<Device, SvdError>> {
+    let s7 = split::split(t7)?;
+    let s4 = split::split(t4)?;
+    if s7.chunks.len() != s4.chunks.len()
+        || patch::is_st_dualcore_name(s7.device_name) != patch::is_st_dualcore_name(s4.device_name)
+    {
+        return None;
+    }
+    let mut diff = Vec::new();
+    for (i, (a, b)) in s7.chunks.iter().zip(&s4.chunks).enumerate() {
+        if a.name != b.name || a.derived_from != b.derived_from {
+            return None;
+        }
+        if a.text != b.text
+            && split::without_interrupts(a.text) != split::without_interrupts(b.text)
+        {
+            diff.push(i);
+        }
+    }
+    // Device-level defaults shape every register: they must agree. (svd-parser wants at
+    // least one peripheral in a document: take the first.)
+    let h7 = parse_svd(&split::document(&s7, s7.chunks.iter().take(1)), path4).ok()?;
+    let h4 = match parse_svd(&split::document(&s4, s4.chunks.iter().take(1)), path4) {
+        Ok(h) => h,
+        Err(_) => return Some(parse_svd(t4, path4).and_then(|_| Err(malformed_generic(path4)))),
+    };
+    if h7.default_register_properties != h4.default_register_properties
+        || h7.address_unit_bits != h4.address_unit_bits
+        || h7.width != h4.width
+    {
+        return None;
+    }
+    // h7sh's patch only reaches its selection S: if a differing peripheral is in S, S is
+    // re-parsed from the CM4 text and re-patched (as the parallel parse does). User patches
+    // run on the whole device, so none may reach anything replaced here.
+    let ours = if cm7.patches.iter().any(|p| p == patch::DUALCORE_PATCH_NAME) {
+        Some(patch::dualcore_patch().ok()?)
+    } else {
+        None
+    };
+    let list: Vec<(&str, Option<&str>)> =
+        s4.chunks.iter().map(|c| (c.name, c.derived_from)).collect();
+    let sel = match &ours {
+        Some(o) => patch::select(&list, &patch::specs_of(o)?),
+        None => vec![false; list.len()],
+    };
+    let repatch = diff.iter().any(|&i| sel[i]);
+    // Differing peripherals outside S, with everything they derive from or that derives
+    // from them (derivedFrom is resolved within the parsed part).
+    let plain_names: Vec<String> = diff
+        .iter()
+        .filter(|&&i| !sel[i])
+        .map(|&i| s4.chunks[i].name.to_string())
+        .collect();
+    let plain_sel = if plain_names.is_empty() {
+        vec![false; list.len()]
+    } else {
+        patch::select(&list, &plain_names)
+    };
+    if plain_sel.iter().zip(&sel).any(|(p, s)| *p && *s) {
+        return None;
+    }
+    let plain: Vec<usize> = (0..list.len()).filter(|&i| plain_sel[i]).collect();
+    let mut user_specs = Vec::new();
+    for u in user {
+        user_specs.extend(patch::specs_of(u)?);
+    }
+    let replaced = plain
+        .iter()
+        .copied()
+        .chain((0..sel.len()).filter(|&i| repatch && sel[i]));
+    for i in replaced {
+        let c = &s4.chunks[i];
+        if user_specs.iter().any(|s| patch::spec_matches(s, c.name)) {
+            return None;
+        }
+    }
+    let parse_part = |doc: String,
+                      patch_with: Option<&patch::Patch>|
+     -> Result<Vec<Peripheral>, SvdError> {
+        // Re-report parse errors with the file's own line numbers.
+        let mut d = parse_svd(&doc, path4).map_err(|e| parse_svd(t4, path4).err().unwrap_or(e))?;
+        if let Some(p) = patch_with {
+            patch::apply(&mut d, p)?;
+        }
+        svd_parser::expand_properties(&mut d);
+        flatten::flatten(&d).map_err(|e| malformed(path4, &e))
+    };
+    let mut fresh: Vec<Peripheral> = Vec::new();
+    if !plain.is_empty() {
+        let doc = split::document(&s4, plain.iter().map(|&i| &s4.chunks[i]));
+        match parse_part(doc, None) {
+            // Peripheral arrays would expand to several: not handled here.
+            Ok(f) if f.len() == plain.len() => fresh.extend(f),
+            Ok(_) => return None,
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    if repatch {
+        let doc = split::document(
+            &s4,
+            (0..sel.len()).filter(|&i| sel[i]).map(|i| &s4.chunks[i]),
+        );
+        match parse_part(doc, ours.as_ref()) {
+            Ok(f) => fresh.extend(f),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    let mut peripherals = cm7.peripherals.clone();
+    for p in fresh {
+        let mut at = cm7
+            .peripherals
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.name == p.name);
+        let (pos, _) = at.next()?;
+        if at.next().is_some() {
+            return None;
+        }
+        peripherals[pos] = Arc::new(p);
+    }
+    let mut dev = Device::from_shared(h4.name, h4.cpu.map(|c| c.name), peripherals);
+    dev.patches = cm7.patches.clone();
+    Some(Ok(dev))
+}
+
+fn malformed_generic(path: &Path) -> SvdError {
+    SvdError::Malformed {
+        path: path.to_path_buf(),
+        line: None,
+        message: "the device header cannot be parsed".into(),
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, SvdError> {
@@ -273,65 +512,75 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
     let cm4_path = choice.cm4.clone().unwrap_or_else(|| cm7_path.clone());
     let same = cm4_path == cm7_path;
 
-    let cm7_bytes = read(&cm7_path)?;
-    let cm4_bytes = if same { None } else { Some(read(&cm4_path)?) };
     let mut key_parts: Vec<&[u8]> = vec![patch::DUALCORE_PATCH.as_bytes()];
     key_parts.extend(user_bytes.iter().map(Vec::as_slice));
-    let key7 = cache::CacheKey::compute(&cm7_bytes, &key_parts);
-    let key4 = cm4_bytes
-        .as_deref()
-        .map(|b| cache::CacheKey::compute(b, &key_parts));
-
     let cache_dir = if opts.use_cache {
         opts.cache_dir.clone().or_else(discover::default_cache_dir)
     } else {
         None
     };
-    let cached = |k: cache::CacheKey| cache_dir.as_deref().and_then(|d| cache::read(d, k));
-    let mut cm7 = cached(key7);
-    let mut cm4 = key4.and_then(cached);
+    // Each view on its own thread: read the SVD, hash it, read and decode its cache entry
+    // (the CM4 entry is applied to the CM7 view afterwards). This is most of a warm start.
+    type ViewInput = Result<(Vec<u8>, cache::CacheKey, Option<cache::Stored>), SvdError>;
+    let prepare = |path: &Path| -> ViewInput {
+        let bytes = read(path)?;
+        let key = cache::CacheKey::compute(&bytes, &key_parts);
+        let stored = cache_dir
+            .as_deref()
+            .and_then(|d| cache::read_stored(d, key));
+        Ok((bytes, key, stored))
+    };
+    let (r7, r4) = std::thread::scope(|s| {
+        let h4 = (!same).then(|| s.spawn(|| prepare(&cm4_path)));
+        let r7 = prepare(&cm7_path);
+        (r7, h4.map(|h| h.join()))
+    });
+    let (cm7_bytes, key7, stored7) = r7?;
+    let (cm4_bytes, key4, stored4) = match r4 {
+        None => (None, None, None),
+        Some(Ok(r)) => {
+            let (b, k, st) = r?;
+            (Some(b), Some(k), st)
+        }
+        // The reading thread panicked (not expected): read again here, without the cache.
+        Some(Err(_)) => {
+            let b = read(&cm4_path)?;
+            let k = cache::CacheKey::compute(&b, &key_parts);
+            (Some(b), Some(k), None)
+        }
+    };
+    let mut cm7 = stored7.and_then(|st| cache::resolve(st, None));
+    let mut cm4 = match (&cm7, stored4) {
+        (Some(base), Some(st)) => cache::resolve(st, Some((key7, base))),
+        _ => None,
+    };
     let from_cache = cm7.is_some() && (same || cm4.is_some());
 
     if !from_cache {
         let user = load_user()?;
         let cm7_text = utf8(&cm7_bytes, &cm7_path)?;
-        let cm4_text = cm4_bytes
-            .as_deref()
-            .map(|b| utf8(b, &cm4_path))
-            .transpose()?;
-        // Both views missing: build them on two threads (ST's files are 4 MB each).
-        let (r7, r4) = std::thread::scope(|s| {
-            let h4 = match (cm4.is_none(), cm4_text) {
-                (true, Some(t)) => Some(s.spawn(|| build_view(t, &cm4_path, &user))),
-                _ => None,
+        let d7 = match cm7.take() {
+            Some(d) => d,
+            None => {
+                let d = build_view(cm7_text, &cm7_path, &user)?;
+                if let Some(dir) = &cache_dir {
+                    cache::write(dir, key7, &d, None);
+                }
+                d
+            }
+        };
+        if let (Some(b4), Some(k4)) = (cm4_bytes.as_deref(), key4) {
+            let t4 = utf8(b4, &cm4_path)?;
+            let d4 = match derive_cm4(&d7, cm7_text, t4, &cm4_path, &user) {
+                Some(r) => r?,
+                None => build_view(t4, &cm4_path, &user)?,
             };
-            let r7 = match cm7.take() {
-                Some(d) => Ok(d),
-                None => build_view(cm7_text, &cm7_path, &user),
-            };
-            let r4 = h4.map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(SvdError::Malformed {
-                        path: cm4_path.clone(),
-                        line: None,
-                        message: "internal error while loading".into(),
-                    })
-                })
-            });
-            (r7, r4)
-        });
-        let d7 = r7?;
-        if let Some(dir) = &cache_dir {
-            cache::write(dir, key7, &d7);
-        }
-        cm7 = Some(d7);
-        if let Some(r4) = r4 {
-            let d4 = r4?;
-            if let (Some(dir), Some(k)) = (&cache_dir, key4) {
-                cache::write(dir, k, &d4);
+            if let Some(dir) = &cache_dir {
+                cache::write(dir, k4, &d4, Some((key7, &d7)));
             }
             cm4 = Some(d4);
         }
+        cm7 = Some(d7);
     }
     // Built or read from the cache above; the error arm only keeps this panic-free.
     let Some(cm7) = cm7.map(Arc::new) else {
@@ -341,13 +590,9 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
             message: "internal error: no device view".into(),
         });
     };
-    let cm4 = if same {
-        cm7.clone()
-    } else {
-        match cm4 {
-            Some(d) => Arc::new(d),
-            None => cm7.clone(),
-        }
+    let cm4 = match cm4 {
+        Some(d) if !same => Arc::new(d),
+        _ => cm7.clone(),
     };
 
     let n = cm7.patches.len();
@@ -406,6 +651,69 @@ mod tests {
         assert_eq!(line_of("unexpected end of stream at 12:3"), Some(12));
         assert_eq!(line_of("Parsing field `X` at 7:10: bad"), Some(7));
         assert_eq!(line_of("no position here"), None);
+    }
+
+    /// The parallel split parse must give exactly the sequential result.
+    #[test]
+    fn parallel_parse_matches_sequential() {
+        let Some(dir) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) else {
+            println!("H7SH_SVD_DIR not set: skipping parallel_parse_matches_sequential");
+            return;
+        };
+        let path = PathBuf::from(dir).join("STM32H747_CM4.svd");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (par, ours) = parse_parallel(&text, &path)
+            .expect("ST file splits")
+            .unwrap();
+        assert!(ours.is_some());
+        let mut seq = parse_svd(&text, &path).unwrap();
+        patch::apply(&mut seq, &patch::dualcore_patch().unwrap()).unwrap();
+        let names = |d: &svd_rs::Device| {
+            d.peripherals
+                .iter()
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&par), names(&seq));
+        assert_eq!(par.cpu, seq.cpu);
+        assert_eq!(par.name, seq.name);
+        let flat = |mut d: svd_rs::Device| {
+            svd_parser::expand_properties(&mut d);
+            flatten::flatten(&d).unwrap()
+        };
+        assert!(flat(par) == flat(seq));
+    }
+
+    /// The CM4 view derived from the CM7 one must equal the fully built CM4 view.
+    #[test]
+    fn derived_cm4_matches_full_build() {
+        let Some(dir) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) else {
+            println!("H7SH_SVD_DIR not set: skipping derived_cm4_matches_full_build");
+            return;
+        };
+        let dir = PathBuf::from(dir);
+        let (p7, p4) = (dir.join("STM32H755_CM7.svd"), dir.join("STM32H755_CM4.svd"));
+        let t7 = std::fs::read_to_string(&p7).unwrap();
+        let t4 = std::fs::read_to_string(&p4).unwrap();
+        let d7 = build_view(&t7, &p7, &[]).unwrap();
+        let derived = derive_cm4(&d7, &t7, &t4, &p4, &[])
+            .expect("applies")
+            .unwrap();
+        let full = build_view(&t4, &p4, &[]).unwrap();
+        assert_eq!(derived.name, full.name);
+        assert_eq!(derived.cpu.as_deref(), Some("CM4"));
+        assert_eq!(derived.cpu, full.cpu);
+        assert_eq!(derived.patches, full.patches);
+        assert!(derived.peripherals == full.peripherals);
+        // And the two views really differ somewhere (RAMECC2), shared elsewhere.
+        assert!(d7.peripherals != full.peripherals);
+        let shared = derived
+            .peripherals
+            .iter()
+            .zip(&d7.peripherals)
+            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .count();
+        assert!(shared * 10 >= d7.peripherals.len() * 8, "{shared} shared");
     }
 
     #[test]

@@ -6,9 +6,29 @@
 //! the typed handles [`RegId`] and [`FieldId`], obtained from [`Device::resolve`] or
 //! [`Device::name_at`].
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::index::NameIndex;
+
+/// Serde for `Vec<Arc<Peripheral>>` without serde's `rc` feature (plain sequence).
+mod shared_vec {
+    use super::{Arc, Peripheral};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &[Arc<Peripheral>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|p| &**p))
+    }
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<Arc<Peripheral>>, D::Error> {
+        Ok(Vec::<Peripheral>::deserialize(d)?
+            .into_iter()
+            .map(Arc::new)
+            .collect())
+    }
+}
 
 /// Access rights of a register or field (CMSIS-SVD `access`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -146,14 +166,17 @@ pub enum Resolved {
 
 /// One device view (one core): the peripherals plus a name and address index.
 ///
-/// Built by [`super::load`] / [`super::load_builtin`]; immutable afterwards.
+/// Built by [`super::load`] / [`super::load_builtin`]; immutable afterwards. Peripherals are
+/// behind `Arc` so the two core views share every peripheral their SVDs describe identically
+/// (ST's CM4 file differs from the CM7 one in a single register).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Device {
     /// SVD device name (`STM32H755_CM7`).
     pub name: String,
     /// CPU name from the SVD (`CM7`, `CM4`), if given.
     pub cpu: Option<String>,
-    pub peripherals: Vec<Peripheral>,
+    #[serde(with = "shared_vec")]
+    pub peripherals: Vec<Arc<Peripheral>>,
     /// Patches applied, in order (h7sh's own first).
     pub patches: Vec<String>,
     pub(crate) index: NameIndex,
@@ -162,6 +185,15 @@ pub struct Device {
 impl Device {
     /// Build a device and its index from flattened peripherals.
     pub fn new(name: String, cpu: Option<String>, peripherals: Vec<Peripheral>) -> Self {
+        Self::from_shared(name, cpu, peripherals.into_iter().map(Arc::new).collect())
+    }
+
+    /// Build a device and its index from (possibly shared) peripherals.
+    pub fn from_shared(
+        name: String,
+        cpu: Option<String>,
+        peripherals: Vec<Arc<Peripheral>>,
+    ) -> Self {
         let index = NameIndex::build(&peripherals);
         Self {
             name,

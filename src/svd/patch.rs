@@ -87,16 +87,21 @@ pub(crate) fn load_patch_file(path: &Path) -> Result<Patch, SvdError> {
 
 /// Whether h7sh's dual-core patch is meant for this device (ST STM32H745/747/755/757).
 pub(crate) fn is_st_dualcore(dev: &svd::Device) -> bool {
-    let n = dev.name.to_ascii_uppercase();
+    is_st_dualcore_name(&dev.name)
+        && dev
+            .peripherals
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case("flash"))
+}
+
+/// Device name of an ST STM32H745/747/755/757 SVD.
+pub(crate) fn is_st_dualcore_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
     let b = n.as_bytes();
     n.starts_with("STM32H7")
         && b.len() >= 9
         && matches!(b[7], b'4' | b'5')
         && matches!(b[8], b'5' | b'7')
-        && dev
-            .peripherals
-            .iter()
-            .any(|p| p.name.eq_ignore_ascii_case("flash"))
 }
 
 /// Device-level keys of `_modify` that are not peripheral names.
@@ -206,7 +211,7 @@ fn glob_match(pat: &[u8], name: &[u8]) -> bool {
     }
 }
 
-fn spec_matches(spec: &str, name: &str) -> bool {
+pub(crate) fn spec_matches(spec: &str, name: &str) -> bool {
     spec.split(',')
         .map(str::trim)
         .any(|s| glob_match(s.as_bytes(), name.as_bytes()))
@@ -221,31 +226,13 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
     let Some(specs) = peripheral_specs(root) else {
         return apply_whole(dev, patch);
     };
-    // The peripherals the patch names, closed under derivedFrom in both directions.
     let n = dev.peripherals.len();
-    let mut sel: Vec<bool> = dev
+    let list: Vec<(&str, Option<&str>)> = dev
         .peripherals
         .iter()
-        .map(|p| specs.iter().any(|s| spec_matches(s, &p.name)))
+        .map(|p| (p.name.as_str(), p.derived_from.as_deref()))
         .collect();
-    loop {
-        let mut changed = false;
-        for i in 0..n {
-            let Some(base) = dev.peripherals[i].derived_from.as_deref() else {
-                continue;
-            };
-            if let Some(j) = dev.peripherals.iter().position(|p| p.name == base) {
-                if sel[i] != sel[j] {
-                    sel[i] = true;
-                    sel[j] = true;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    let sel = select(&list, &specs);
     let first = sel.iter().position(|&s| s).unwrap_or(n);
     let all = std::mem::take(&mut dev.peripherals);
     let mut picked = Vec::new();
@@ -269,9 +256,6 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
         picked.push(p);
     }
     dev.peripherals = picked;
-    if std::env::var_os("H7SH_PROF").is_some() {
-        eprintln!("  selected");
-    }
     // Patch the small device; on error put the originals back so `dev` stays whole.
     let result = apply_whole(dev, patch);
     let mut patched = std::mem::take(&mut dev.peripherals);
@@ -315,6 +299,16 @@ const PERIPHERAL_PROPS: &[&str] = &[
     "protection",
 ];
 
+/// `v` (a name, a list of names or a map of names to names) names `pname`.
+fn mentions(v: &Yaml, pname: &str) -> bool {
+    let hit = |y: &Yaml| y.as_str().is_some_and(|x| spec_matches(x, pname));
+    match v {
+        Yaml::Hash(h) => h.iter().any(|(a, b)| hit(a) || hit(b)),
+        Yaml::Array(l) => l.iter().any(hit),
+        other => hit(other),
+    }
+}
+
 /// Register specs the patch applies to peripheral `pname`, or `None` if all its registers
 /// must go through svdtools (commands whose reach is not bounded by names).
 fn register_specs_for(root: &Hash, pname: &str) -> Option<Vec<String>> {
@@ -322,21 +316,8 @@ fn register_specs_for(root: &Hash, pname: &str) -> Option<Vec<String>> {
     for (k, v) in root {
         let k = k.as_str()?;
         match k {
-            "_rebase" | "_clear_fields" | "_derive" => {
-                // Moves or rewrites whole register sets.
-                if v.as_hash().is_some_and(|h| {
-                    h.iter().any(|(a, b)| {
-                        a.as_str().is_some_and(|a| spec_matches(a, pname))
-                            || b.as_str().is_some_and(|b| spec_matches(b, pname))
-                    })
-                }) || v.as_vec().is_some_and(|l| {
-                    l.iter()
-                        .any(|x| x.as_str().is_some_and(|x| spec_matches(x, pname)))
-                }) || v.as_str().is_some_and(|x| spec_matches(x, pname))
-                {
-                    return None;
-                }
-            }
+            // Moves or rewrites whole register sets.
+            "_rebase" | "_clear_fields" | "_derive" if mentions(v, pname) => return None,
             k if k.starts_with('_') => {}
             k if spec_matches(k, pname) => specs.extend(register_specs(v.as_hash()?)?),
             _ => {}
@@ -489,20 +470,43 @@ fn final_name(root: &Hash, pname: &str) -> String {
     name
 }
 
+/// Which peripherals (name, derivedFrom) a patch with these specs needs: the ones it names,
+/// closed under derivedFrom in both directions.
+pub(crate) fn select(list: &[(&str, Option<&str>)], specs: &[String]) -> Vec<bool> {
+    let mut sel: Vec<bool> = list
+        .iter()
+        .map(|(name, _)| specs.iter().any(|s| spec_matches(s, name)))
+        .collect();
+    loop {
+        let mut changed = false;
+        for i in 0..list.len() {
+            let Some(base) = list[i].1 else {
+                continue;
+            };
+            if let Some(j) = list.iter().position(|p| p.0 == base) {
+                if sel[i] != sel[j] {
+                    sel[i] = true;
+                    sel[j] = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    sel
+}
+
+/// Peripheral specs of a patch, `None` if its reach is unbounded.
+pub(crate) fn specs_of(patch: &Patch) -> Option<Vec<String>> {
+    peripheral_specs(patch.yaml.as_hash()?)
+}
+
 /// Run svdtools over all of `dev` (encode, patch, parse back).
 fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let name = &patch.name;
-    let t0 = std::time::Instant::now();
-    let prof = std::env::var_os("H7SH_PROF").is_some();
     let xml = svd_encoder::encode(dev).map_err(|e| patch_err(name, e.to_string()))?;
-    if prof {
-        eprintln!(
-            "  encode {} periphs {} bytes {:?}",
-            dev.peripherals.len(),
-            xml.len(),
-            t0.elapsed()
-        );
-    }
     let mut cfg = svdtools::patch::Config::default();
     // Copies, not derivedFrom links between identical enums: svdtools' search for an
     // identical enum to derive from scans the device once per added enum.
@@ -513,9 +517,6 @@ fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let mut text = String::new();
     std::io::Read::read_to_string(&mut out, &mut text)
         .map_err(|e| patch_err(name, e.to_string()))?;
-    if prof {
-        eprintln!("  processed {:?}", t0.elapsed());
-    }
     let parsed = svd_parser::parse_with_config(
         &text,
         &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),
