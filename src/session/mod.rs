@@ -64,8 +64,10 @@ pub struct Session {
     interrupt: Arc<AtomicBool>,
     connection: String,
     /// State of the STM32H7 toolkit commands (`session/toolkit.rs`).
+    #[allow(dead_code)]
     toolkit: toolkit::ToolkitState,
     /// State of scripting and recording (`session/scripting.rs`).
+    #[allow(dead_code)]
     scripting: scripting::ScriptState,
 }
 

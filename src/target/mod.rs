@@ -545,7 +545,7 @@ fn ap3_error(d: &Ap3Diagnosis) -> TargetError {
 
 fn check_align(addr: u64, width: Width) -> Result<(), TargetError> {
     let size = width.bytes();
-    if addr % u64::from(size) != 0 {
+    if !addr.is_multiple_of(u64::from(size)) {
         return Err(TargetError::Unaligned { addr, size });
     }
     Ok(())
