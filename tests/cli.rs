@@ -241,3 +241,64 @@ fn unknown_scenario_is_a_clear_error() {
     assert_eq!(code, 1);
     assert!(err.contains("no-such-board"), "{err}");
 }
+
+#[test]
+fn field_write_never_writes_one_into_other_write_one_to_clear_fields() {
+    // After a halt DFSR.HALTED = 1; writing DFSR.BKPT must not clear HALTED by writing it back.
+    let (code, objs, err) = sim_json(
+        "nucleo-h755zi-q",
+        "halt; read SCB.DFSR.HALTED; write SCB.DFSR.BKPT 1",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(objs[1]["value"], 1);
+    let w = &objs[2]["writes"][0];
+    assert_eq!(w["old"].as_u64().unwrap() & 1, 1);
+    assert_eq!(
+        w["new"].as_u64().unwrap(),
+        0b10,
+        "only BKPT written as 1: {w}"
+    );
+}
+
+#[test]
+fn reads_with_side_effects_need_force() {
+    let (code, _, err) = sim("nucleo-h755zi-q", "read HSEM_RLR0");
+    assert_eq!(code, 1);
+    assert!(err.contains("side effect"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    let sb = Sandbox::new();
+    let o = sb.run(&[
+        "--sim",
+        "--force",
+        "--json",
+        "-c",
+        "read HSEM_RLR0; read HSEM_R0.LOCK",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[1]["value"], 1,
+        "the forced read really locked semaphore 0"
+    );
+}
+
+#[test]
+fn every_command_answers_in_text_and_json() {
+    let cmds = "ap; ap 2; ap 0; core; core cm7; read RCC_CR; read RCC_CR.HSION; read 0x58024400 2; \
+         read 0x58024400/h; read 0x58024400/b 3; write 0x30000000 0x1234; write 0x30000000/b 0x56; \
+         write RCC_GCR WW1RSC=1 WW2RSC=1; show PWR CR3 CSR1; find D2CKRDY; info; status; halt; step; \
+         regs; reg pc; reg r1 7; resume; reset core; reset system; reset system halt; resume; \
+         wait RCC_CR.HSIRDY == 1 timeout 10; sim stats; sim wait 1; help; help read";
+    let (code, out, err) = sim("nucleo-h755zi-q", cmds);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let (code, objs, err) = sim_json("nucleo-h755zi-q", cmds);
+    assert_eq!(code, 0, "{err}");
+    let n = h7sh::lang::parse(cmds).unwrap().len();
+    assert_eq!(objs.len(), n, "one JSON object per command");
+    for o in &objs {
+        assert!(o["type"].is_string(), "{o}");
+    }
+}

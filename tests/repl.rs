@@ -114,3 +114,22 @@ fn unwritable_history_gives_one_warning_not_a_failure() {
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }
+
+#[test]
+fn side_effect_read_asks_first() {
+    let sb = Sandbox::new();
+    let mut p = start(&sb, "nucleo-h755zi-q");
+    p.send_line("read HSEM_RLR1").unwrap();
+    p.exp_string("[y/N]").expect("asked");
+    p.send_line("n").unwrap();
+    p.exp_string("has a side effect").expect("refused on no");
+    prompt(&mut p);
+    p.send_line("read HSEM_RLR1").unwrap();
+    p.exp_string("[y/N]").expect("asked again");
+    p.send_line("y").unwrap();
+    p.exp_string("HSEM.HSEM_RLR1 @ 0x58026484")
+        .expect("read on yes");
+    prompt(&mut p);
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+}
