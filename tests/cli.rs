@@ -302,3 +302,45 @@ fn every_command_answers_in_text_and_json() {
         assert!(o["type"].is_string(), "{o}");
     }
 }
+
+#[test]
+fn connecting_changes_nothing_and_halts_nothing() {
+    let (code, out, err) = sim("cm4-stop-no-dbg", "ap 2; read DBGMCU_CR; core cm7; status");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("DBGMCU.CR @ 0xe00e1004 = 0x00000000"),
+        "DBGMCU_CR left as found: {out}"
+    );
+    assert!(out.contains("cm7 (AP0): running"), "{out}");
+    assert!(!err.contains("connect changed"), "{err}");
+}
+
+#[test]
+fn debug_low_power_option_sets_dbgmcu_and_says_so() {
+    let sb = Sandbox::new();
+    let o = sb.run(&[
+        "--sim",
+        "cm4-stop-no-dbg",
+        "--debug-low-power",
+        "-c",
+        "ap 3; read 0xE000ED00",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("DBGMCU_CR 0x00000000 -> 0x0070003f"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("0x410fc241"),
+        "D2 debug clock on, AP3 answers"
+    );
+}
+
+#[test]
+fn list_probes_shows_the_virtual_board() {
+    let sb = Sandbox::new();
+    let o = sb.run(&["--list-probes"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("h7sh virtual board"), "{}", stdout(&o));
+}
