@@ -98,7 +98,55 @@ fn read_32_latency() {
     );
 }
 
+/// h7sh's own connect (DP only, no halt, DBGMCU untouched) and its per-command 32-bit read,
+/// which opens probe-rs's memory interface of the AP each time.
+fn h7sh_connect_and_read() {
+    use h7sh::target::{ApIndex, ConnectOptions, Target};
+    let b = board();
+    lock(&b).reset_stats();
+    let start = Instant::now();
+    let target = Target::open_with(Box::new(SimProbe::new(b.clone())), &ConnectOptions::default());
+    let host = start.elapsed();
+    let stats = lock(&b).stats();
+    let mut target = match target {
+        Ok(t) => t,
+        Err(e) => {
+            println!("h7sh connect failed: {e}");
+            return;
+        }
+    };
+    println!(
+        "h7sh connect (nucleo-h755zi-q): {} DAP transactions, {} round trips, {:.2} ms host",
+        stats.transactions,
+        stats.round_trips,
+        host.as_secs_f64() * 1e3
+    );
+    print!("{stats}");
+    lock(&b).reset_stats();
+    let addr = mem::AXI_SRAM.0;
+    let _ = target.read32(ApIndex::CM7, addr);
+    let one = lock(&b).stats();
+    let start = Instant::now();
+    let mut acc = 0u32;
+    for i in 0..READS {
+        match target.read32(ApIndex::CM7, addr + u64::from(i % 256) * 4) {
+            Ok(v) => acc = acc.wrapping_add(v),
+            Err(e) => {
+                println!("read failed: {e}");
+                return;
+            }
+        }
+    }
+    let per = start.elapsed().as_secs_f64() * 1e6 / f64::from(READS);
+    println!(
+        "h7sh Target::read32 over the virtual board: {per:.2} µs host per read \
+         (mean of {READS}; {} transactions, {} round trips each; checksum {acc:#x})",
+        one.transactions, one.round_trips
+    );
+}
+
 fn main() {
     full_attach();
     read_32_latency();
+    h7sh_connect_and_read();
 }
