@@ -105,7 +105,10 @@ fn h7sh_connect_and_read() {
     let b = board();
     lock(&b).reset_stats();
     let start = Instant::now();
-    let target = Target::open_with(Box::new(SimProbe::new(b.clone())), &ConnectOptions::default());
+    let target = Target::open_with(
+        Box::new(SimProbe::new(b.clone())),
+        &ConnectOptions::default(),
+    );
     let host = start.elapsed();
     let stats = lock(&b).stats();
     let mut target = match target {

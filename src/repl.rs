@@ -36,6 +36,21 @@ impl ShellHelper {
         }
     }
 
+    /// Enumerated-value names of `field` starting with `lower` (lower-cased prefix).
+    fn enum_candidates(&self, field: &str, lower: &str) -> Vec<String> {
+        match self.device.resolve(field) {
+            Ok(Resolved::Field(f)) => self
+                .device
+                .field(f)
+                .enums
+                .iter()
+                .filter(|e| e.name.to_ascii_lowercase().starts_with(lower))
+                .map(|e| e.name.clone())
+                .collect(),
+            _ => vec![],
+        }
+    }
+
     /// Candidates for the word under the cursor: `(start, candidates)`.
     pub fn candidates(&self, line: &str, pos: usize) -> (usize, Vec<String>) {
         let ctx = lang::completion_context(line, pos);
@@ -62,22 +77,10 @@ impl ShellHelper {
                 .collect(),
             CompletionKind::Arg(ArgKind::Value) => {
                 // Enumerated values of the field named just before the value.
-                let field = ctx.args.first().and_then(|n| match self.device.resolve(n) {
-                    Ok(Resolved::Field(f)) => Some(f),
-                    _ => None,
-                });
-                field
-                    .map(|f| {
-                        self.device
-                            .field(f)
-                            .enums
-                            .iter()
-                            .map(|e| e.name.as_str())
-                            .filter(starts)
-                            .map(String::from)
-                            .collect()
-                    })
-                    .unwrap_or_default()
+                match ctx.args.first() {
+                    Some(field) => self.enum_candidates(field, &lower),
+                    None => vec![],
+                }
             }
             CompletionKind::Arg(ArgKind::FieldAssignments) => {
                 // Field names of the register given as the first argument.
@@ -96,23 +99,10 @@ impl ShellHelper {
                     .map(|n| format!("{n}="))
                     .collect()
             }
-            CompletionKind::AssignmentValue { name } => {
-                let Some(reg) = ctx.args.first() else {
-                    return (ctx.start, vec![]);
-                };
-                match self.device.resolve(&format!("{reg}.{name}")) {
-                    Ok(Resolved::Field(f)) => self
-                        .device
-                        .field(f)
-                        .enums
-                        .iter()
-                        .map(|e| e.name.as_str())
-                        .filter(starts)
-                        .map(String::from)
-                        .collect(),
-                    _ => vec![],
-                }
-            }
+            CompletionKind::AssignmentValue { name } => match ctx.args.first() {
+                Some(reg) => self.enum_candidates(&format!("{reg}.{name}"), &lower),
+                None => vec![],
+            },
             CompletionKind::Arg(ArgKind::CoreReg) => CORE_REGISTERS
                 .iter()
                 .map(|r| r.name)

@@ -18,8 +18,9 @@ use crate::h7::ap3::{self, Ap3Diagnosis};
 use crate::h7::facts::{ap, cpuid, dbgmcu, scs};
 use error::classify;
 use probe_rs::architecture::arm::dp::DpAddress;
+use probe_rs::architecture::arm::memory::ArmMemoryInterface;
 use probe_rs::architecture::arm::sequences::{ArmDebugSequence, DefaultArmSequence};
-use probe_rs::architecture::arm::{ArmDebugInterface, FullyQualifiedApAddress};
+use probe_rs::architecture::arm::{ArmDebugInterface, ArmError, FullyQualifiedApAddress};
 use probe_rs::probe::{DebugProbe, DebugProbeSelector, Probe, WireProtocol};
 use probe_rs::vendor::st::sequences::stm32h7::{Stm32h7, Stm32h7Line};
 use std::sync::Arc;
@@ -377,9 +378,7 @@ impl Target {
         &mut self,
         ap: ApIndex,
         addr: u64,
-        f: impl FnOnce(
-            &mut dyn probe_rs::architecture::arm::memory::ArmMemoryInterface,
-        ) -> Result<R, probe_rs::architecture::arm::ArmError>,
+        f: impl FnOnce(&mut dyn ArmMemoryInterface) -> Result<R, ArmError>,
     ) -> Result<R, TargetError> {
         if ap == ApIndex::CM4 {
             self.ensure_ap3()?;
@@ -401,9 +400,7 @@ impl Target {
         &mut self,
         ap: ApIndex,
         addr: u64,
-        f: impl FnOnce(
-            &mut dyn probe_rs::architecture::arm::memory::ArmMemoryInterface,
-        ) -> Result<R, probe_rs::architecture::arm::ArmError>,
+        f: impl FnOnce(&mut dyn ArmMemoryInterface) -> Result<R, ArmError>,
     ) -> Result<R, TargetError> {
         let mut mem = self
             .iface
