@@ -87,8 +87,13 @@ impl ShellHelper {
                 let Some(reg) = ctx.args.first() else {
                     return (ctx.start, vec![]);
                 };
-                let Ok(Resolved::Register(id)) = self.device.resolve(reg) else {
-                    return (ctx.start, vec![]);
+                // `write FIELD VALUE` shares the position: offer the field's values.
+                let id = match self.device.resolve(reg) {
+                    Ok(Resolved::Register(id)) => id,
+                    Ok(Resolved::Field(_)) => {
+                        return (ctx.start, self.enum_candidates(reg, &lower))
+                    }
+                    _ => return (ctx.start, vec![]),
                 };
                 self.device
                     .register(id)
