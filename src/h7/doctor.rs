@@ -323,6 +323,34 @@ fn lockup(core: &Core, dhcsr: Option<u32>, boot_cur: Option<u32>) -> Option<Find
 /// All findings from the readings, most severe first.
 pub fn diagnose(r: &Readings) -> Vec<Finding> {
     let mut out = Vec::new();
+    // The supply first: when it is wrong, everything else is a symptom.
+    if let (Some(csr1), Some(cr3)) = (r.pwr_csr1, r.pwr_cr3) {
+        if csr1 & pwr::CSR1_ACTVOSRDY == 0 {
+            let mut ev = Evidence::default();
+            ev.add("PWR_CR3", Some(cr3));
+            ev.add("PWR_CSR1", Some(csr1));
+            let supply = match (cr3 & pwr::CR3_SDEN != 0, cr3 & pwr::CR3_LDOEN != 0) {
+                (true, true) => "SMPS feeding the LDO",
+                (true, false) => "direct SMPS",
+                (false, true) => "LDO",
+                (false, false) => "no regulator (bypass)",
+            };
+            out.push(Finding {
+                id: "supply-config",
+                severity: Severity::Error,
+                summary: format!(
+                    "the supply configuration does not match the board: PWR_CR3 selects {supply} \
+                     and PWR_CSR1.ACTVOSRDY = 0 (voltage scaling never became ready)"
+                ),
+                evidence: ev,
+                fix: vec!["reset system halt".into(), "status".into()],
+                note: "PWR_CR3 is write-once after power-on: power-cycle, connect with \
+                       --connect-under-reset, and flash firmware whose SystemClock_Config uses \
+                       the board's supply (NUCLEO-H755ZI-Q: PWR_DIRECT_SMPS_SUPPLY)"
+                    .into(),
+            });
+        }
+    }
     let cm7_cpuid_zero = r.cm7_cpuid == Some(0);
     if let Some(f) = not_booted(r, &CM7, cm7_cpuid_zero) {
         out.push(f);
@@ -376,33 +404,6 @@ pub fn diagnose(r: &Readings) -> Vec<Finding> {
                 fix: vec!["ob set RDP=Level0".into()],
                 note: "going back to level 0 MASS-ERASES both flash banks; reprogram the \
                        firmware afterwards"
-                    .into(),
-            });
-        }
-    }
-    if let (Some(csr1), Some(cr3)) = (r.pwr_csr1, r.pwr_cr3) {
-        if csr1 & pwr::CSR1_ACTVOSRDY == 0 {
-            let mut ev = Evidence::default();
-            ev.add("PWR_CR3", Some(cr3));
-            ev.add("PWR_CSR1", Some(csr1));
-            let supply = match (cr3 & pwr::CR3_SDEN != 0, cr3 & pwr::CR3_LDOEN != 0) {
-                (true, true) => "SMPS feeding the LDO",
-                (true, false) => "direct SMPS",
-                (false, true) => "LDO",
-                (false, false) => "no regulator (bypass)",
-            };
-            out.push(Finding {
-                id: "supply-config",
-                severity: Severity::Error,
-                summary: format!(
-                    "the supply configuration does not match the board: PWR_CR3 selects {supply} \
-                     and PWR_CSR1.ACTVOSRDY = 0 (voltage scaling never became ready)"
-                ),
-                evidence: ev,
-                fix: vec!["reset system halt".into(), "status".into()],
-                note: "PWR_CR3 is write-once after power-on: power-cycle, connect with \
-                       --connect-under-reset, and flash firmware whose SystemClock_Config uses \
-                       the board's supply (NUCLEO-H755ZI-Q: PWR_DIRECT_SMPS_SUPPLY)"
                     .into(),
             });
         }

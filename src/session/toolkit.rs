@@ -172,13 +172,7 @@ impl ToolkitOutcome {
                     "snapshot `{name}`: {registers} registers of {} through AP{ap}",
                     peripherals.join(", ")
                 );
-                for sk in skipped {
-                    let _ = writeln!(
-                        out,
-                        "  {}skipped {}: {}{}",
-                        s.dim, sk.name, sk.reason, s.reset
-                    );
-                }
+                skipped_text(&mut out, skipped, s);
             }
             ToolkitOutcome::Diff {
                 name,
@@ -225,6 +219,31 @@ impl ToolkitOutcome {
             }
         }
         out
+    }
+}
+
+/// Skipped registers grouped by reason (a few names each).
+fn skipped_text(out: &mut String, skipped: &[Skipped], s: &Style) {
+    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+    for sk in skipped {
+        match reasons.iter_mut().find(|(r, _)| *r == sk.reason) {
+            Some((_, names)) => names.push(&sk.name),
+            None => reasons.push((&sk.reason, vec![&sk.name])),
+        }
+    }
+    for (reason, names) in reasons {
+        let more = if names.len() > 4 {
+            format!(" and {} more", names.len() - 4)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  {}skipped ({reason}): {}{more}{}",
+            s.dim,
+            names.iter().take(4).copied().collect::<Vec<_>>().join(", "),
+            s.reset
+        );
     }
 }
 
@@ -689,7 +708,7 @@ impl Session {
             }
         }
         let _ = writeln!(md, "- connection: {}", self.connection);
-        let _ = writeln!(md, "- SVD: {}", self.views.source_line);
+        let _ = writeln!(md, "- {}", self.views.source_line);
         let id = self.target.identity().clone();
         let _ = writeln!(md, "\n### Chip\n");
         let mut rows = vec![
