@@ -172,6 +172,12 @@ fn ap3_fix(id: &str) -> (Vec<String>, String) {
              once, without changing option bytes: `write RCC_GCR.BOOT_C2 1`"
                 .into(),
         ),
+        "cm4-boot-pending-reset" => (
+            vec!["reset".into()],
+            "the boot logic samples BCM4 at reset; to release the CM4 without a reset: \
+             `write RCC_GCR.BOOT_C2 1`"
+                .into(),
+        ),
         "d2-stop-debug-off" => (
             vec![
                 "ap 2".into(),
