@@ -288,7 +288,7 @@ fn ob_works_without_any_svd_names() {
         "--yes",
         "--json",
         "-c",
-        "ob; ob set BCM4=1; doctor",
+        "ob; ob set BCM4=1; doctor; reset; doctor",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let objs = json_lines(&stdout(&o));
@@ -304,9 +304,10 @@ fn ob_works_without_any_svd_names() {
     assert_eq!(bcm4(&objs[0]), Some(0));
     assert_eq!(objs[1]["programmed"], true);
     assert_eq!(
-        objs[2]["findings"][0]["id"], "cm4-not-booted",
-        "not reset yet"
+        objs[2]["findings"][0]["id"], "cm4-boot-pending-reset",
+        "programmed, not reset yet"
     );
+    assert_eq!(objs[4]["healthy"], true, "after the reset");
 }
 
 // ---- ob set --------------------------------------------------------------------------------
