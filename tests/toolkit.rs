@@ -462,8 +462,7 @@ fn ob_set_refusals_name_their_flag() {
             "--allow-dangerous-option-bytes",
         ),
     ] {
-        let cmds = format!("{set}");
-        let (code, _, err) = sim_args(&["--sim", scenario, "--yes", "--json", "-c", &cmds]);
+        let (code, _, err) = sim_args(&["--sim", scenario, "--yes", "--json", "-c", set]);
         assert_eq!(code, 1, "{scenario}: {set}");
         let e = last_error(&err);
         assert_eq!(e["kind"], "refused", "{e}");

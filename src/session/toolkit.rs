@@ -259,8 +259,8 @@ fn ob_text(out: &mut String, o: &ObOutcome, s: &Style) {
     );
     let _ = writeln!(
         out,
-        "  {:<17} {:<5} {:>7}  {:<26} {:<26} {}",
-        "FIELD", "REG", "BITS", "CUR (in force)", "PRG (to program)", "ACTS"
+        "  {:<17} {:<5} {:>7}  {:<26} {:<26} ACTS",
+        "FIELD", "REG", "BITS", "CUR (in force)", "PRG (to program)"
     );
     for f in &o.fields {
         let field = ob::field(f.name);
@@ -1092,10 +1092,7 @@ impl Session {
             }
             v
         };
-        let periphs: Vec<(String, Vec<RegId>)> = self
-            .snap_peripherals(snap.ap, &chosen)?
-            .into_iter()
-            .collect();
+        let periphs = self.snap_peripherals(snap.ap, &chosen)?;
         let (now, _) = self.read_peripherals(snap.ap, &periphs)?;
         let in_chosen = |reg: &str| {
             chosen
