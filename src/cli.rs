@@ -89,6 +89,12 @@ pub struct Cli {
     /// Read registers with read side effects without asking
     #[arg(long)]
     pub force: bool,
+    /// Let `ob set` program RDP level 2: debug disabled FOR EVER (with --yes, never asked again)
+    #[arg(long)]
+    pub i_understand_rdp2_is_permanent: bool,
+    /// Let `ob set` turn off both cores' boot, or point a boot address outside flash and RAM
+    #[arg(long)]
+    pub allow_dangerous_option_bytes: bool,
     /// Script to run (.rhai) and its arguments
     #[arg(value_name = "SCRIPT.rhai [ARGS...]", trailing_var_arg = true)]
     pub script: Vec<String>,
@@ -251,6 +257,8 @@ pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
         yes: cli.yes,
         dry_run: cli.dry_run,
         force: cli.force,
+        allow_rdp2: cli.i_understand_rdp2_is_permanent,
+        allow_dangerous_ob: cli.allow_dangerous_option_bytes,
     };
     let mut session = Session::new(target, board, views, options, connection);
     if cli.ap != 0 {

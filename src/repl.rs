@@ -205,6 +205,13 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
     let interrupt = session.interrupt_flag();
     // Ctrl-C while a command runs: ask it to stop between two accesses.
     let _ = ctrlc::set_handler(move || interrupt.store(true, Ordering::SeqCst));
+    // Questions (option-byte changes, reads with side effects) are asked on the terminal.
+    session.set_confirm(Box::new(|question: &str| {
+        eprint!("{question} [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok()
+            && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    }));
     let mut current_ap = session.selected_ap();
     session.refresh_state();
     loop {

@@ -58,6 +58,22 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
              FLASH_OPTSR_PRG.BCM4 = 1 (option-byte programming) and a system reset"
                 .to_string(),
         )
+    } else if bcm4 == Some(1)
+        && boot_c2 == Some(0)
+        && d2ckrdy == Some(1)
+        && evidence.cm4_cpuid == Some(0)
+    {
+        // BCM4 reads 1 but the CM4 is still gated: BCM4 was programmed since the last reset
+        // (boot options are sampled at reset, RM0399 §4.4.3).
+        (
+            "cm4-boot-pending-reset",
+            "the CM4 is not booted although BCM4 = 1: the option byte was programmed after the \
+             last reset (CPUID reads 0 through AP3, RCC_GCR.BOOT_C2 = 0, D2 clock running)"
+                .to_string(),
+            "reset the chip (`reset`) so the boot logic samples BCM4 again, or release the CM4 now \
+             with `write RCC_GCR.BOOT_C2 1`"
+                .to_string(),
+        )
     } else if d2ckrdy == Some(0) && dbg_d2 == Some(0) {
         (
             "d2-stop-debug-off",

@@ -521,3 +521,53 @@ pub mod mem_ext {
     /// Flash sector size: erase granularity (RM0399 §4.3.4).
     pub const FLASH_SECTOR: u64 = 128 * 1024;
 }
+
+/// Option-byte fields beyond OPTSR (RM0399 §4.9.14..§4.9.19): (lsb, width) of the boot-address,
+/// protection-area and write-protection fields, and the values the toolkit checks against.
+pub mod ob_fields {
+    /// FLASH_BOOT7_CUR/PRG: BCM7_ADD0 [15:0], BCM7_ADD1 [31:16] (RM0399 §4.9.20).
+    pub const BCM7_ADD0: (u32, u32) = (0, 16);
+    pub const BCM7_ADD1: (u32, u32) = (16, 16);
+    /// FLASH_BOOT4_CUR/PRG: BCM4_ADD0 [15:0], BCM4_ADD1 [31:16] (RM0399 §4.9.22).
+    pub const BCM4_ADD0: (u32, u32) = (0, 16);
+    pub const BCM4_ADD1: (u32, u32) = (16, 16);
+    /// FLASH_PRAR_CUR/PRG: PROT_AREA_START [11:0], PROT_AREA_END [27:16], DMEP bit 31
+    /// (RM0399 §4.9.14). Areas are counted in 256-byte units from the bank start.
+    pub const PROT_AREA_START: (u32, u32) = (0, 12);
+    pub const PROT_AREA_END: (u32, u32) = (16, 12);
+    pub const DMEP: (u32, u32) = (31, 1);
+    /// FLASH_SCAR_CUR/PRG: SEC_AREA_START [11:0], SEC_AREA_END [27:16], DMES bit 31 (RM0399 §4.9.16).
+    pub const SEC_AREA_START: (u32, u32) = (0, 12);
+    pub const SEC_AREA_END: (u32, u32) = (16, 12);
+    pub const DMES: (u32, u32) = (31, 1);
+    /// FLASH_WPSN_CUR/PRG: WRPSN [7:0], one bit per sector, 0 = write protected (RM0399 §4.9.18).
+    pub const WRPSN: (u32, u32) = (0, 8);
+    /// BOR_LEV values (RM0399 §4.9.9): 0 off, 1 level 1 (2.1 V), 2 level 2 (2.4 V), 3 level 3 (2.7 V).
+    pub const BOR_LEV_NAMES: [&str; 4] = ["BOR_OFF", "BOR_LEVEL1", "BOR_LEVEL2", "BOR_LEVEL3"];
+    /// ST_RAM_SIZE values (RM0399 §4.9.9): ST secure-library RAM reservation.
+    pub const ST_RAM_SIZE_NAMES: [&str; 4] = ["2KB", "4KB", "8KB", "16KB"];
+    /// An RDP byte that is neither level 0 nor level 2: the canonical level-1 value (approx: any
+    /// value other than 0xAA and 0xCC is level 1; ST tools write 0xBB).
+    pub const RDP_LEVEL1_CANONICAL: u32 = 0xBB;
+    /// Offset of the last option-byte register of bank 1 (BOOT4_PRG) + 4: FLASH +0x1C..+0x50 is
+    /// one contiguous block (OPTSR_CUR..BOOT4_PRG), bank 2's PRAR..WPSN one more (+0x128..+0x140).
+    pub const BANK1_BLOCK: (u64, u64) = (0x1C, 0x50);
+    pub const BANK2_BLOCK: (u64, u64) = (0x128, 0x140);
+    /// Virtual/real time `ob set` waits for OPT_BUSY to clear before giving up (RM0399 §4.4.3
+    /// gives no figure; a change takes a few ms on silicon, an RDP regression with mass erase up to
+    /// several seconds (approx)).
+    pub const OPT_BUSY_TIMEOUT_MS: u64 = 5_000;
+}
+
+/// Extra RCC/PWR/DBGMCU facts read by `doctor` and `report` (RM0399 §7.8, §9.7, §61.5.8).
+pub mod boot_state {
+    /// PWR_CR3 SMPS/LDO fields beyond BYPASS/LDOEN/SDEN: SMPSEXTHP bit 3, SMPSLEVEL [5:4]
+    /// (RM0399 §7.8.4).
+    pub const CR3_SMPSEXTHP: u32 = 1 << 3;
+    pub const CR3_SMPSLEVEL_SHIFT: u32 = 4;
+    /// Flash as a boot target: bank 1 and bank 2 (RM0399 §2.3). Boot addresses are valid in
+    /// flash, system memory, or RAM (ITCM, DTCM, AXI SRAM, SRAM1..4) (RM0399 §4.9.20 note).
+    pub const BOOT_FLASH: (u64, u64) = (0x0800_0000, 2 * 1024 * 1024);
+    /// An erased flash word.
+    pub const ERASED_WORD: u32 = 0xFFFF_FFFF;
+}

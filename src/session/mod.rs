@@ -44,6 +44,10 @@ pub struct SessionOptions {
     pub dry_run: bool,
     /// Allow reads with side effects without asking.
     pub force: bool,
+    /// `ob set` may program RDP level 2 (`--i-understand-rdp2-is-permanent`).
+    pub allow_rdp2: bool,
+    /// `ob set` may make the other refused changes (`--allow-dangerous-option-bytes`).
+    pub allow_dangerous_ob: bool,
 }
 
 /// Asks the user a yes/no question (interactive sessions only).

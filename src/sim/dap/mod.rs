@@ -262,6 +262,9 @@ impl MemAp {
     }
 
     fn size(&self) -> Size {
+        if self.kind == ApKind::Apb {
+            return Size::U32; // CSW.Size reads as word (csw_value); the stored reset value is 0.
+        }
         match self.csw.size() {
             csw_size::BYTE => Size::U8,
             csw_size::HALFWORD => Size::U16,
