@@ -195,13 +195,6 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
         }
         let _ = rl.load_history(path);
     }
-    // Questions (side-effect reads, option-byte changes) are answered on the terminal.
-    session.set_confirm(Box::new(|question: &str| {
-        eprint!("{question} [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer).is_ok()
-            && matches!(answer.trim(), "y" | "Y" | "yes")
-    }));
     let interrupt = session.interrupt_flag();
     // Ctrl-C while a command runs: ask it to stop between two accesses.
     let _ = ctrlc::set_handler(move || interrupt.store(true, Ordering::SeqCst));

@@ -263,7 +263,7 @@ impl MemAp {
 
     fn size(&self) -> Size {
         if self.kind == ApKind::Apb {
-            return Size::U32; // CSW.Size reads as word (csw_value); the stored reset value is 0.
+            return Size::U32; // the APB-AP only does word transfers (ADIv5.2 C2.6.4)
         }
         match self.csw.size() {
             csw_size::BYTE => Size::U8,
