@@ -83,7 +83,7 @@ impl TargetError {
             }
             TargetError::Access { ap, .. } => format!(
                 "check the address is mapped in the view of AP{ap} (`ap` lists them); \
-                 `info` shows which APs answer"
+                 flash reads fault under RDP level 1; `doctor` checks both"
             ),
             TargetError::Ap3Unreachable { hint, .. } => hint.clone(),
             TargetError::NoSuchAp(_) => {
@@ -132,17 +132,20 @@ pub(crate) fn classify(ap: u8, addr: u64, err: ArmError) -> TargetError {
     }
 }
 
-/// A readable one-liner for a probe-rs ARM error, following its source chain.
+/// A readable one-liner for a probe-rs ARM error: its innermost cause, which is what happened on
+/// the wire (probe-rs's outer layers only repeat which AP and register were involved, which the
+/// caller's message already says).
 pub(crate) fn describe_arm_error(err: &ArmError) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
+    let mut last: &dyn std::error::Error = err;
+    while let Some(s) = last.source() {
+        last = s;
     }
-    text
+    let text = last.to_string();
+    match text.as_str() {
+        "Target device responded with a FAULT response to the request." => {
+            "the bus access faulted (FAULT answer: unmapped, protected or unclocked)".into()
+        }
+        "Target device did not respond to request." => "no answer from the target (no ACK)".into(),
+        _ => text,
+    }
 }
