@@ -409,10 +409,18 @@ pub fn register(engine: &mut Engine, args: Array) {
     engine.register_fn("args", move || args.clone());
     engine.register_fn("fail", |m: &str| fail(m, ""));
     engine.register_fn("fail", fail);
+    engine.register_fn("warn", |m: &str| eprintln!("warning: {m}"));
     engine.register_fn("hex", |v: INT| format!("{:#010x}", v));
     engine.register_fn("is_virtual", || with_session(|s| Ok(s.board().is_some())));
     engine.register_fn("scenario", || {
         with_session(|s| Ok(s.board().map(|b| b.scenario()).unwrap_or_default()))
+    });
+    engine.register_fn("identity", || -> R<Map> {
+        with_session(|s| {
+            let snap = super::record::snapshot(s);
+            let json = serde_json::to_value(&snap).unwrap_or_default();
+            Ok(json_to_dynamic(&json).try_cast::<Map>().unwrap_or_default())
+        })
     });
     // Later: ob(), ob_set(), doctor(), snap(), diff() (issue 5) register here.
 }

@@ -60,8 +60,9 @@ pub const DEFAULT_MAX_CALL_DEPTH: usize = 128;
 pub const MAX_CALL_DEPTH_CEILING: usize = 2_000;
 /// Default of `--max-string-size` (16 MiB).
 pub const DEFAULT_MAX_STRING_SIZE: usize = 16 << 20;
-/// Default of `--max-array-size` (room for the largest `mem32` read, 1 Mi words).
-pub const DEFAULT_MAX_ARRAY_SIZE: usize = 4 << 20;
+/// Default of `--max-array-size`. Rhai re-measures an array after each push, so a runaway
+/// push loop costs O(n²): keep the default where that stays in seconds.
+pub const DEFAULT_MAX_ARRAY_SIZE: usize = 1 << 16;
 /// Nested `run` levels (a script running a script...).
 pub const MAX_RUN_NESTING: u32 = 8;
 /// Stack of the thread that evaluates a script (deep recursion must hit the call-depth limit,

@@ -62,12 +62,24 @@ fn hex(v: Option<u32>) -> String {
         .unwrap_or_else(|| "not read".into())
 }
 
-/// The header comment: version, date, connection, chip identity, option bytes. The option
-/// bytes are read through the target directly (AP0), so the session's change marks stay as
-/// they were.
-pub fn header(session: &mut Session, file: &Path) -> String {
-    let scenario = session.board().map(|b| b.scenario());
-    let connection = session.connection().to_string();
+/// Chip identity and option bytes, as a recording's header states them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Snapshot {
+    pub chip: String,
+    pub dpidr: u32,
+    pub dbgmcu_idc: Option<u32>,
+    pub cm7_cpuid: Option<u32>,
+    pub cm4_cpuid: Option<u32>,
+    pub optsr_cur: Option<u32>,
+    pub boot7_cur: Option<u32>,
+    pub boot4_cur: Option<u32>,
+}
+
+/// Reads the snapshot: identity from the connection, option bytes through AP0 directly (not
+/// through `execute`, so the session's change marks stay as they were). A recording's replay
+/// starts with `identity()`, which makes the same reads, so that both runs make the same debug
+/// traffic (the virtual board's time advances with it) and print the same.
+pub fn snapshot(session: &mut Session) -> Snapshot {
     let id = session.target().identity().clone();
     let mut ob = |off: u64| {
         session
@@ -76,16 +88,39 @@ pub fn header(session: &mut Session, file: &Path) -> String {
             .ok()
             .and_then(|v| v.first().copied())
     };
-    let optsr = ob(flash::OPTSR_CUR);
-    let boot7 = ob(flash::BOOT7_CUR);
-    let boot4 = ob(flash::BOOT4_CUR);
+    let optsr_cur = ob(flash::OPTSR_CUR);
+    let boot7_cur = ob(flash::BOOT7_CUR);
+    let boot4_cur = ob(flash::BOOT4_CUR);
+    Snapshot {
+        chip: id.chip,
+        dpidr: id.dpidr,
+        dbgmcu_idc: id.dbgmcu_idc,
+        cm7_cpuid: id.cm7_cpuid,
+        cm4_cpuid: id.cm4_cpuid,
+        optsr_cur,
+        boot7_cur,
+        boot4_cur,
+    }
+}
+
+fn opt(v: Option<u32>) -> String {
+    v.map(|v| format!("{v:#010x}"))
+        .unwrap_or_else(|| "()".into())
+}
+
+/// The header comment (version, date, connection, chip identity, option bytes) and the
+/// preamble that checks the chip is the same when the recording is replayed.
+pub fn header(session: &mut Session, file: &Path) -> String {
+    let scenario = session.board().map(|b| b.scenario());
+    let connection = session.connection().to_string();
+    let snap = snapshot(session);
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let run = match &scenario {
         Some(s) => format!("h7sh --sim {s} {name}"),
-        None => format!("h7sh --probe ... {name}"),
+        None => format!("h7sh --probe VID:PID {name}"),
     };
     let mut h = String::new();
     h.push_str(&format!(
@@ -98,24 +133,40 @@ pub fn header(session: &mut Session, file: &Path) -> String {
         h.push_str(&format!("// Virtual-board scenario: {s}\n"));
     }
     h.push_str(&format!(
-        "// Chip: {} DPIDR {:#010x}, DBGMCU_IDC {}, CM7 CPUID {}, CM4 CPUID {}\n",
-        if id.chip.is_empty() { "?" } else { &id.chip },
-        id.dpidr,
-        hex(id.dbgmcu_idc),
-        hex(id.cm7_cpuid),
-        match id.cm4_cpuid {
+        "// Chip: {} (DPIDR {:#010x}), DBGMCU_IDC {}, CM7 CPUID {}, CM4 CPUID {}\n",
+        if snap.chip.is_empty() {
+            "?"
+        } else {
+            &snap.chip
+        },
+        snap.dpidr,
+        hex(snap.dbgmcu_idc),
+        hex(snap.cm7_cpuid),
+        match snap.cm4_cpuid {
             Some(v) => format!("{v:#010x}"),
             None => "not read (AP3 not attached yet)".into(),
         }
     ));
     h.push_str(&format!(
-        "// Option bytes at the start: FLASH_OPTSR_CUR {}, BOOT7_CUR {}, BOOT4_CUR {}\n",
-        hex(optsr),
-        hex(boot7),
-        hex(boot4)
+        "// Option bytes at the start: FLASH_OPTSR_CUR {}, FLASH_BOOT7_CUR {}, FLASH_BOOT4_CUR {}\n",
+        hex(snap.optsr_cur),
+        hex(snap.boot7_cur),
+        hex(snap.boot4_cur)
     ));
     h.push_str(&format!("// Replay: {run}\n"));
-    h.push_str("// Each line re-runs one command and prints what the session printed.\n\n");
+    h.push_str(
+        "// Each shell(...) line re-runs one command and prints what the session printed.\n\n",
+    );
+    h.push_str(&format!(
+        "// Same chip and option bytes as when recorded? (the same reads; a warning on stderr if not)\n\
+         let chip = identity();\n\
+         if chip.optsr_cur != {} || chip.boot7_cur != {} || chip.boot4_cur != {} {{\n\
+         \x20   debug(\"the option bytes differ from the recording's: results may differ\");\n\
+         }}\n\n",
+        opt(snap.optsr_cur),
+        opt(snap.boot7_cur),
+        opt(snap.boot4_cur)
+    ));
     h
 }
 
