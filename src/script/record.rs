@@ -161,7 +161,7 @@ pub fn header(session: &mut Session, file: &Path) -> String {
         "// Same chip and option bytes as when recorded? (the same reads; a warning on stderr if not)\n\
          let chip = identity();\n\
          if chip.optsr_cur != {} || chip.boot7_cur != {} || chip.boot4_cur != {} {{\n\
-         \x20   debug(\"the option bytes differ from the recording's: results may differ\");\n\
+         \x20   warn(\"the option bytes differ from the recording's: results may differ\");\n\
          }}\n\n",
         opt(snap.optsr_cur),
         opt(snap.boot7_cur),
