@@ -422,5 +422,15 @@ pub fn register(engine: &mut Engine, args: Array) {
             Ok(json_to_dynamic(&json).try_cast::<Map>().unwrap_or_default())
         })
     });
+    // Errors caught with try/catch: `catch (e) { print(e.message); print(e.hint); }`.
+    engine
+        .register_type_with_name::<Failure>("Failure")
+        .register_get("message", |f: &mut Failure| f.message.clone())
+        .register_get("hint", |f: &mut Failure| f.hint.clone())
+        .register_get("kind", |f: &mut Failure| f.kind.to_string())
+        .register_fn("to_string", |f: &mut Failure| f.message.clone())
+        .register_fn("to_debug", |f: &mut Failure| {
+            format!("{} (hint: {})", f.message, f.hint)
+        });
     // Later: ob(), ob_set(), doctor(), snap(), diff() (issue 5) register here.
 }
