@@ -83,7 +83,11 @@ fn memory_reads_and_writes_by_width() {
     );
     assert_eq!(
         v,
-        json!([[0x2002_0000u32, 0x0800_02C1u32], [0, 0x2002], [0, 0, 2, 0x20]])
+        json!([
+            [0x2002_0000u32, 0x0800_02C1u32],
+            [0, 0x2002],
+            [0, 0, 2, 0x20]
+        ])
     );
     let v = ok(
         &mut s,
@@ -106,7 +110,10 @@ fn halt_step_resume_and_core_registers() {
         r#"let h = halt(); set_reg("r0", 0x1234); let r = regs();
            [h.state, reg("r0"), r.r0, r.pc == reg("pc"), step().state, resume().state]"#,
     );
-    assert_eq!(v, json!(["halted", 0x1234, 0x1234, true, "halted", "running"]));
+    assert_eq!(
+        v,
+        json!(["halted", 0x1234, 0x1234, true, "halted", "running"])
+    );
     let v = ok(&mut s, r#"status().cm7.state"#);
     assert_eq!(v, json!("running"));
     let e = run(&mut s, r#"ap(2); halt()"#).unwrap_err();
@@ -116,7 +123,10 @@ fn halt_step_resume_and_core_registers() {
 #[test]
 fn reset_kinds() {
     let mut s = session("nucleo-h755zi-q");
-    let v = ok(&mut s, r#"let r = reset("system halt"); [r.kind, r.halt, status().cm7.state]"#);
+    let v = ok(
+        &mut s,
+        r#"let r = reset("system halt"); [r.kind, r.halt, status().cm7.state]"#,
+    );
     assert_eq!(v, json!(["system", true, "halted"]));
     let v = ok(&mut s, r#"resume(); reset().kind"#);
     assert_eq!(v, json!("system"));
@@ -133,7 +143,10 @@ fn status_reports_unreachable_cores_with_the_cause() {
     assert_eq!(v["cm4"]["reachable"], json!(false));
     assert_eq!(v["cm4"]["state"], json!("unreachable"));
     assert!(v["cm4"]["error"].as_str().unwrap().contains("BCM4"), "{v}");
-    assert!(v["cm4"]["hint"].as_str().unwrap().contains("BOOT_C2"), "{v}");
+    assert!(
+        v["cm4"]["hint"].as_str().unwrap().contains("BOOT_C2"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -159,7 +172,10 @@ fn sh_runs_any_command_and_returns_its_outcome() {
     let v = ok(&mut s, r#"sh("read RCC.CR.D2CKRDY")"#);
     assert_eq!(v["type"], json!("field"));
     assert_eq!(v["value"], json!(1));
-    assert!(v["text"].as_str().unwrap().contains("RCC.CR.D2CKRDY [15]"), "{v}");
+    assert!(
+        v["text"].as_str().unwrap().contains("RCC.CR.D2CKRDY [15]"),
+        "{v}"
+    );
     let v = ok(&mut s, r#"sh("ap 3; read 0xE000ED00")"#);
     assert_eq!(v[1]["values"], json!([0x410F_C241u32]));
     assert_eq!(s.selected_ap().get(), 3);
@@ -174,11 +190,21 @@ fn sh_runs_any_command_and_returns_its_outcome() {
 #[test]
 fn args_print_fail_identity_and_helpers() {
     let mut s = session("bcm4-off");
-    let sc = Script::new("a.rhai", r#"[args, args(), args.len(), hex(255), is_virtual(), scenario()]"#);
+    let sc = Script::new(
+        "a.rhai",
+        r#"[args, args(), args.len(), hex(255), is_virtual(), scenario()]"#,
+    );
     let v = sc.run(&mut s, &["fix", "two words"]).unwrap();
     assert_eq!(
         v,
-        json!([["fix", "two words"], ["fix", "two words"], 2, "0x000000ff", true, "bcm4-off"])
+        json!([
+            ["fix", "two words"],
+            ["fix", "two words"],
+            2,
+            "0x000000ff",
+            true,
+            "bcm4-off"
+        ])
     );
     let v = ok(&mut s, r#"print("hello"); identity()"#);
     assert_eq!(v["optsr_cur"], json!(0x0386_AAF0u32));

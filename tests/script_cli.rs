@@ -47,9 +47,15 @@ fn an_error_stops_the_script_with_file_line_col_message_hint_and_exit_1() {
     assert_eq!(code(&o), 1);
     assert_eq!(stdout(&o), "before\n");
     let err = stderr(&o);
-    let shown = format!("error: {}:3:18: AP3 (Cortex-M4) is unreachable", f.display());
+    let shown = format!(
+        "error: {}:3:18: AP3 (Cortex-M4) is unreachable",
+        f.display()
+    );
     assert!(err.contains(&shown), "{err}");
-    assert!(err.contains("  hint: release it now with `write RCC_GCR.BOOT_C2 1`"), "{err}");
+    assert!(
+        err.contains("  hint: release it now with `write RCC_GCR.BOOT_C2 1`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -73,7 +79,10 @@ fn json_mode_errors_are_json_objects_and_prints_are_json_lines() {
     assert_eq!(e["kind"], "script-failed");
     assert_eq!(e["hint"], "because");
     assert!(
-        e["error"].as_str().unwrap().ends_with("j.rhai:3:1: stop here"),
+        e["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("j.rhai:3:1: stop here"),
         "{e}"
     );
 }
@@ -89,7 +98,11 @@ fn syntax_errors_and_unknown_functions_point_at_the_place() {
     let f = write(sb.dir.path(), "fn.rhai", "\nreed(\"RCC.CR\");");
     let o = sb.run(&["--sim", f.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
-    assert!(stderr(&o).contains("fn.rhai:2:1: unknown function reed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("fn.rhai:2:1: unknown function reed"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -97,7 +110,11 @@ fn a_missing_script_is_an_io_error() {
     let sb = Sandbox::new();
     let o = sb.run(&["--sim", "/nonexistent/x.rhai"]);
     assert_eq!(code(&o), 1);
-    assert!(stderr(&o).contains("cannot read script /nonexistent/x.rhai"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot read script /nonexistent/x.rhai"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 // ---- sandbox -----------------------------------------------------------------------------
@@ -109,24 +126,56 @@ fn sandbox_no_file_access() {
     std::fs::create_dir_all(dir.join("lib")).unwrap();
     write(sb.dir.path(), "secret.rhai", "fn x() { 42 }");
     write(&dir.join("lib"), "util.rhai", "fn twice(x) { x * 2 }");
-    let ok = write(&dir, "ok.rhai", "import \"lib/util\" as u; print(u::twice(21));");
+    let ok = write(
+        &dir,
+        "ok.rhai",
+        "import \"lib/util\" as u; print(u::twice(21));",
+    );
     let o = sb.run(&["--sim", ok.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stdout(&o), "42\n");
     for (name, text, expect) in [
-        ("up.rhai", "import \"../secret\" as s;", "outside the script's folder"),
-        ("abs.rhai", "import \"/etc/passwd\" as s;", "outside the script's folder"),
-        ("ext.rhai", "import \"lib/util.txt\" as s;", "not a .rhai script"),
-        ("open.rhai", "let f = open_file(\"/etc/passwd\");", "unknown function open_file"),
-        ("rec.rhai", "sh(\"record /tmp/h7sh-x.rhai\");", "scripts cannot write files"),
-        ("run.rhai", "sh(\"run ../secret.rhai\");", "outside the script's folder"),
+        (
+            "up.rhai",
+            "import \"../secret\" as s;",
+            "outside the script's folder",
+        ),
+        (
+            "abs.rhai",
+            "import \"/etc/passwd\" as s;",
+            "outside the script's folder",
+        ),
+        (
+            "ext.rhai",
+            "import \"lib/util.txt\" as s;",
+            "not a .rhai script",
+        ),
+        (
+            "open.rhai",
+            "let f = open_file(\"/etc/passwd\");",
+            "unknown function open_file",
+        ),
+        (
+            "rec.rhai",
+            "sh(\"record /tmp/h7sh-x.rhai\");",
+            "scripts cannot write files",
+        ),
+        (
+            "run.rhai",
+            "sh(\"run ../secret.rhai\");",
+            "outside the script's folder",
+        ),
         ("sys.rhai", "system(\"ls\");", "unknown function system"),
     ] {
         let f = write(&dir, name, text);
         let o = sb.run(&["--sim", f.to_str().unwrap()]);
         assert_eq!(code(&o), 1, "{name}");
         assert!(stderr(&o).contains(expect), "{name}: {}", stderr(&o));
-        assert!(stderr(&o).contains(&format!("{name}:1:")), "{name}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{name}:1:")),
+            "{name}: {}",
+            stderr(&o)
+        );
     }
     assert!(!Path::new("/tmp/h7sh-x.rhai").exists());
 }
@@ -139,16 +188,34 @@ fn sandbox_endless_loop_is_stopped_by_the_operation_limit_and_by_timeout() {
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
     assert!(err.contains("loop.rhai:2:"), "{err}");
-    assert!(err.contains("exceeded its limit of 100000 operations"), "{err}");
+    assert!(
+        err.contains("exceeded its limit of 100000 operations"),
+        "{err}"
+    );
     assert!(err.contains("--max-operations"), "{err}");
 
     let start = std::time::Instant::now();
-    let o = sb.run(&["--sim", "--max-operations", "0", "--timeout", "0.5", f.to_str().unwrap()]);
+    let o = sb.run(&[
+        "--sim",
+        "--max-operations",
+        "0",
+        "--timeout",
+        "0.5",
+        f.to_str().unwrap(),
+    ]);
     assert_eq!(code(&o), 1);
     assert!(start.elapsed().as_secs() < 20);
-    assert!(stderr(&o).contains("ran longer than --timeout 0.5 s"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("ran longer than --timeout 0.5 s"),
+        "{}",
+        stderr(&o)
+    );
     // A loop of shell calls is stopped the same way.
-    let f = write(sb.dir.path(), "reads.rhai", "loop { read(\"RCC.CR.D2CKRDY\"); }");
+    let f = write(
+        sb.dir.path(),
+        "reads.rhai",
+        "loop { read(\"RCC.CR.D2CKRDY\"); }",
+    );
     let o = sb.run(&["--sim", "--timeout", "0.5", f.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("--timeout"), "{}", stderr(&o));
@@ -157,7 +224,11 @@ fn sandbox_endless_loop_is_stopped_by_the_operation_limit_and_by_timeout() {
 #[test]
 fn sandbox_deep_recursion_is_stopped_by_the_call_depth_limit() {
     let sb = Sandbox::new();
-    let f = write(sb.dir.path(), "rec.rhai", "fn down(n) { down(n + 1) }\ndown(0);");
+    let f = write(
+        sb.dir.path(),
+        "rec.rhai",
+        "fn down(n) { down(n + 1) }\ndown(0);",
+    );
     let o = sb.run(&["--sim", f.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
@@ -181,16 +252,31 @@ fn sandbox_deep_recursion_is_stopped_by_the_call_depth_limit() {
 #[test]
 fn sandbox_huge_strings_and_arrays_are_stopped_by_the_size_limits() {
     let sb = Sandbox::new();
-    let f = write(sb.dir.path(), "str.rhai", "let s = \"x\";\nloop { s += s; }");
+    let f = write(
+        sb.dir.path(),
+        "str.rhai",
+        "let s = \"x\";\nloop { s += s; }",
+    );
     let o = sb.run(&["--sim", f.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
     assert!(err.contains("str.rhai:2:"), "{err}");
-    assert!(err.contains("Length of string exceeds the script's limit"), "{err}");
+    assert!(
+        err.contains("Length of string exceeds the script's limit"),
+        "{err}"
+    );
     assert!(err.contains("16777216 bytes (--max-string-size)"), "{err}");
     let o = sb.run(&["--sim", "--max-string-size", "1000", f.to_str().unwrap()]);
-    assert!(stderr(&o).contains("limited to 1000 bytes"), "{}", stderr(&o));
-    let f = write(sb.dir.path(), "arr.rhai", "let a = [];\nloop { a.push(0); }");
+    assert!(
+        stderr(&o).contains("limited to 1000 bytes"),
+        "{}",
+        stderr(&o)
+    );
+    let f = write(
+        sb.dir.path(),
+        "arr.rhai",
+        "let a = [];\nloop { a.push(0); }",
+    );
     let o = sb.run(&["--sim", "--max-array-size", "5000", f.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("Size of array"), "{}", stderr(&o));
@@ -247,14 +333,24 @@ fn replay_check(scenario: &str, body: &str) {
 
     let text = std::fs::read_to_string(&rec).unwrap();
     assert!(text.starts_with("// Recorded by h7sh "), "{text}");
-    assert!(text.contains(&format!("// Virtual-board scenario: {scenario}")), "{text}");
+    assert!(
+        text.contains(&format!("// Virtual-board scenario: {scenario}")),
+        "{text}"
+    );
     assert!(text.contains("DBGMCU_IDC 0x"), "{text}");
     assert!(text.contains("CM7 CPUID 0x411fc271"), "{text}");
-    assert!(text.contains("// Option bytes at the start: FLASH_OPTSR_CUR 0x"), "{text}");
+    assert!(
+        text.contains("// Option bytes at the start: FLASH_OPTSR_CUR 0x"),
+        "{text}"
+    );
 
     let o = sb.run(&["--sim", scenario, rec.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert_eq!(stdout(&o), live_body, "replay differs from the live session");
+    assert_eq!(
+        stdout(&o),
+        live_body,
+        "replay differs from the live session"
+    );
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
@@ -286,7 +382,10 @@ fn record_keeps_only_what_succeeded_and_warns_on_another_board() {
     let o = sb.run(&["--sim", "bcm4-off", "-c", &cmds]);
     assert_eq!(code(&o), 1);
     let text = std::fs::read_to_string(&rec).unwrap();
-    assert!(text.contains("shell(\"read RCC.CR.D2CKRDY\");\nshell(\"core cm4\");\n"), "{text}");
+    assert!(
+        text.contains("shell(\"read RCC.CR.D2CKRDY\");\nshell(\"core cm4\");\n"),
+        "{text}"
+    );
     assert!(!text.contains("0xE000ED00"), "{text}");
     // Replayed on a board with other option bytes: a warning on stderr, same commands.
     let o = sb.run(&["--sim", "nucleo-h755zi-q", rec.to_str().unwrap()]);
@@ -311,5 +410,8 @@ fn record_errors() {
     assert!(err.contains("already recording"), "{err}");
     let (c, _, err) = sim("nucleo-h755zi-q", "record /nonexistent/dir/x.rhai");
     assert_eq!(c, 1);
-    assert!(err.contains("cannot write /nonexistent/dir/x.rhai"), "{err}");
+    assert!(
+        err.contains("cannot write /nonexistent/dir/x.rhai"),
+        "{err}"
+    );
 }

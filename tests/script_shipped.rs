@@ -35,7 +35,11 @@ fn bringup_on_the_factory_board_reports_dbgmcu_and_fixes_it() {
     assert_eq!(e.kind(), "script-failed");
     assert!(e.to_string().contains("1 problem(s) found"), "{e}");
     assert!(e.hint().contains("fix"), "{}", e.hint());
-    assert_eq!(value(&mut s, "DBGMCU.CR") & 0x3F, 0, "nothing fixed without `fix`");
+    assert_eq!(
+        value(&mut s, "DBGMCU.CR") & 0x3F,
+        0,
+        "nothing fixed without `fix`"
+    );
     halted_both(&mut s);
 
     let mut s = session("nucleo-h755zi-q");
@@ -59,8 +63,16 @@ fn bringup_on_bcm4_off_releases_the_cm4_and_fixes_bcm4_with_fix() {
     shipped(&mut s, BRINGUP, &["fix"]).unwrap();
     assert_eq!(value(&mut s, "FLASH.OPTSR_CUR.BCM4"), 1);
     assert_eq!(value(&mut s, "FLASH.OPTSR_PRG.BCM4"), 1);
-    assert_eq!(value(&mut s, "FLASH.OPTCR.OPTLOCK"), 1, "option bytes locked again");
-    assert_eq!(value(&mut s, "RCC.GCR.BOOT_C2"), 0, "booted by BCM4 after the reset");
+    assert_eq!(
+        value(&mut s, "FLASH.OPTCR.OPTLOCK"),
+        1,
+        "option bytes locked again"
+    );
+    assert_eq!(
+        value(&mut s, "RCC.GCR.BOOT_C2"),
+        0,
+        "booted by BCM4 after the reset"
+    );
     halted_both(&mut s);
 }
 
@@ -124,7 +136,13 @@ fn cm4_wake_hsem_wakes_the_sleeping_cm4() {
 
 #[test]
 fn boot_state_reads_and_changes_nothing() {
-    for scenario in ["nucleo-h755zi-q", "bcm4-off", "cm4-stop-no-dbg", "cm4-bad-boot", "rdp1"] {
+    for scenario in [
+        "nucleo-h755zi-q",
+        "bcm4-off",
+        "cm4-stop-no-dbg",
+        "cm4-bad-boot",
+        "rdp1",
+    ] {
         let mut s = session(scenario);
         let before = h7sh::script::eval(
             &mut s,
@@ -175,7 +193,10 @@ fn forum_thread_reproduces_and_solves_on_bcm4_off() {
 
     let mut s = session("nucleo-h755zi-q");
     let e = shipped(&mut s, "forum-bcm4-off.rhai", &[]).unwrap_err();
-    assert!(e.to_string().contains("not in the state of the thread"), "{e}");
+    assert!(
+        e.to_string().contains("not in the state of the thread"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -185,8 +206,12 @@ fn forum_thread_output_shows_the_symptom_and_the_fix() {
     let o = sb.run(&["--sim", "bcm4-off", script.to_str().unwrap()]);
     let out = common::stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
-    let symptom = out.find("error: AP3 (Cortex-M4) is unreachable").expect(&out);
-    let cause = out.find("FLASH.OPTSR_CUR.BCM4 [22] @ 0x5200201c = 0").expect(&out);
+    let symptom = out
+        .find("error: AP3 (Cortex-M4) is unreachable")
+        .expect(&out);
+    let cause = out
+        .find("FLASH.OPTSR_CUR.BCM4 [22] @ 0x5200201c = 0")
+        .expect(&out);
     let fixed = out.find("0xe000ed00: 0x410fc241").expect(&out);
     assert!(symptom < cause && cause < fixed, "{out}");
 }
@@ -203,7 +228,10 @@ fn every_shipped_script_has_a_header_with_what_it_does_and_its_arguments() {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_str().unwrap();
         assert!(text.starts_with(&format!("// {name}: ")), "{name}");
-        assert!(text.contains("// Arguments"), "{name} has no Arguments section");
+        assert!(
+            text.contains("// Arguments"),
+            "{name} has no Arguments section"
+        );
         assert!(text.contains("// Example: h7sh "), "{name} has no example");
         // It compiles.
         let e = rhai::Engine::new().compile(&text);
