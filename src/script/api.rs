@@ -123,8 +123,36 @@ fn sh(line: &str, print: bool) -> R<Dynamic> {
     })
 }
 
-fn read(target: Dynamic) -> R<INT> {
-    let t = target_of(&target).map_err(shell_failure)?;
+/// Targets parsed from strings, by their text (scripts read the same names in loops).
+const TARGET_CACHE_SIZE: usize = 256;
+
+thread_local! {
+    static TARGETS: std::cell::RefCell<std::collections::HashMap<String, Target>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn parsed_target(text: &str) -> Result<Target, ShellError> {
+    if let Some(t) = TARGETS.with(|c| c.borrow().get(text).cloned()) {
+        return Ok(t);
+    }
+    let t = lang::parse_target(text.trim())?;
+    TARGETS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= TARGET_CACHE_SIZE {
+            c.clear();
+        }
+        c.insert(text.to_string(), t.clone());
+    });
+    Ok(t)
+}
+
+fn read_name(target: &str) -> R<INT> {
+    let t = parsed_target(target).map_err(shell_failure)?;
+    with_session(|s| s.read_value(&t)).map(|(_, v)| int(v))
+}
+
+fn read_address(addr: INT) -> R<INT> {
+    let t = target_of(&Dynamic::from_int(addr)).map_err(shell_failure)?;
     with_session(|s| s.read_value(&t)).map(|(_, v)| int(v))
 }
 
@@ -376,7 +404,8 @@ pub fn register(engine: &mut Engine, args: Array) {
     engine.register_fn("core", current_core);
     engine.register_fn("core", select_core);
     // Registers, fields, memory.
-    engine.register_fn("read", read);
+    engine.register_fn("read", read_name);
+    engine.register_fn("read", read_address);
     engine.register_fn("fields", fields);
     engine.register_fn("write", write);
     engine.register_fn("write_fields", write_fields);
