@@ -164,7 +164,7 @@ fn evaluate(
     let engine = build_engine(&limits, root.clone(), interrupt.clone(), json, argv.clone());
     let mut ast = engine
         .compile(source)
-        .map_err(|e| to_shell_error(EvalAltResult::from(e).into(), name, &limits))?;
+        .map_err(|e| to_shell_error(EvalAltResult::from(e), name, &limits))?;
     ast.set_source(name);
 
     session.script_enter(root);
@@ -207,7 +207,7 @@ fn evaluate(
     };
     session.script_leave();
     interrupt.store(false, Ordering::SeqCst);
-    result.map_err(|e| to_shell_error(e, name, &limits))
+    result.map_err(|e| to_shell_error(*e, name, &limits))
 }
 
 fn build_engine(
@@ -261,10 +261,14 @@ fn location(file: &str, pos: Position) -> String {
     }
 }
 
+/// What a script stopped by Ctrl-C left behind.
+const INTERRUPTED_HINT: &str = "the script stopped between two operations: each shell command \
+    it ran either completed or wrote nothing (no half-done read-modify-write)";
+
 /// A script error as a shell error whose message starts with `file:line:col:`.
-pub fn to_shell_error(err: Box<EvalAltResult>, file: &str, limits: &Limits) -> ShellError {
+pub fn to_shell_error(err: EvalAltResult, file: &str, limits: &Limits) -> ShellError {
     let mut file = file.to_string();
-    let mut err = *err;
+    let mut err = err;
     // The innermost error is the one to show; keep the file it happened in.
     loop {
         match err {
@@ -286,7 +290,12 @@ pub fn to_shell_error(err: Box<EvalAltResult>, file: &str, limits: &Limits) -> S
     let (message, hint, kind): (String, String, &'static str) = match err {
         EvalAltResult::ErrorRuntime(d, _) if d.is::<Failure>() => {
             let f = d.cast::<Failure>();
-            (f.message, f.hint, f.kind)
+            if f.kind == "interrupted" {
+                // Ctrl-C seen by a shell command (between two of its accesses).
+                ("interrupted (Ctrl-C)".into(), INTERRUPTED_HINT.into(), f.kind)
+            } else {
+                (f.message, f.hint, f.kind)
+            }
         }
         EvalAltResult::ErrorRuntime(d, _) => (d.to_string(), String::new(), "script-failed"),
         EvalAltResult::ErrorTerminated(token, _) if token.to_string() == "timeout" => (
@@ -301,9 +310,7 @@ pub fn to_shell_error(err: Box<EvalAltResult>, file: &str, limits: &Limits) -> S
         ),
         EvalAltResult::ErrorTerminated(..) => (
             "interrupted (Ctrl-C)".into(),
-            "the script stopped between two operations: every shell command it ran is complete \
-             (no half-done read-modify-write)"
-                .into(),
+            INTERRUPTED_HINT.into(),
             "interrupted",
         ),
         EvalAltResult::ErrorTooManyOperations(_) => (
