@@ -292,7 +292,11 @@ pub fn to_shell_error(err: EvalAltResult, file: &str, limits: &Limits) -> ShellE
             let f = d.cast::<Failure>();
             if f.kind == "interrupted" {
                 // Ctrl-C seen by a shell command (between two of its accesses).
-                ("interrupted (Ctrl-C)".into(), INTERRUPTED_HINT.into(), f.kind)
+                (
+                    "interrupted (Ctrl-C)".into(),
+                    INTERRUPTED_HINT.into(),
+                    f.kind,
+                )
             } else {
                 (f.message, f.hint, f.kind)
             }
