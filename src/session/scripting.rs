@@ -80,6 +80,9 @@ impl Session {
         match cmd {
             Command::Run { file, args } => {
                 let path = self.script_path(file)?;
+                // From here on Ctrl-C stops scripts between two operations (the REPL has its
+                // own handler on the same flag).
+                script::install_ctrlc(self.interrupt_flag());
                 let value = script::run_file(self, &path, args)?;
                 Ok(Outcome::Script(ScriptOutcome::ScriptRun {
                     file: file.clone(),
