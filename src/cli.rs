@@ -95,6 +95,22 @@ pub struct Cli {
     /// Let `ob set` turn off both cores' boot, or point a boot address outside flash and RAM
     #[arg(long)]
     pub allow_dangerous_option_bytes: bool,
+    /// Stop a script after SECS seconds (between two operations)
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Most operations a script may run (0 = no limit)
+    #[arg(long, value_name = "N", default_value_t = crate::script::DEFAULT_MAX_OPERATIONS)]
+    pub max_operations: u64,
+    /// Deepest nesting of function calls in a script (at most 2000)
+    #[arg(long, value_name = "N", default_value_t = crate::script::DEFAULT_MAX_CALL_DEPTH as u64,
+          value_parser = clap::value_parser!(u64).range(1..=crate::script::MAX_CALL_DEPTH_CEILING as u64))]
+    pub max_call_depth: u64,
+    /// Longest string a script may build, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = crate::script::DEFAULT_MAX_STRING_SIZE)]
+    pub max_string_size: usize,
+    /// Most elements in one array or map of a script
+    #[arg(long, value_name = "N", default_value_t = crate::script::DEFAULT_MAX_ARRAY_SIZE)]
+    pub max_array_size: usize,
     /// Script to run (.rhai) and its arguments
     #[arg(value_name = "SCRIPT.rhai [ARGS...]", trailing_var_arg = true)]
     pub script: Vec<String>,
@@ -146,16 +162,15 @@ pub fn main_with(mut cli: Cli) -> i32 {
             return 1;
         }
     };
+    session.set_script_limits(crate::script::limits_from(&cli));
     if !cli.script.is_empty() {
-        let e = ShellError::Unsupported {
-            message: format!(
-                "cannot run {}: scripting is not in this build yet",
-                cli.script[0]
-            ),
-            hint: "run commands with -c \"...\" or in the REPL".into(),
+        return match crate::script::run_cli(&mut session, &cli.script) {
+            Ok(()) => 0,
+            Err(e) => {
+                report(&e);
+                1
+            }
         };
-        report(&e);
-        return 1;
     }
     if !cli.command.is_empty() {
         let input = cli.command.join("\n");

@@ -6,6 +6,7 @@ pub mod h7;
 pub mod lang;
 pub mod render;
 pub mod repl;
+pub mod script;
 pub mod session;
 pub mod sim;
 pub mod svd;

@@ -179,3 +179,16 @@ fn power_cycle_reconnects_and_reloads_option_bytes() {
         "{out}"
     );
 }
+
+#[test]
+fn a_locked_up_cm4_can_be_halted_and_locks_up_again_on_resume() {
+    let (code, out, err) = sim(
+        "cm4-bad-boot",
+        "core cm4; status; halt; reg pc; resume; status",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("cm4 (AP3): lockup"), "{out}");
+    assert!(out.contains("cm4 halt: halted"), "{out}");
+    assert!(out.contains("cm4 pc = 0xeffffffe"), "{out}");
+    assert!(out.contains("cm4 resume: lockup"), "{out}");
+}

@@ -968,7 +968,7 @@ fn no_panics_on_garbage() {
         "generator should also produce valid inputs ({ok})"
     );
     // long and random-byte lines
-    let long = "read ".to_string() + &"A".repeat(100_000);
+    let long = "read ".to_string() + "A".repeat(100_000).as_str();
     assert_eq!(parse(&long).unwrap().len(), 1);
     let many = "halt;".repeat(10_000);
     assert_eq!(parse(&many).unwrap().len(), 10_000);

@@ -26,6 +26,14 @@ pub enum ShellError {
     Unsupported { message: String, hint: String },
     #[error("{message}")]
     Io { message: String, hint: String },
+    /// A script stopped (its message starts with `file:line:col:`); `kind` is the kind of the
+    /// error inside the script (e.g. `ap3-unreachable`) or a script kind (`script`, `limit`...).
+    #[error("{message}")]
+    Script {
+        message: String,
+        hint: String,
+        kind: &'static str,
+    },
 }
 
 impl ShellError {
@@ -54,6 +62,7 @@ impl ShellError {
             ShellError::Interrupted => "interrupted",
             ShellError::Unsupported { .. } => "unsupported",
             ShellError::Io { .. } => "io",
+            ShellError::Script { kind, .. } => kind,
         }
     }
 
@@ -67,7 +76,8 @@ impl ShellError {
             ShellError::Refused { hint, .. }
             | ShellError::BadValue { hint, .. }
             | ShellError::Unsupported { hint, .. }
-            | ShellError::Io { hint, .. } => hint.clone(),
+            | ShellError::Io { hint, .. }
+            | ShellError::Script { hint, .. } => hint.clone(),
             ShellError::Interrupted => {
                 "the command stopped between two accesses; nothing was left half-written".into()
             }

@@ -48,10 +48,11 @@ pub struct CoreStatus {
 
 impl CoreStatus {
     fn decode(core: CoreId, dhcsr: u32) -> CoreStatus {
-        let state = if dhcsr & scs::S_LOCKUP != 0 {
-            CoreState::Lockup
-        } else if dhcsr & scs::S_HALT != 0 {
+        // Debug state wins: a halt takes a locked-up core out of lockup.
+        let state = if dhcsr & scs::S_HALT != 0 {
             CoreState::Halted
+        } else if dhcsr & scs::S_LOCKUP != 0 {
+            CoreState::Lockup
         } else if dhcsr & scs::S_SLEEP != 0 {
             CoreState::Sleeping
         } else {

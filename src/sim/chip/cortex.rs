@@ -196,8 +196,14 @@ impl Core {
         self.r[15] = x::LOCKUP_PC;
     }
 
-    /// Enter debug state (C_HALT): wakes a sleeping core.
+    /// Enter debug state (C_HALT): wakes a sleeping core, and takes a locked-up core out of
+    /// lockup (ARMv7-M B1.5.15: entry to Debug state exits Lockup); resuming at the lockup
+    /// address locks it up again.
     pub fn halt(&mut self) {
+        if self.lockup {
+            self.lockup = false;
+            self.lockup_on_resume = true;
+        }
         if !self.halted {
             self.halted = true;
             self.sleeping = false;
