@@ -44,3 +44,21 @@ fn ob_set_from_a_script_needs_yes() {
         stderr(&o)
     );
 }
+
+#[test]
+fn readme_scripting_example_runs_as_documented() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("// fix-cm4.rhai").expect("example in README");
+    let end = start + readme[start..].find("```").expect("end of example");
+    let sb = Sandbox::new();
+    let script = sb.dir.path().join("fix-cm4.rhai");
+    std::fs::write(&script, &readme[start..end]).unwrap();
+    let o = sb.run(&["--sim", "bcm4-off", "--yes", script.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("CM4 CPUID 0x410fc241, running"),
+        "{}",
+        stdout(&o)
+    );
+}
