@@ -17,6 +17,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// One row of the report's boot-state table: AP, name, address, decoded bits.
+type BootStateRow = (ApIndex, &'static str, u64, &'static [(u32, &'static str)]);
+
 /// Peripherals `snap`/`diff` take when none are named: the bring-up ones.
 pub const DEFAULT_SNAP_PERIPHERALS: [&str; 6] = ["FLASH", "RCC", "PWR", "DBGMCU", "SYSCFG", "HSEM"];
 
@@ -819,74 +822,70 @@ impl Session {
         }
 
         let _ = writeln!(md, "\n### DBGMCU, RCC and PWR boot state\n");
-        let mut rows = Vec::new();
-        let mut reg = |t: &mut Target, ap: ApIndex, name: &str, addr: u64, bits: &[(u32, &str)]| {
-            rows.push(match t.read32(ap, addr) {
-                Ok(v) => vec![
-                    name.to_string(),
-                    format!("{v:#010x}"),
-                    rep::bits_text(v, bits),
-                ],
-                Err(e) => vec![name.to_string(), "-".into(), format!("not readable: {e}")],
-            });
-        };
-        let t = &mut self.target;
-        reg(
-            t,
-            ApIndex::APB_D,
-            "DBGMCU_CR (AP2)",
-            dbgmcu::BASE_APBD + dbgmcu::CR,
-            rep::DBGMCU_CR_BITS,
-        );
-        reg(
-            t,
-            ApIndex::CM7,
-            "RCC_CR",
-            rcc::BASE + rcc::CR,
-            rep::RCC_CR_BITS,
-        );
-        reg(
-            t,
-            ApIndex::CM7,
-            "RCC_GCR",
-            rcc::BASE + rcc::GCR,
-            rep::RCC_GCR_BITS,
-        );
-        reg(
-            t,
-            ApIndex::CM7,
-            "RCC_RSR",
-            rcc::BASE + rcc::RSR,
-            rep::RCC_RSR_BITS,
-        );
-        reg(
-            t,
-            ApIndex::CM7,
-            "PWR_CR3",
-            pwr::BASE + pwr::CR3,
-            rep::PWR_CR3_BITS,
-        );
-        reg(
-            t,
-            ApIndex::CM7,
-            "PWR_CSR1",
-            pwr::BASE + pwr::CSR1,
-            rep::PWR_CSR1_BITS,
-        );
-        reg(
-            t,
-            ApIndex::CM7,
-            "PWR_CPUCR",
-            pwr::BASE + pwr::CPUCR,
-            rep::PWR_CPUCR_BITS,
-        );
-        reg(
-            t,
-            ApIndex::CM7,
-            "PWR_CPU2CR",
-            pwr::BASE + pwr::CPU2CR,
-            rep::PWR_CPUCR_BITS,
-        );
+        // What decides the boot state, read in this order (DBGMCU through AP2, the rest AP0).
+        let boot_state: [BootStateRow; 8] = [
+            (
+                ApIndex::APB_D,
+                "DBGMCU_CR (AP2)",
+                dbgmcu::BASE_APBD + dbgmcu::CR,
+                rep::DBGMCU_CR_BITS,
+            ),
+            (
+                ApIndex::CM7,
+                "RCC_CR",
+                rcc::BASE + rcc::CR,
+                rep::RCC_CR_BITS,
+            ),
+            (
+                ApIndex::CM7,
+                "RCC_GCR",
+                rcc::BASE + rcc::GCR,
+                rep::RCC_GCR_BITS,
+            ),
+            (
+                ApIndex::CM7,
+                "RCC_RSR",
+                rcc::BASE + rcc::RSR,
+                rep::RCC_RSR_BITS,
+            ),
+            (
+                ApIndex::CM7,
+                "PWR_CR3",
+                pwr::BASE + pwr::CR3,
+                rep::PWR_CR3_BITS,
+            ),
+            (
+                ApIndex::CM7,
+                "PWR_CSR1",
+                pwr::BASE + pwr::CSR1,
+                rep::PWR_CSR1_BITS,
+            ),
+            (
+                ApIndex::CM7,
+                "PWR_CPUCR",
+                pwr::BASE + pwr::CPUCR,
+                rep::PWR_CPUCR_BITS,
+            ),
+            (
+                ApIndex::CM7,
+                "PWR_CPU2CR",
+                pwr::BASE + pwr::CPU2CR,
+                rep::PWR_CPUCR_BITS,
+            ),
+        ];
+        let rows: Vec<Vec<String>> = boot_state
+            .iter()
+            .map(
+                |&(ap, name, addr, bits)| match self.target.read32(ap, addr) {
+                    Ok(v) => vec![
+                        name.to_string(),
+                        format!("{v:#010x}"),
+                        rep::bits_text(v, bits),
+                    ],
+                    Err(e) => vec![name.to_string(), "-".into(), format!("not readable: {e}")],
+                },
+            )
+            .collect();
         md.push_str(&rep::md_table(&["register", "value", "bits"], &rows));
 
         let _ = writeln!(md, "\n### AP scan\n");

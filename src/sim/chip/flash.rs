@@ -151,15 +151,7 @@ impl FlashCtrl {
 
     /// Read of a FLASH register offset this model owns; `None` = not modelled (plain register).
     pub fn read(&self, off: u64, cur: &OptionBytes) -> Option<u32> {
-        let bank = |base: u64| -> Option<usize> {
-            if off == base {
-                Some(0)
-            } else if off == base + f::BANK2_OFFSET {
-                Some(1)
-            } else {
-                None
-            }
-        };
+        let bank = |base: u64| bank_of(off, base);
         let v = match off {
             f::OPTKEYR => 0,
             f::OPTCR => {
@@ -213,15 +205,7 @@ impl FlashCtrl {
         cur: &OptionBytes,
     ) -> Option<FlashEffect> {
         let prg_ok = self.unlocked() && !self.busy();
-        let bank = |base: u64| -> Option<usize> {
-            if off == base {
-                Some(0)
-            } else if off == base + f::BANK2_OFFSET {
-                Some(1)
-            } else {
-                None
-            }
-        };
+        let bank = |base: u64| bank_of(off, base);
         match off {
             f::OPTKEYR => {
                 // RM0399 §4.5.2: key 1 then key 2; anything else locks OPTCR until reset.
@@ -313,6 +297,18 @@ impl FlashCtrl {
             self.prg = new;
         }
         Some((new, ObChange { mass_erase }))
+    }
+}
+
+/// Which bank a per-bank register offset addresses: bank 1 at `base`, bank 2 at
+/// `base + BANK2_OFFSET` (RM0399 §4.9: PRAR/SCAR/WPSN are repeated per bank).
+fn bank_of(off: u64, base: u64) -> Option<usize> {
+    if off == base {
+        Some(0)
+    } else if off == base + f::BANK2_OFFSET {
+        Some(1)
+    } else {
+        None
     }
 }
 
