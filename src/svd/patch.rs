@@ -125,21 +125,23 @@ const DEVICE_PROPS: &[&str] = &[
     "resetMask",
 ];
 
+/// Appends a YAML name or list of names to `specs`; `None` for any other shape.
+fn push_str_or_list(v: &Yaml, specs: &mut Vec<String>) -> Option<()> {
+    match v {
+        Yaml::String(s) => specs.push(s.clone()),
+        Yaml::Array(a) => {
+            for x in a {
+                specs.push(x.as_str()?.to_string());
+            }
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
 /// Peripheral name specs a patch touches, or `None` if its reach cannot be bounded.
 fn peripheral_specs(root: &Hash) -> Option<Vec<String>> {
     let mut specs = Vec::new();
-    let push_str_or_list = |v: &Yaml, specs: &mut Vec<String>| -> Option<()> {
-        match v {
-            Yaml::String(s) => specs.push(s.clone()),
-            Yaml::Array(a) => {
-                for x in a {
-                    specs.push(x.as_str()?.to_string());
-                }
-            }
-            _ => return None,
-        }
-        Some(())
-    };
     for (k, v) in root {
         let k = k.as_str()?;
         match k {
@@ -328,18 +330,6 @@ fn register_specs_for(root: &Hash, pname: &str) -> Option<Vec<String>> {
 
 fn register_specs(h: &Hash) -> Option<Vec<String>> {
     let mut specs = Vec::new();
-    let str_list = |v: &Yaml, specs: &mut Vec<String>| -> Option<()> {
-        match v {
-            Yaml::String(s) => specs.push(s.clone()),
-            Yaml::Array(a) => {
-                for x in a {
-                    specs.push(x.as_str()?.to_string());
-                }
-            }
-            _ => return None,
-        }
-        Some(())
-    };
     for (k, v) in h {
         let k = k.as_str()?;
         match k {
@@ -348,13 +338,13 @@ fn register_specs(h: &Hash) -> Option<Vec<String>> {
                 Yaml::Hash(d) => {
                     for (dk, dv) in d {
                         match dk.as_str()? {
-                            "_registers" => str_list(dv, &mut specs)?,
+                            "_registers" => push_str_or_list(dv, &mut specs)?,
                             "_interrupts" => {}
                             _ => return None,
                         }
                     }
                 }
-                v => str_list(v, &mut specs)?,
+                v => push_str_or_list(v, &mut specs)?,
             },
             "_modify" => {
                 for (mk, mv) in v.as_hash()? {
