@@ -225,6 +225,7 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
                     }
                 }
                 let mut quit = false;
+                session.clear_interrupt();
                 match lang::parse(&line) {
                     Err(e) => eprint!("{}", render::error_text(&e.into(), &style)),
                     Ok(cmds) => {

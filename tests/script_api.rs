@@ -259,3 +259,30 @@ fn run_nests_scripts_from_the_same_folder_only() {
     assert!(e.to_string().contains("nested"), "{e}");
     assert_eq!(s.script_depth(), 0);
 }
+
+/// Ctrl-C (the session's interrupt flag, as the signal handler sets it) stops a script whatever
+/// the moment it arrives: inside a shell command or between two of them. A lost one lets the
+/// loop run to its end and return its count.
+#[test]
+fn an_interrupt_at_any_moment_stops_the_script() {
+    let mut s = session("nucleo-h755zi-q");
+    let flag = s.interrupt_flag();
+    for i in 0..60u64 {
+        let flag = flag.clone();
+        let pressed = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_micros(3_000 + i * 499));
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let r = run(
+            &mut s,
+            r#"let n = 0;
+               while n < 20000 { write_fields("DBGMCU.CR", #{DBGSTOP_D2: n % 2}); n += 1; }
+               n"#,
+        );
+        pressed.join().unwrap();
+        match r {
+            Err(e) => assert_eq!(e.kind(), "interrupted", "try {i}: {e}"),
+            Ok(v) => panic!("try {i}: the interrupt was lost, the loop ran to {v}"),
+        }
+    }
+}

@@ -34,7 +34,9 @@ impl Pty {
     /// `h7sh ARGS` on a pseudo-terminal, or None when `script` is not installed.
     fn spawn(sb: &common::Sandbox, args: &[&str]) -> Option<Pty> {
         let h7sh = sb.cmd(args);
-        let mut line = shell_quote(h7sh.get_program().to_str().unwrap());
+        // `exec`: `script` runs the line through $SHELL; a shell that stays as parent (dash
+        // does) would itself be killed by the SIGINT and `script` would report 130.
+        let mut line = "exec ".to_string() + &shell_quote(h7sh.get_program().to_str().unwrap());
         for a in h7sh.get_args() {
             line.push(' ');
             line.push_str(&shell_quote(a.to_str().unwrap()));
@@ -111,6 +113,15 @@ impl Pty {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl Drop for Pty {
+    /// A failed test must not leave h7sh spinning: killing `script` closes the pty, and the
+    /// kernel hangs h7sh up.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

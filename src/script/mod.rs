@@ -159,7 +159,11 @@ fn evaluate(
     let limits = session.script_limits().clone();
     let json = session.options.json;
     let interrupt = session.interrupt_flag();
-    interrupt.store(false, Ordering::SeqCst);
+    // Only the outermost script forgets an earlier Ctrl-C: a nested `run` must not swallow one.
+    let outermost = session.script_depth() == 0;
+    if outermost {
+        interrupt.store(false, Ordering::SeqCst);
+    }
     let argv: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
     let engine = build_engine(&limits, root.clone(), interrupt.clone(), json, argv.clone());
     let mut ast = engine
@@ -206,7 +210,9 @@ fn evaluate(
         })
     };
     session.script_leave();
-    interrupt.store(false, Ordering::SeqCst);
+    if outermost {
+        interrupt.store(false, Ordering::SeqCst);
+    }
     result.map_err(|e| to_shell_error(*e, name, &limits))
 }
 

@@ -203,9 +203,15 @@ impl Session {
         Ok(())
     }
 
+    /// Forgets a Ctrl-C pressed while nothing ran; front ends call it before each line they
+    /// run. `execute` does not: inside a script a Ctrl-C arriving between two commands must
+    /// survive until the script engine sees it.
+    pub fn clear_interrupt(&self) {
+        self.interrupt.store(false, Ordering::SeqCst);
+    }
+
     /// Runs one command (and lets an active recording see it).
     pub fn execute(&mut self, cmd: &Command) -> Result<Outcome, ShellError> {
-        self.interrupt.store(false, Ordering::SeqCst);
         let result = self.dispatch(cmd);
         self.after_execute(cmd, &result);
         result
