@@ -98,6 +98,13 @@ fn main() {
         let _ = std::fs::remove_dir_all(&cache);
         return;
     }
+    // Profiling aid: only the cold load of the CM7 view, many times.
+    if std::env::var_os("H7SH_BENCH_ONLY_COLD").is_some() {
+        for _ in 0..30 {
+            black_box(load(&opts(&dir, None, false)).expect("load"));
+        }
+        return;
+    }
     println!("svd bench on {}", dir.join("STM32H755_CM7.svd").display());
     println!(
         "(best = fastest run; the machine may be shared, so median and CPU time are shown too)"

@@ -206,21 +206,19 @@ fn parse_parallel(
         .map(|p| p.0)
         .collect();
     let (a, b) = split::halves(&rest);
-    let doc_a = split::document(&sp, a.iter().copied());
-    let doc_b = split::document(&sp, b.iter().copied());
-    let doc_p = (!picked.is_empty()).then(|| split::document(&sp, picked.iter().copied()));
+    // Each thread builds its own document: copying and squeezing the text is work too.
     let joined = std::thread::scope(|s| {
-        let hb = s.spawn(|| parse_svd(&doc_b, path));
-        let hp = doc_p.as_ref().map(|d| {
+        let hb = s.spawn(|| parse_svd(&split::document(&sp, b.iter().copied()), path));
+        let hp = (!picked.is_empty()).then(|| {
             s.spawn(|| {
-                let mut dev = parse_svd(d, path)?;
+                let mut dev = parse_svd(&split::document(&sp, picked.iter().copied()), path)?;
                 if let Some(o) = &ours {
                     patch::apply(&mut dev, o)?;
                 }
                 Ok::<_, SvdError>(dev)
             })
         });
-        let ra = parse_svd(&doc_a, path);
+        let ra = parse_svd(&split::document(&sp, a.iter().copied()), path);
         let rb = hb.join().ok()?;
         let rp = match hp {
             Some(h) => Some(h.join().ok()?),

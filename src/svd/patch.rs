@@ -214,6 +214,8 @@ fn glob_match(pat: &[u8], name: &[u8]) -> bool {
 }
 
 pub(crate) fn spec_matches(spec: &str, name: &str) -> bool {
+    // `?~SPEC`: svdtools' "ignore if nothing matches" marker, not part of the glob.
+    let spec = spec.strip_prefix("?~").unwrap_or(spec);
     spec.split(',')
         .map(str::trim)
         .any(|s| glob_match(s.as_bytes(), name.as_bytes()))
@@ -240,19 +242,30 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
     let mut picked = Vec::new();
     let mut rest = Vec::new();
     // Registers of picked peripherals that the patch cannot touch wait aside, keyed by the
-    // name the peripheral has after patching.
+    // name the peripheral has after patching; so do the fields it cannot touch in the
+    // registers it does (svdtools compiles a glob per field and spec: fields are its cost).
     let mut aside: Vec<(String, Vec<svd::RegisterCluster>)> = Vec::new();
+    let mut fields_aside: Vec<(String, FieldsAside)> = Vec::new();
     for (mut p, s) in all.into_iter().zip(sel.iter().copied()) {
         if !s {
             rest.push(p);
             continue;
         }
+        let original = p.name.clone();
         if let (Some(rspecs), Some(regs)) =
-            (register_specs_for(root, &p.name), p.registers.as_mut())
+            (register_specs_for(root, &original), p.registers.as_mut())
         {
             let kept = prune_registers(regs, &rspecs);
+            let pname = final_name(root, &original);
+            for rc in regs.iter_mut() {
+                if let svd::RegisterCluster::Register(r) = rc {
+                    if let Some(f) = prune_fields(root, &original, r) {
+                        fields_aside.push((pname.clone(), f));
+                    }
+                }
+            }
             if !kept.is_empty() {
-                aside.push((final_name(root, &p.name), kept));
+                aside.push((pname, kept));
             }
         }
         picked.push(p);
@@ -261,6 +274,20 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
     // Patch the small device; on error put the originals back so `dev` stays whole.
     let result = apply_whole(dev, patch);
     let mut patched = std::mem::take(&mut dev.peripherals);
+    for (pname, f) in fields_aside {
+        // A register the patch deleted takes its untouched fields with it.
+        let reg = patched
+            .iter_mut()
+            .filter(|p| p.name == pname)
+            .flat_map(|p| p.registers.iter_mut().flatten())
+            .find_map(|rc| match rc {
+                svd::RegisterCluster::Register(r) if r.name == f.register => Some(r),
+                _ => None,
+            });
+        if let Some(r) = reg {
+            f.restore(r);
+        }
+    }
     for (name, regs) in aside {
         // A peripheral the patch deleted takes its untouched registers with it.
         if let Some(p) = patched.iter_mut().find(|p| p.name == name) {
@@ -315,13 +342,21 @@ fn mentions(v: &Yaml, pname: &str) -> bool {
 /// must go through svdtools (commands whose reach is not bounded by names).
 fn register_specs_for(root: &Hash, pname: &str) -> Option<Vec<String>> {
     let mut specs = Vec::new();
+    // Peripheral keys may use the name the device-level `_modify` gives.
+    let renamed = final_name(root, pname);
     for (k, v) in root {
         let k = k.as_str()?;
         match k {
             // Moves or rewrites whole register sets.
-            "_rebase" | "_clear_fields" | "_derive" if mentions(v, pname) => return None,
+            "_rebase" | "_clear_fields" | "_derive"
+                if mentions(v, pname) || mentions(v, &renamed) =>
+            {
+                return None
+            }
             k if k.starts_with('_') => {}
-            k if spec_matches(k, pname) => specs.extend(register_specs(v.as_hash()?)?),
+            k if spec_matches(k, pname) || spec_matches(k, &renamed) => {
+                specs.extend(register_specs(v.as_hash()?)?)
+            }
             _ => {}
         }
     }
@@ -436,6 +471,126 @@ fn prune_registers(
     aside
 }
 
+/// Fields of one register set aside while svdtools patches the others.
+struct FieldsAside {
+    register: String,
+    /// Original position of every field: `Ok(field)` set aside, `Err(())` sent to svdtools.
+    slots: Vec<Result<svd::Field, ()>>,
+}
+
+impl FieldsAside {
+    /// Put the fields back where they were. svdtools edits the fields it was sent in place
+    /// and appends the ones it adds, so the patched list is the sent fields, in order, then
+    /// the added ones: the same list as patching all fields would give.
+    fn restore(self, r: &mut svd::RegisterInfo) {
+        let mut patched = r.fields.take().unwrap_or_default().into_iter();
+        let mut out = Vec::with_capacity(self.slots.len() + patched.len());
+        for slot in self.slots {
+            match slot {
+                Ok(f) => out.push(f),
+                Err(()) => out.extend(patched.next()),
+            }
+        }
+        out.extend(patched);
+        r.fields = Some(out);
+    }
+}
+
+/// Field-level keys of a register patch that only edit the fields they name.
+const FIELD_SCOPED_KEYS: &[&str] = &["_modify", "_add", "_clear"];
+
+/// Field specs of register `rname` of peripheral `pname` in the patch, or `None` when the
+/// patch may reach fields by anything else than their names (then all fields are sent).
+fn field_specs_for(root: &Hash, pname: &str, rname: &str) -> Option<Vec<String>> {
+    let mut specs = Vec::new();
+    let renamed = final_name(root, pname);
+    for (pk, pv) in root {
+        let pk = pk.as_str()?;
+        if pk.starts_with('_') || !(spec_matches(pk, pname) || spec_matches(pk, &renamed)) {
+            continue;
+        }
+        for (rk, rv) in pv.as_hash()? {
+            let rk = rk.as_str()?;
+            match rk {
+                "_path" | "_include" | "_delete" | "_add" => {}
+                // A register renamed by the peripheral's `_modify` is not found again by name.
+                "_modify" => {
+                    for (mk, mv) in rv.as_hash()? {
+                        if mk.as_str().is_some_and(|m| spec_matches(m, rname))
+                            && mv.as_hash()?.contains_key(&Yaml::String("name".into()))
+                        {
+                            return None;
+                        }
+                    }
+                }
+                k if k.starts_with('_') => return None,
+                k if spec_matches(k, rname) => {
+                    for (fk, fv) in rv.as_hash()? {
+                        match fk.as_str()? {
+                            k if FIELD_SCOPED_KEYS.contains(&k) => match fv {
+                                Yaml::Hash(h) => {
+                                    for (name, _) in h {
+                                        specs.push(name.as_str()?.to_string());
+                                    }
+                                }
+                                v => push_str_or_list(v, &mut specs)?,
+                            },
+                            // Deletes shift positions; everything else renames, merges,
+                            // splits or derives by other names.
+                            k if k.starts_with('_') => return None,
+                            k => {
+                                // An enum derived by name looks through all fields.
+                                if fv.as_hash().is_some_and(|h| {
+                                    h.contains_key(&Yaml::String("_derivedFrom".into()))
+                                }) {
+                                    return None;
+                                }
+                                specs.push(k.to_string());
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if specs.iter().any(|s| s.contains(['{', '[', '\\', '.'])) {
+        return None;
+    }
+    Some(specs)
+}
+
+/// Keep in `r` only the fields the patch names; return the others with their positions.
+fn prune_fields(root: &Hash, pname: &str, r: &mut svd::RegisterInfo) -> Option<FieldsAside> {
+    let fields = r.fields.as_ref()?;
+    if fields.iter().any(|f| f.derived_from.is_some()) {
+        return None;
+    }
+    let specs = field_specs_for(root, pname, &r.name)?;
+    let keep: Vec<bool> = fields
+        .iter()
+        .map(|f| specs.iter().any(|s| spec_matches(s, &f.name)))
+        .collect();
+    if keep.iter().all(|&k| k) {
+        return None;
+    }
+    let mut slots = Vec::with_capacity(keep.len());
+    let mut sent = Vec::new();
+    for (f, k) in r.fields.take()?.into_iter().zip(keep) {
+        if k {
+            sent.push(f);
+            slots.push(Err(()));
+        } else {
+            slots.push(Ok(f));
+        }
+    }
+    r.fields = Some(sent);
+    Some(FieldsAside {
+        register: r.name.clone(),
+        slots,
+    })
+}
+
 /// Name of peripheral `pname` after the patch's device-level `_modify`.
 fn final_name(root: &Hash, pname: &str) -> String {
     let modify = root
@@ -496,7 +651,10 @@ pub(crate) fn specs_of(patch: &Patch) -> Option<Vec<String>> {
 /// Run svdtools over all of `dev` (encode, patch, parse back).
 fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let name = &patch.name;
-    let xml = svd_encoder::encode(dev).map_err(|e| patch_err(name, e.to_string()))?;
+    let encoded = svd_encoder::encode(dev).map_err(|e| patch_err(name, e.to_string()))?;
+    // The encoder indents: parsing that costs svdtools and us more than squeezing it.
+    let mut xml = String::with_capacity(encoded.len());
+    super::split::push_squeezed(&mut xml, &encoded);
     let mut cfg = svdtools::patch::Config::default();
     // Copies, not derivedFrom links between identical enums: svdtools' search for an
     // identical enum to derive from scans the device once per added enum.
@@ -507,8 +665,10 @@ fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let mut text = String::new();
     std::io::Read::read_to_string(&mut out, &mut text)
         .map_err(|e| patch_err(name, e.to_string()))?;
+    let mut squeezed = String::with_capacity(text.len());
+    super::split::push_squeezed(&mut squeezed, &text);
     let parsed = svd_parser::parse_with_config(
-        &text,
+        &squeezed,
         &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),
     )
     .map_err(|e| patch_err(name, format!("patched SVD does not parse: {e:#}")))?;
@@ -539,6 +699,90 @@ mod tests {
         assert!(spec_matches("GPIO*", "GPIOA"));
         assert!(spec_matches("A,B?", "B1"));
         assert!(!spec_matches("GPIO?", "GPIOAB"));
+        assert!(spec_matches("?~GPIOA", "GPIOA"));
+    }
+
+    /// A small device: peripheral `Per` (renamed `P` by the patch) with one register whose
+    /// fields A..E the patch partly names.
+    const SMALL: &str = r#"<device><name>D</name><addressUnitBits>8</addressUnitBits>
+      <width>32</width><size>32</size><resetValue>0</resetValue><resetMask>0xFFFFFFFF</resetMask>
+      <peripherals><peripheral><name>Per</name><baseAddress>0x40000000</baseAddress>
+      <registers>
+        <register><name>R</name><addressOffset>0</addressOffset><fields>
+          <field><name>A</name><bitOffset>0</bitOffset><bitWidth>1</bitWidth></field>
+          <field><name>B</name><bitOffset>1</bitOffset><bitWidth>1</bitWidth></field>
+          <field><name>C</name><bitOffset>2</bitOffset><bitWidth>1</bitWidth></field>
+          <field><name>D</name><bitOffset>3</bitOffset><bitWidth>1</bitWidth></field>
+          <field><name>E</name><bitOffset>4</bitOffset><bitWidth>1</bitWidth></field>
+        </fields></register>
+        <register><name>S</name><addressOffset>4</addressOffset></register>
+      </registers></peripheral></peripherals></device>"#;
+
+    fn small_patch(yaml: &str) -> Patch {
+        patch_from_str(yaml, Path::new("t.yaml")).unwrap()
+    }
+
+    /// Pruned patching gives exactly what svdtools gives on the whole device: same fields, in
+    /// the same order (fields put aside return to their places, added ones come last).
+    #[test]
+    fn pruned_patching_matches_whole_device_patching() {
+        let yamls = [
+            "_modify: {Per: {name: P}}\nP:\n  R:\n    _modify: {B: {name: B2}}\n    _add: {F: {bitOffset: 5, bitWidth: 1}}\n    D:\n      Off: [0, off]\n      On: [1, on]\n",
+            "Per:\n  R:\n    ?~C: {X: [1, x]}\n    ?~NOPE: {Y: [1, y]}\n",
+            "Per:\n  R:\n    _delete: [B]\n    E: {Z: [0, z]}\n",
+            "Per:\n  R:\n    \"A,E\": {Lo: [0, lo], Hi: [1, hi]}\n",
+        ];
+        for y in yamls {
+            let patch = small_patch(y);
+            let parsed = svd_parser::parse_with_config(
+                SMALL,
+                &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),
+            )
+            .unwrap();
+            let mut pruned = parsed.clone();
+            apply(&mut pruned, &patch).unwrap();
+            let mut whole = parsed;
+            apply_whole(&mut whole, &patch).unwrap();
+            assert_eq!(pruned, whole, "{y}");
+        }
+    }
+
+    fn normalized(mut d: svd::Device) -> svd::Device {
+        d.peripherals.sort_by(|a, b| a.name.cmp(&b.name));
+        for p in &mut d.peripherals {
+            if let Some(regs) = p.registers.as_mut() {
+                regs.sort_by_key(|rc| match rc {
+                    svd::RegisterCluster::Register(r) => (r.address_offset, r.name.clone()),
+                    svd::RegisterCluster::Cluster(c) => (c.address_offset, c.name.clone()),
+                });
+            }
+        }
+        d
+    }
+
+    /// The same on ST's CM7 and CM4 files with h7sh's own patch (needs `H7SH_SVD_DIR`).
+    #[test]
+    fn pruned_patching_matches_whole_device_patching_on_st_files() {
+        let Some(dir) = std::env::var_os("H7SH_SVD_DIR") else {
+            eprintln!("H7SH_SVD_DIR not set: ST SVD check skipped");
+            return;
+        };
+        let ours = dualcore_patch().unwrap();
+        for f in ["STM32H755_CM7.svd", "STM32H745_CM4.svd"] {
+            let text = std::fs::read_to_string(Path::new(&dir).join(f)).unwrap();
+            let parsed = svd_parser::parse_with_config(
+                &text,
+                &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),
+            )
+            .unwrap();
+            let mut pruned = parsed.clone();
+            apply(&mut pruned, &ours).unwrap();
+            let mut whole = parsed;
+            apply_whole(&mut whole, &ours).unwrap();
+            // Registers put aside return in address order, and patched peripherals together
+            // at the first one's place: orders carry no meaning, contents must be identical.
+            assert_eq!(normalized(pruned), normalized(whole), "{f}");
+        }
     }
 
     #[test]
