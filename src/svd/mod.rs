@@ -264,7 +264,14 @@ fn build_view(text: &str, path: &Path, user: &[patch::Patch]) -> Result<Device, 
     }
     svd_parser::expand_properties(&mut dev);
     let peripherals = flatten::flatten(&dev).map_err(|e| malformed(path, &e))?;
-    let mut d = Device::new(dev.name, dev.cpu.map(|c| c.name), peripherals);
+    let name = std::mem::take(&mut dev.name);
+    let cpu = dev.cpu.take().map(|c| c.name);
+    // Freeing ST's whole parsed tree takes as long as indexing: do it beside, not before.
+    // (If no thread can be started, the closure and the tree are dropped here.)
+    let _ = std::thread::Builder::new()
+        .name("h7sh-svd-drop".into())
+        .spawn(move || drop(dev));
+    let mut d = Device::new(name, cpu, peripherals);
     d.patches = applied;
     Ok(d)
 }
