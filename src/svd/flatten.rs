@@ -376,7 +376,10 @@ mod tests {
     #[test]
     fn clean_collapses_whitespace() {
         let c = |s: &str| clean(Some(&s.to_string()));
-        assert_eq!(c("  Flash\n      option  \tbytes µs \r\n"), "Flash option bytes µs");
+        assert_eq!(
+            c("  Flash\n      option  \tbytes µs \r\n"),
+            "Flash option bytes µs"
+        );
         assert_eq!(c("tidy text"), "tidy text");
         assert_eq!(c(" \n "), "");
         assert_eq!(clean(None), "");

@@ -4,7 +4,8 @@
 //! Running that over ST's whole 4 MB file would mean encoding and re-parsing it, which costs
 //! more than the whole load budget. So only the peripherals a patch names (plus anything they
 //! derive from or that derives from them) go through svdtools, as a small SVD; the patched
-//! peripherals replace the originals. Patches using features whose reach cannot be computed
+//! peripherals replace the originals. Inside them, registers and fields the patch does not
+//! name wait aside too (svdtools compiles a glob for every name it compares against a spec). Patches using features whose reach cannot be computed
 //! from their keys (`_copy`, brace globs, unknown device-level keys) fall back to patching the
 //! whole device: slower, same result.
 

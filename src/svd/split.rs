@@ -1,7 +1,7 @@
 //! Parallel parsing of large SVDs.
 //!
 //! Why: svd-parser is single-threaded and ST's 4 MB files take most of the cold-load budget;
-//! h7sh's own patch (svdtools) costs about half as much again. Peripherals are independent
+//! h7sh's own patch (svdtools) adds a fifth to that. Peripherals are independent
 //! XML elements, so the text is cut at `<peripheral>` boundaries into documents that share
 //! the device header: two halves of the untouched peripherals are parsed on two threads while
 //! a third parses the few peripherals h7sh's patch touches and patches them. The result is
