@@ -128,3 +128,78 @@ fn change_error_is_cleared_and_reported() {
     assert_eq!(word(&mut s, OPTSR_CUR) & 1 << 30, 0, "cleared");
     assert_ne!(word(&mut s, OPTSR_CUR) & 1 << 22, 0);
 }
+
+/// Round trips of the last command, from the virtual board's counters.
+fn round_trips_of(s: &mut Session, cmd: &str) -> (Vec<Outcome>, u64) {
+    s.run_line("sim wait 50; status; sim stats reset")
+        .expect("settle");
+    let out = s.run_line(cmd).expect(cmd);
+    match s.run_line("sim stats").expect("sim stats").pop() {
+        Some(Outcome::SimStats { stats, .. }) => (out, stats["round_trips"].as_u64().unwrap()),
+        other => panic!("sim stats: {other:?}"),
+    }
+}
+
+/// Batched reads open the AP's memory interface once per command: about two round trips per
+/// contiguous run plus a fixed opening cost, not ten per run (what reopening it per block
+/// costs).
+#[test]
+fn batched_reads_cost_round_trips_per_run_not_per_block() {
+    let mut s = session("nucleo-h755zi-q", &[]);
+    let (out, rt) = round_trips_of(&mut s, "show RCC");
+    let Some(Outcome::Peripheral { registers, .. }) = out.last() else {
+        panic!("show RCC: {out:?}");
+    };
+    let mut words: Vec<u64> = registers.iter().map(|r| r.address).collect();
+    words.sort_unstable();
+    words.dedup();
+    let runs = 1 + words.windows(2).filter(|w| w[1] != w[0] + 4).count() as u64;
+    assert!(runs >= 2, "{runs} runs");
+    assert!(
+        rt <= 2 * runs + 12,
+        "show RCC: {rt} round trips for {runs} runs"
+    );
+    // `ob`: two blocks (bank 1 with OPTCR, bank 2).
+    let (_, rt) = round_trips_of(&mut s, "ob");
+    assert!(rt <= 2 * 2 + 12, "ob: {rt} round trips");
+}
+
+/// `Target::read_runs`: a fault names the run that faulted, and a stop request returns nothing
+/// half-read.
+#[test]
+fn read_runs_reports_the_faulting_run_and_stops_when_asked() {
+    use h7sh::target::{ApIndex, ReadRun, TargetError, Width};
+    let mut s = session("nucleo-h755zi-q", &[]);
+    let good = ReadRun {
+        addr: 0x5C00_1000, // DBGMCU_IDC
+        width: Width::U32,
+        count: 2,
+    };
+    let bad = ReadRun {
+        addr: 0x6000_0000, // FMC bank 1: nothing there
+        width: Width::U32,
+        count: 1,
+    };
+    let v = s
+        .target()
+        .read_runs(ApIndex::CM7, &[good, good], &|| false)
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[0][0] & 0xFFF, 0x450);
+    assert_eq!(v[0], v[1]);
+    match s.target().read_runs(ApIndex::CM7, &[good, bad], &|| false) {
+        Err(TargetError::Access { addr, .. }) => assert_eq!(addr, 0x6000_0000),
+        other => panic!("{other:?}"),
+    }
+    // The interface works again afterwards, and a stop request is honoured before any run.
+    assert!(s
+        .target()
+        .read_runs(ApIndex::CM7, &[good], &|| true)
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        s.target().read32(ApIndex::CM7, 0x5C00_1000).unwrap() & 0xFFF,
+        0x450
+    );
+}

@@ -910,7 +910,9 @@ pub fn plan(words: &ObWords, requests: &[(String, Requested)]) -> Result<ObPlan,
 /// (virtual on the virtual board, wall time on a real probe).
 pub trait ObBus {
     type Error: std::fmt::Display;
-    fn read_block(&mut self, address: u64, words: usize) -> Result<Vec<u32>, Self::Error>;
+    /// Block reads of `(address, words)`, in one go where the transport can (each opening of
+    /// an AP's memory interface costs round trips).
+    fn read_blocks(&mut self, blocks: &[(u64, usize)]) -> Result<Vec<Vec<u32>>, Self::Error>;
     fn write(&mut self, address: u64, value: u32) -> Result<(), Self::Error>;
     fn now_ms(&mut self) -> f64;
     fn pause_ms(&mut self, ms: u64);
@@ -922,8 +924,14 @@ pub fn read<B: ObBus>(bus: &mut B) -> Result<ObWords, B::Error> {
     let (s2, e2) = obf::BANK2_BLOCK;
     // OPTCR sits just before OPTSR_CUR: one block from OPTCR covers both.
     let start = flash::OPTCR.min(s1);
-    let b1 = bus.read_block(flash::BASE + start, ((e1 - start) / 4) as usize)?;
-    let b2 = bus.read_block(flash::BASE + s2, ((e2 - s2) / 4) as usize)?;
+    let mut blocks = bus
+        .read_blocks(&[
+            (flash::BASE + start, ((e1 - start) / 4) as usize),
+            (flash::BASE + s2, ((e2 - s2) / 4) as usize),
+        ])?
+        .into_iter();
+    let b1 = blocks.next().unwrap_or_default();
+    let b2 = blocks.next().unwrap_or_default();
     let word = |off: u64| -> u32 {
         if (start..e1).contains(&off) {
             b1.get(((off - start) / 4) as usize).copied().unwrap_or(0)
@@ -1112,11 +1120,11 @@ impl<B: ObBus> Run<'_, B> {
     fn read1(&mut self, off: u64) -> Result<u32, ObFailure> {
         let v = self
             .bus
-            .read_block(flash::BASE + off, 1)
+            .read_blocks(&[(flash::BASE + off, 1)])
             .map_err(|e| ObFailure::Bus {
                 message: e.to_string(),
             })?;
-        Ok(v.first().copied().unwrap_or(0))
+        Ok(v.first().and_then(|b| b.first()).copied().unwrap_or(0))
     }
     fn write(&mut self, action: impl Into<String>, off: u64, value: u32) -> Result<(), ObFailure> {
         self.steps

@@ -15,7 +15,9 @@ use crate::lang::{
     self, AccessSize, Command, CoreName, ResetKind, SimCommand, Target as Tgt, Value, WaitOp,
 };
 use crate::svd::{Access, Device, DeviceViews, FieldId, ModifiedWrite, RegId, Resolved};
-use crate::target::{ApIndex, CoreId, CoreRegister, CoreState, Target, TargetError, Width};
+use crate::target::{
+    ApIndex, CoreId, CoreRegister, CoreState, ReadRun, Target, TargetError, Width,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -534,38 +536,54 @@ impl Session {
             }
         }
         plan.sort_by_key(|(_, a)| *a);
-        let mut out = Vec::with_capacity(plan.len());
+        // Group the plan into block reads: contiguous 32-bit registers share one (aliases
+        // share a word); anything else is read alone at its width.
+        let mut runs: Vec<ReadRun> = Vec::new();
+        let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
         let mut i = 0;
         while i < plan.len() {
-            self.check_interrupt()?;
             let (id, start) = plan[i];
-            if dev.register(id).size != 32 || start % 4 != 0 {
-                let width = Self::reg_width(dev.register(id).size);
-                let v = self.target.read(self.ap, start, width, 1)?[0];
-                out.push(self.decode(dev, id, start, u64::from(v)));
-                i += 1;
-                continue;
-            }
-            // Extend the run while the next register is the next word (aliases share a word).
+            let size = dev.register(id).size;
             let mut j = i + 1;
             let mut end = start + 4;
-            while j < plan.len()
-                && dev.register(plan[j].0).size == 32
-                && (plan[j].1 == end || plan[j].1 + 4 == end)
-            {
-                if plan[j].1 == end {
-                    end += 4;
+            if size == 32 && start % 4 == 0 {
+                while j < plan.len()
+                    && dev.register(plan[j].0).size == 32
+                    && (plan[j].1 == end || plan[j].1 + 4 == end)
+                {
+                    if plan[j].1 == end {
+                        end += 4;
+                    }
+                    j += 1;
                 }
-                j += 1;
+                runs.push(ReadRun {
+                    addr: start,
+                    width: Width::U32,
+                    count: ((end - start) / 4) as usize,
+                });
+            } else {
+                runs.push(ReadRun {
+                    addr: start,
+                    width: Self::reg_width(size),
+                    count: 1,
+                });
             }
-            let words =
-                self.target
-                    .read(self.ap, start, Width::U32, ((end - start) / 4) as usize)?;
-            for &(id, a) in &plan[i..j] {
-                let v = words[((a - start) / 4) as usize];
+            groups.push(i..j);
+            i = j;
+        }
+        // All runs through one opening of the memory interface; Ctrl-C between two runs.
+        let interrupt = self.interrupt.clone();
+        let stop = move || interrupt.swap(false, Ordering::SeqCst);
+        let Some(values) = self.target.read_runs(self.ap, &runs, &stop)? else {
+            return Err(ShellError::Interrupted);
+        };
+        let mut out = Vec::with_capacity(plan.len());
+        for ((run, group), words) in runs.iter().zip(groups).zip(values) {
+            for &(id, a) in &plan[group] {
+                let index = ((a - run.addr) / 4) as usize;
+                let v = words.get(index).copied().unwrap_or(0);
                 out.push(self.decode(dev, id, a, u64::from(v)));
             }
-            i = j;
         }
         Ok((out, skipped))
     }

@@ -12,7 +12,7 @@ use crate::h7::report as rep;
 use crate::lang::{Command, Value};
 use crate::render::Style;
 use crate::svd::{RegId, Resolved};
-use crate::target::{ApIndex, CoreId, Target, TargetError, Width};
+use crate::target::{ApIndex, CoreId, ReadRun, Target, TargetError, Width};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -412,8 +412,18 @@ struct SessionBus<'a> {
 
 impl ObBus for SessionBus<'_> {
     type Error = TargetError;
-    fn read_block(&mut self, address: u64, words: usize) -> Result<Vec<u32>, TargetError> {
-        self.target.read(ApIndex::CM7, address, Width::U32, words)
+    fn read_blocks(&mut self, blocks: &[(u64, usize)]) -> Result<Vec<Vec<u32>>, TargetError> {
+        let runs: Vec<ReadRun> = blocks
+            .iter()
+            .map(|&(addr, count)| ReadRun {
+                addr,
+                width: Width::U32,
+                count,
+            })
+            .collect();
+        // A few words: not worth stopping half-way on Ctrl-C.
+        let values = self.target.read_runs(ApIndex::CM7, &runs, &|| false)?;
+        Ok(values.unwrap_or_default())
     }
     fn write(&mut self, address: u64, value: u32) -> Result<(), TargetError> {
         self.target.write32(ApIndex::CM7, address, value)
