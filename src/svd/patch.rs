@@ -5,9 +5,10 @@
 //! more than the whole load budget. So only the peripherals a patch names (plus anything they
 //! derive from or that derives from them) go through svdtools, as a small SVD; the patched
 //! peripherals replace the originals. Inside them, registers and fields the patch does not
-//! name wait aside too (svdtools compiles a glob for every name it compares against a spec). Patches using features whose reach cannot be computed
-//! from their keys (`_copy`, brace globs, unknown device-level keys) fall back to patching the
-//! whole device: slower, same result.
+//! name wait aside too (svdtools compiles a glob for every name it compares against a spec).
+//! Patches using features whose reach cannot be computed from their keys (`_copy`, brace
+//! globs, unknown device-level keys) fall back to patching the whole device: slower, same
+//! result.
 
 use std::path::{Path, PathBuf};
 
@@ -253,14 +254,14 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
             continue;
         }
         let original = p.name.clone();
-        if let (Some(rspecs), Some(regs)) =
-            (register_specs_for(root, &original), p.registers.as_mut())
+        let pname = final_name(root, &original);
+        let names = [original.as_str(), pname.as_str()];
+        if let (Some(rspecs), Some(regs)) = (register_specs_for(root, names), p.registers.as_mut())
         {
             let kept = prune_registers(regs, &rspecs);
-            let pname = final_name(root, &original);
             for rc in regs.iter_mut() {
                 if let svd::RegisterCluster::Register(r) = rc {
-                    if let Some(f) = prune_fields(root, &original, r) {
+                    if let Some(f) = prune_fields(root, names, r) {
                         fields_aside.push((pname.clone(), f));
                     }
                 }
@@ -339,25 +340,27 @@ fn mentions(v: &Yaml, pname: &str) -> bool {
     }
 }
 
-/// Register specs the patch applies to peripheral `pname`, or `None` if all its registers
-/// must go through svdtools (commands whose reach is not bounded by names).
-fn register_specs_for(root: &Hash, pname: &str) -> Option<Vec<String>> {
+/// A peripheral's name before and after the patch's device-level `_modify`: the patch's
+/// keys may use either.
+type PeripheralNames<'a> = [&'a str; 2];
+
+fn names_match(spec: &str, names: PeripheralNames) -> bool {
+    names.iter().any(|n| spec_matches(spec, n))
+}
+
+/// Register specs the patch applies to a peripheral, or `None` if all its registers must go
+/// through svdtools (commands whose reach is not bounded by names).
+fn register_specs_for(root: &Hash, names: PeripheralNames) -> Option<Vec<String>> {
     let mut specs = Vec::new();
-    // Peripheral keys may use the name the device-level `_modify` gives.
-    let renamed = final_name(root, pname);
     for (k, v) in root {
         let k = k.as_str()?;
         match k {
             // Moves or rewrites whole register sets.
-            "_rebase" | "_clear_fields" | "_derive"
-                if mentions(v, pname) || mentions(v, &renamed) =>
-            {
+            "_rebase" | "_clear_fields" | "_derive" if names.iter().any(|n| mentions(v, n)) => {
                 return None
             }
             k if k.starts_with('_') => {}
-            k if spec_matches(k, pname) || spec_matches(k, &renamed) => {
-                specs.extend(register_specs(v.as_hash()?)?)
-            }
+            k if names_match(k, names) => specs.extend(register_specs(v.as_hash()?)?),
             _ => {}
         }
     }
@@ -500,14 +503,13 @@ impl FieldsAside {
 /// Field-level keys of a register patch that only edit the fields they name.
 const FIELD_SCOPED_KEYS: &[&str] = &["_modify", "_add", "_clear"];
 
-/// Field specs of register `rname` of peripheral `pname` in the patch, or `None` when the
-/// patch may reach fields by anything else than their names (then all fields are sent).
-fn field_specs_for(root: &Hash, pname: &str, rname: &str) -> Option<Vec<String>> {
+/// Field specs of register `rname` of a peripheral in the patch, or `None` when the patch may
+/// reach fields by anything else than their names (then all fields are sent).
+fn field_specs_for(root: &Hash, names: PeripheralNames, rname: &str) -> Option<Vec<String>> {
     let mut specs = Vec::new();
-    let renamed = final_name(root, pname);
     for (pk, pv) in root {
         let pk = pk.as_str()?;
-        if pk.starts_with('_') || !(spec_matches(pk, pname) || spec_matches(pk, &renamed)) {
+        if pk.starts_with('_') || !names_match(pk, names) {
             continue;
         }
         for (rk, rv) in pv.as_hash()? {
@@ -562,12 +564,16 @@ fn field_specs_for(root: &Hash, pname: &str, rname: &str) -> Option<Vec<String>>
 }
 
 /// Keep in `r` only the fields the patch names; return the others with their positions.
-fn prune_fields(root: &Hash, pname: &str, r: &mut svd::RegisterInfo) -> Option<FieldsAside> {
+fn prune_fields(
+    root: &Hash,
+    names: PeripheralNames,
+    r: &mut svd::RegisterInfo,
+) -> Option<FieldsAside> {
     let fields = r.fields.as_ref()?;
     if fields.iter().any(|f| f.derived_from.is_some()) {
         return None;
     }
-    let specs = field_specs_for(root, pname, &r.name)?;
+    let specs = field_specs_for(root, names, &r.name)?;
     let keep: Vec<bool> = fields
         .iter()
         .map(|f| specs.iter().any(|s| spec_matches(s, &f.name)))
