@@ -395,10 +395,7 @@ mod tests {
         };
         let text = std::fs::read_to_string(std::path::Path::new(&dir).join("STM32H755_CM7.svd"))
             .expect("read ST SVD");
-        let cfg = svd_parser::Config::default()
-            .validate_level(svd_parser::ValidateLevel::Disabled)
-            .expand(false);
-        let mut dev = svd_parser::parse_with_config(&text, &cfg).expect("parse");
+        let mut dev = crate::svd::parse_svd(&text, std::path::Path::new("ST")).expect("parse");
         svd_parser::expand_properties(&mut dev);
         let n = dev.peripherals.len();
         let sequential = flatten_range(&dev, 0..n).unwrap();

@@ -660,8 +660,7 @@ fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let name = &patch.name;
     let encoded = svd_encoder::encode(dev).map_err(|e| patch_err(name, e.to_string()))?;
     // The encoder indents: parsing that costs svdtools and us more than squeezing it.
-    let mut xml = String::with_capacity(encoded.len());
-    super::split::push_squeezed(&mut xml, &encoded);
+    let xml = super::split::squeezed(&encoded);
     let mut cfg = svdtools::patch::Config::default();
     // Copies, not derivedFrom links between identical enums: svdtools' search for an
     // identical enum to derive from scans the device once per added enum.
@@ -672,10 +671,8 @@ fn apply_whole(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError> {
     let mut text = String::new();
     std::io::Read::read_to_string(&mut out, &mut text)
         .map_err(|e| patch_err(name, e.to_string()))?;
-    let mut squeezed = String::with_capacity(text.len());
-    super::split::push_squeezed(&mut squeezed, &text);
     let parsed = svd_parser::parse_with_config(
-        &squeezed,
+        &super::split::squeezed(&text),
         &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),
     )
     .map_err(|e| patch_err(name, format!("patched SVD does not parse: {e:#}")))?;
@@ -741,11 +738,7 @@ mod tests {
         ];
         for y in yamls {
             let patch = small_patch(y);
-            let parsed = svd_parser::parse_with_config(
-                SMALL,
-                &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),
-            )
-            .unwrap();
+            let parsed = crate::svd::parse_svd(SMALL, Path::new("small.svd")).unwrap();
             let mut pruned = parsed.clone();
             apply(&mut pruned, &patch).unwrap();
             let mut whole = parsed;
@@ -777,11 +770,7 @@ mod tests {
         let ours = dualcore_patch().unwrap();
         for f in ["STM32H755_CM7.svd", "STM32H745_CM4.svd"] {
             let text = std::fs::read_to_string(Path::new(&dir).join(f)).unwrap();
-            let parsed = svd_parser::parse_with_config(
-                &text,
-                &svd_parser::Config::default().validate_level(ValidateLevel::Disabled),
-            )
-            .unwrap();
+            let parsed = crate::svd::parse_svd(&text, Path::new(f)).unwrap();
             let mut pruned = parsed.clone();
             apply(&mut pruned, &ours).unwrap();
             let mut whole = parsed;

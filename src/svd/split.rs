@@ -161,6 +161,13 @@ pub(crate) fn push_squeezed(out: &mut String, text: &str) {
     out.push_str(&text[copied..]);
 }
 
+/// `text` squeezed (see [`push_squeezed`]).
+pub(crate) fn squeezed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_squeezed(&mut out, text);
+    out
+}
+
 /// A document made of the header, some chunks and the tail, squeezed (see [`push_squeezed`]).
 pub(crate) fn document<'a>(
     split: &Split<'a>,
