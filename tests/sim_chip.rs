@@ -3,19 +3,9 @@
 use h7sh::h7::facts::{ap, dbgmcu, flash as fl, mem, rcc, scs, syscfg};
 use h7sh::sim::bus::{ApPower, Bus, BusError, Size};
 use h7sh::sim::chip::{ap_base, ap_idr, Chip, CM4, CM7};
-use h7sh::sim::scenario::Scenario;
 
-fn chip(name: &str) -> Chip {
-    Chip::new(&Scenario::builtin(name).expect("built-in")).expect("chip")
-}
-
-fn r(c: &mut Chip, ap: u8, addr: u64) -> u32 {
-    c.read(ap, addr as u32, Size::U32).expect("read")
-}
-
-fn w(c: &mut Chip, ap: u8, addr: u64, v: u32) {
-    c.write(ap, addr as u32, Size::U32, v).expect("write")
-}
+mod chip_util;
+use chip_util::{chip, r, w};
 
 const OPTCR: u64 = fl::BASE + fl::OPTCR;
 const OPTSR_CUR: u64 = fl::BASE + fl::OPTSR_CUR;

@@ -6,15 +6,8 @@ use h7sh::sim::chip::firmware::{pc, reason, TEMPLATE_TIMEOUT_NANOS};
 use h7sh::sim::chip::{Chip, FwState, CM4, CM7};
 use h7sh::sim::scenario::Scenario;
 
-fn chip(name: &str) -> Chip {
-    Chip::new(&Scenario::builtin(name).expect("built-in")).expect("chip")
-}
-fn r(c: &mut Chip, ap: u8, addr: u64) -> u32 {
-    c.read(ap, addr as u32, Size::U32).expect("read")
-}
-fn w(c: &mut Chip, ap: u8, addr: u64, v: u32) {
-    c.write(ap, addr as u32, Size::U32, v).expect("write")
-}
+mod chip_util;
+use chip_util::{chip, r, w};
 fn dhcsr(c: &mut Chip, ap: u8, bits: u32) {
     w(c, ap, scs::DHCSR, scs::DHCSR_DBGKEY | bits);
 }
