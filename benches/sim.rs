@@ -79,10 +79,23 @@ fn read_32_latency() {
     let _ = m.read_word_32(addr);
     let one = lock(&b).stats();
 
+    time_reads("read_word_32 through probe-rs", &one, addr, |a| {
+        m.read_word_32(a)
+    });
+}
+
+/// Times `READS` 32-bit reads over 1 KiB from `addr` and prints the host time per read next
+/// to the wire cost of one (`one`).
+fn time_reads<E: std::fmt::Display>(
+    what: &str,
+    one: &h7sh::sim::dap::SimStats,
+    addr: u64,
+    mut read: impl FnMut(u64) -> Result<u32, E>,
+) {
     let start = Instant::now();
     let mut acc = 0u32;
     for i in 0..READS {
-        match m.read_word_32(addr + u64::from(i % 256) * 4) {
+        match read(addr + u64::from(i % 256) * 4) {
             Ok(v) => acc = acc.wrapping_add(v),
             Err(e) => {
                 println!("read failed: {e}");
@@ -92,7 +105,7 @@ fn read_32_latency() {
     }
     let per = start.elapsed().as_secs_f64() * 1e6 / f64::from(READS);
     println!(
-        "read_word_32 through probe-rs over the virtual board: {per:.2} µs host per read \
+        "{what} over the virtual board: {per:.2} µs host per read \
          (mean of {READS}; {} transactions, {} round trips each; checksum {acc:#x})",
         one.transactions, one.round_trips
     );
@@ -129,23 +142,9 @@ fn h7sh_connect_and_read() {
     let addr = mem::AXI_SRAM.0;
     let _ = target.read32(ApIndex::CM7, addr);
     let one = lock(&b).stats();
-    let start = Instant::now();
-    let mut acc = 0u32;
-    for i in 0..READS {
-        match target.read32(ApIndex::CM7, addr + u64::from(i % 256) * 4) {
-            Ok(v) => acc = acc.wrapping_add(v),
-            Err(e) => {
-                println!("read failed: {e}");
-                return;
-            }
-        }
-    }
-    let per = start.elapsed().as_secs_f64() * 1e6 / f64::from(READS);
-    println!(
-        "h7sh Target::read32 over the virtual board: {per:.2} µs host per read \
-         (mean of {READS}; {} transactions, {} round trips each; checksum {acc:#x})",
-        one.transactions, one.round_trips
-    );
+    time_reads("h7sh Target::read32", &one, addr, |a| {
+        target.read32(ApIndex::CM7, a)
+    });
 }
 
 fn main() {
