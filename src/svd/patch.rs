@@ -305,7 +305,12 @@ pub(crate) fn apply(dev: &mut svd::Device, patch: &Patch) -> Result<(), SvdError
     let at = first.min(merged.len());
     merged.splice(at..at, patched.drain(..));
     dev.peripherals = merged;
-    result
+    match result {
+        Ok(()) => Ok(()),
+        // svdtools' message came from the pruned device: its "present fields" would list only
+        // what was sent. The device is whole again: patch it whole to report its own error.
+        Err(_) => apply_whole(dev, patch),
+    }
 }
 
 /// Peripheral properties `_modify` may set inside a peripheral (not register names).
@@ -758,6 +763,18 @@ mod tests {
             }
         }
         d
+    }
+
+    /// A failing patch reports what svdtools says of the whole register (every field present),
+    /// and leaves the device as it was.
+    #[test]
+    fn pruned_patching_errors_name_every_present_field() {
+        let patch = small_patch("Per:\n  R:\n    NOPE: {X: [1, x]}\n");
+        let parsed = crate::svd::parse_svd(SMALL, Path::new("small.svd")).unwrap();
+        let mut dev = parsed.clone();
+        let err = apply(&mut dev, &patch).unwrap_err().to_string();
+        assert!(err.contains("Present fields: A, B, C, D, E"), "{err}");
+        assert_eq!(dev, parsed);
     }
 
     /// The same on ST's CM7 and CM4 files with h7sh's own patch (needs `H7SH_SVD_DIR`).
