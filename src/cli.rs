@@ -5,7 +5,7 @@ use crate::render::{self, Style};
 use crate::session::{Outcome, Session, SessionOptions, ShellError, VirtualBoard};
 use crate::sim::board::{lock, Board, SharedBoard};
 use crate::sim::chip::{error::SimError, Chip};
-use crate::sim::probe::SimProbe;
+use crate::sim::probe::ProbeKind;
 use crate::sim::scenario::Scenario;
 use crate::svd::{self, LoadOptions};
 use crate::target::{self, ConnectOptions, Target};
@@ -32,6 +32,10 @@ pub struct Cli {
     /// Use the virtual board: a built-in scenario name or a scenario .toml file
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = DEFAULT_SCENARIO)]
     pub sim: Option<String>,
+    /// Probe personality of the virtual board: cmsis-dap (default), cmsis-dap-v1, stlink-v2-j27,
+    /// stlink-v2, stlink-v3, jlink (overrides the scenario's `[probe] kind`; implies --sim)
+    #[arg(long, value_name = "KIND", value_parser = parse_probe_kind)]
+    pub sim_probe: Option<ProbeKind>,
     /// Keep the virtual board's non-volatile state (flash, option bytes) in FILE across runs
     #[arg(long, value_name = "FILE", requires = "sim")]
     pub sim_state: Option<PathBuf>,
@@ -116,8 +120,15 @@ pub struct Cli {
     pub script: Vec<String>,
 }
 
+fn parse_probe_kind(s: &str) -> Result<ProbeKind, String> {
+    ProbeKind::parse(s)
+}
+
 /// What `main` returns: the process exit code.
 pub fn main_with(mut cli: Cli) -> i32 {
+    if cli.sim_probe.is_some() && cli.sim.is_none() {
+        cli.sim = Some(DEFAULT_SCENARIO.to_string());
+    }
     // `h7sh --sim demo.rhai`: a .rhai after --sim is the script, on the default board.
     if let Some(s) = &cli.sim {
         if s.ends_with(".rhai") {
@@ -248,8 +259,10 @@ pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
     };
     let (target, board, connection) = match &cli.sim {
         Some(scenario) => {
-            let (board, description) = open_virtual_board(scenario, cli.sim_state.as_deref())?;
-            let probe = Box::new(SimProbe::new(board.clone()));
+            let (board, description) =
+                open_virtual_board(scenario, cli.sim_state.as_deref(), cli.sim_probe)?;
+            let kind = lock(&board).probe_kind();
+            let probe = kind.open(board.clone());
             let handle: Box<dyn VirtualBoard> = Box::new(BoardHandle(board));
             (Target::open_with(probe, &opts)?, Some(handle), description)
         }
@@ -296,16 +309,25 @@ impl From<SimError> for ShellError {
 pub fn open_virtual_board(
     scenario: &str,
     state: Option<&Path>,
+    probe: Option<ProbeKind>,
 ) -> Result<(SharedBoard, String), SimError> {
     let sc = Scenario::load(scenario)?;
+    let kind = probe.unwrap_or(sc.probe);
     let chip = match state {
         Some(path) => Chip::with_state_file(&sc, path)?,
         None => Chip::new(&sc)?,
     };
     let faults = chip.fault_plan();
-    let description = format!("h7sh virtual board, scenario {}", chip.scenario_name());
+    let description = format!(
+        "h7sh virtual board, scenario {}, probe {} ({})",
+        chip.scenario_name(),
+        kind,
+        kind.description()
+    );
     Ok((
-        Board::new(Box::new(chip), faults).into_shared(),
+        Board::new(Box::new(chip), faults)
+            .with_probe_kind(kind)
+            .into_shared(),
         description,
     ))
 }
@@ -314,7 +336,7 @@ pub fn open_virtual_board(
 /// list gives the default scenario.
 pub fn register_virtual_probe() {
     crate::sim::probe::register_probe_driver(|| {
-        open_virtual_board(DEFAULT_SCENARIO, None)
+        open_virtual_board(DEFAULT_SCENARIO, None, None)
             .map(|(b, _)| b)
             .map_err(|e| e.to_string())
     });
@@ -325,10 +347,17 @@ struct BoardHandle(SharedBoard);
 
 impl VirtualBoard for BoardHandle {
     fn stats(&self) -> (serde_json::Value, String) {
-        let stats = lock(&self.0).stats();
+        let (stats, kind) = {
+            let b = lock(&self.0);
+            (b.stats(), b.probe_kind())
+        };
+        let mut json = serde_json::to_value(stats).unwrap_or_default();
+        if let Some(map) = json.as_object_mut() {
+            map.insert("probe".into(), kind.name().into());
+        }
         (
-            serde_json::to_value(stats).unwrap_or_default(),
-            stats.to_string(),
+            json,
+            format!("probe: {kind} ({})\n{stats}", kind.description()),
         )
     }
     fn reset_stats(&self) {

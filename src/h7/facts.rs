@@ -329,8 +329,13 @@ pub mod wire {
     pub const SIM_PROBE_PID: u16 = 0x0001;
     /// Serial number of the virtual probe.
     pub const SIM_PROBE_SERIAL: &str = "sim";
-    /// Name the virtual probe reports.
+    /// Name the virtual probe reports (CMSIS-DAP v2 personality; the others add theirs).
     pub const SIM_PROBE_NAME: &str = "h7sh virtual board";
+    pub const SIM_PROBE_NAME_V1: &str = "h7sh virtual board (CMSIS-DAP v1)";
+    pub const SIM_PROBE_NAME_STLINK_V2: &str = "h7sh virtual board (ST-LINK/V2)";
+    pub const SIM_PROBE_NAME_STLINK_V3: &str = "h7sh virtual board (STLINK-V3)";
+    /// probe-rs's J-Link driver names every J-Link "J-Link".
+    pub const SIM_PROBE_NAME_JLINK: &str = "h7sh virtual board (J-Link)";
     /// WAIT retries the probe performs before giving up: probe-rs configures CMSIS-DAP probes
     /// with `wait_retry = 0xFFFF` (cmsisdap::attach); the ST-LINK firmware retries likewise.
     pub const WAIT_RETRIES: u32 = 0xFFFF;

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::bus::Bus;
 use super::dap::{Dap, PortId, Request, Response, SimStats};
 use super::faults::FaultPlan;
+use super::probe::ProbeKind;
 
 /// A board shared between the probe driver and the shell.
 pub type SharedBoard = Arc<Mutex<Board>>;
@@ -37,6 +38,8 @@ pub struct Board {
     unplugged: bool,
     /// Probe pin levels as CMSIS-DAP `DAP_SWJ_Pins` reports them (bit 7 nRESET, ...).
     pins: u8,
+    /// The probe personality drivers of this board present.
+    probe_kind: ProbeKind,
 }
 
 impl fmt::Debug for Board {
@@ -65,7 +68,19 @@ impl Board {
             unplugged: false,
             // All lines idle high; nRESET released.
             pins: 0xFF,
+            probe_kind: ProbeKind::default(),
         }
+    }
+
+    /// The same board seen through another probe personality.
+    pub fn with_probe_kind(mut self, kind: ProbeKind) -> Self {
+        self.probe_kind = kind;
+        self
+    }
+
+    /// The probe personality of this board's drivers.
+    pub fn probe_kind(&self) -> ProbeKind {
+        self.probe_kind
     }
 
     /// Wrap in the shared handle.
@@ -172,7 +187,17 @@ impl Board {
 
     /// Let `ms` milliseconds of virtual time pass with no debugger traffic.
     pub fn wait_ms(&mut self, ms: u64) {
-        self.chip.advance(ms.saturating_mul(1_000_000));
+        self.wait_nanos(ms.saturating_mul(1_000_000));
+    }
+
+    /// Let `nanos` of virtual time pass (a probe's host-side back-off, a pin settling time).
+    pub fn wait_nanos(&mut self, nanos: u64) {
+        self.chip.advance(nanos);
+    }
+
+    /// The level of nRESET on the probe's pin (true = released, high).
+    pub fn nreset_high(&self) -> bool {
+        self.pins & PIN_NRESET != 0
     }
 
     /// Virtual time since power-on.

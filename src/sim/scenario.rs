@@ -10,6 +10,7 @@ use crate::sim::chip::flash::{field_set, OptionBytes};
 use crate::sim::chip::memory::SparseMem;
 use crate::sim::chip::{Firmware, SimError, Supply};
 use crate::sim::faults::{FaultPlan, WaitBurst};
+use crate::sim::probe::ProbeKind;
 
 /// Per-core settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub struct Scenario {
     /// Flash contents, offset 0 = 0x08000000.
     pub flash: SparseMem,
     pub faults: FaultPlan,
+    /// The probe personality (`[probe] kind`); `--sim-probe` overrides it.
+    pub probe: ProbeKind,
 }
 
 /// Built-in scenarios: (name, one-line description, TOML).
@@ -95,6 +98,13 @@ struct Raw {
     dbgmcu: Option<RawDbgmcu>,
     flash: Option<RawFlash>,
     faults: Option<RawFaults>,
+    probe: Option<RawProbe>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    kind: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -389,6 +399,11 @@ impl Scenario {
             })
             .unwrap_or_default();
 
+        let probe = match raw.probe.and_then(|p| p.kind) {
+            None => ProbeKind::default(),
+            Some(k) => ProbeKind::parse(&k).map_err(|reason| bad("probe.kind", reason))?,
+        };
+
         Ok(Scenario {
             name: raw.name.unwrap_or_else(|| origin.to_string()),
             description: raw.description.unwrap_or_default(),
@@ -399,6 +414,7 @@ impl Scenario {
             dbgmcu_cr: raw.dbgmcu.and_then(|d| d.cr).unwrap_or(0),
             flash,
             faults,
+            probe,
         })
     }
 }

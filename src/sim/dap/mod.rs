@@ -19,6 +19,7 @@
 
 pub mod regs;
 pub mod stats;
+pub mod swd_bits;
 
 use crate::h7::facts;
 use crate::sim::bus::{ApPower, Bus, Size};

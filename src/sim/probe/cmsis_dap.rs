@@ -1,8 +1,13 @@
-//! probe-rs 0.32 probe driver for the virtual board: `DebugProbe` + `RawDapAccess`.
-//!
-//! It behaves like a CMSIS-DAP probe driven by probe-rs (`probe/cmsisdap/mod.rs`), since that is
-//! the reference implementation of `RawDapAccess`:
-//! - One call = one round trip (one USB exchange on a real probe).
+//! The CMSIS-DAP personalities (v2 bulk and v1 HID): `DebugProbe` + `RawDapAccess`, as probe-rs's
+//! `probe/cmsisdap/mod.rs` drives a CMSIS-DAP probe:
+//! - One call = one round trip (one USB exchange on a real probe); a block transfer is cut into
+//!   packets of `(packet_size - 6) / 4` words, one round trip each (v2: 512-byte packets, 126
+//!   words; v1 HID: 64 bytes, 14 words).
+//! - Attaching is DAP_Connect + SWJ clock + transfer and SWD configuration + host status (five
+//!   round trips). DAP_Connect drives nRESET high (ARM's reference firmware, PORT_SWD_SETUP), so
+//!   a reset asserted by `target_reset_assert` before attaching is released by the attach; pins
+//!   driven through `swj_pins` connect first (probe-rs `connect_if_needed`) and so stay as set.
+//! - No target voltage: probe-rs's CMSIS-DAP driver does not read it (`None`).
 //! - Posted reads are the probe's business, as in CMSIS-DAP firmware: an AP read is followed by
 //!   a read of RDBUFF (a block of n AP reads by one), and a write by a RDBUFF read that checks
 //!   its ACK ("check last write"); probe-rs at this level sees the real values.
@@ -15,34 +20,20 @@
 //! - Unplugged probe: `DebugProbeError::Usb` (an I/O error of kind `NotConnected`), wrapped in
 //!   `ArmError::Probe` on the DAP calls, as a USB transfer to a vanished device fails.
 
-use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use probe_rs::architecture::arm::sequences::ArmDebugSequence;
 use probe_rs::architecture::arm::{
     ArmCommunicationInterface, ArmDebugInterface, ArmError, DapError, DapProbe, RawDapAccess,
     RegisterAddress,
 };
-use probe_rs::probe::list::ProbeListItem;
-use probe_rs::probe::{
-    DebugProbe, DebugProbeError, DebugProbeInfo, DebugProbeSelector, ProbeCreationError,
-    ProbeFactory, WireProtocol,
-};
+use probe_rs::probe::{DebugProbe, DebugProbeError, WireProtocol};
 use probe_rs::CoreStatus;
 
-use super::board::{lock, Board, LinkError, SharedBoard};
-use super::dap::regs::{dp_addr, Abort, Ctrl};
-use super::dap::{Ack, PortId, Request, WireMode};
 use crate::h7::facts::wire;
-
-impl From<LinkError> for DebugProbeError {
-    fn from(e: LinkError) -> Self {
-        DebugProbeError::Usb(std::io::Error::new(
-            std::io::ErrorKind::NotConnected,
-            e.to_string(),
-        ))
-    }
-}
+use crate::sim::board::{lock, Board, LinkError, SharedBoard, PIN_NRESET};
+use crate::sim::dap::regs::{dp_addr, Abort, Ctrl};
+use crate::sim::dap::{Ack, Port, PortId, Request, WireMode};
 
 fn transport(protocol: WireProtocol) -> WireMode {
     match protocol {
@@ -55,17 +46,35 @@ fn link_err(e: LinkError) -> ArmError {
     ArmError::Probe(e.into())
 }
 
-/// The virtual probe over a shared board.
+/// USB packet size of a CMSIS-DAP v2 probe (bulk endpoint; DAPLink and most v2 firmware).
+const PACKET_SIZE_V2: usize = 512;
+/// USB packet size of a CMSIS-DAP v1 probe (HID report).
+const PACKET_SIZE_V1: usize = 64;
+
+/// The virtual CMSIS-DAP probe over a shared board.
 #[derive(Debug)]
 pub struct SimProbe {
     board: SharedBoard,
     speed_khz: u32,
     protocol: WireProtocol,
+    packet_size: usize,
+    name: &'static str,
+    /// DAP_Connect done (probe-rs `CmsisDap::connected`).
+    connected: bool,
 }
 
 impl SimProbe {
-    /// A probe connected to `board`, speaking SWD at the default clock.
+    /// A CMSIS-DAP v2 probe connected to `board`, speaking SWD at the default clock.
     pub fn new(board: SharedBoard) -> Self {
+        Self::with_packet_size(board, PACKET_SIZE_V2, wire::SIM_PROBE_NAME)
+    }
+
+    /// A CMSIS-DAP v1 (HID) probe: same protocol, 64-byte packets.
+    pub fn new_v1(board: SharedBoard) -> Self {
+        Self::with_packet_size(board, PACKET_SIZE_V1, wire::SIM_PROBE_NAME_V1)
+    }
+
+    fn with_packet_size(board: SharedBoard, packet_size: usize, name: &'static str) -> Self {
         let speed_khz = {
             let mut b = lock(&board);
             b.dap_mut().set_transport(WireMode::Swd);
@@ -75,7 +84,28 @@ impl SimProbe {
             board,
             speed_khz,
             protocol: WireProtocol::Swd,
+            packet_size,
+            name,
+            connected: false,
         }
+    }
+
+    /// Words of one DAP_TransferBlock (probe-rs: packet size less 6 bytes of header).
+    fn block_words(&self) -> usize {
+        (self.packet_size - 6) / 4
+    }
+
+    /// DAP_Connect when not yet connected: the port pins become outputs and nRESET is driven
+    /// high (released), as ARM's reference firmware does in PORT_SWD_SETUP.
+    fn connect_if_needed(&mut self) -> Result<(), LinkError> {
+        if self.connected {
+            return Ok(());
+        }
+        let mut b = self.round_trip(None)?;
+        b.swj_pins(PIN_NRESET, PIN_NRESET)?;
+        drop(b);
+        self.connected = true;
+        Ok(())
     }
 
     /// The board this probe talks to.
@@ -136,11 +166,11 @@ fn handle_sticky_err(b: &mut Board) -> Result<(), ArmError> {
     Ok(())
 }
 
-fn request_port(address: RegisterAddress) -> super::dap::Port {
+fn request_port(address: RegisterAddress) -> Port {
     if address.is_ap() {
-        super::dap::Port::Ap
+        Port::Ap
     } else {
-        super::dap::Port::Dp
+        Port::Dp
     }
 }
 
@@ -167,7 +197,7 @@ impl SimProbe {
 
 impl DebugProbe for SimProbe {
     fn get_name(&self) -> &str {
-        wire::SIM_PROBE_NAME
+        self.name
     }
 
     fn speed_khz(&self) -> u32 {
@@ -184,13 +214,22 @@ impl DebugProbe for SimProbe {
     }
 
     fn attach(&mut self) -> Result<(), DebugProbeError> {
-        // A CMSIS-DAP attach is DAP_Connect + configuration: probe-side only, no wire traffic.
-        drop(self.round_trip(None)?);
+        // probe-rs `CmsisDap::attach`: DAP_Connect (if needed), DAP_SWJ_Clock,
+        // DAP_TransferConfigure, DAP_SWD_Configure, DAP_HostStatus: no wire traffic but the
+        // pins DAP_Connect drives.
+        self.connect_if_needed()?;
+        for _ in 0..4 {
+            drop(self.round_trip(None)?);
+        }
         Ok(())
     }
 
     fn detach(&mut self) -> Result<(), probe_rs::Error> {
-        drop(self.round_trip(None).map_err(DebugProbeError::from)?);
+        // DAP_Disconnect and DAP_HostStatus.
+        for _ in 0..2 {
+            drop(self.round_trip(None).map_err(DebugProbeError::from)?);
+        }
+        self.connected = false;
         Ok(())
     }
 
@@ -248,8 +287,8 @@ impl DebugProbe for SimProbe {
     }
 
     fn get_target_voltage(&mut self) -> Result<Option<f32>, DebugProbeError> {
-        drop(self.round_trip(None)?);
-        Ok(Some(wire::TARGET_VOLTAGE))
+        // probe-rs's CMSIS-DAP driver keeps the trait's default: no voltage reading.
+        Ok(None)
     }
 }
 
@@ -273,20 +312,24 @@ impl RawDapAccess for SimProbe {
         if values.is_empty() {
             return Ok(());
         }
-        let mut b = self.round_trip(Some(address)).map_err(link_err)?;
-        let a = address.a2_and_3();
-        if address.is_ap() {
-            // n posted AP reads: each ACK carries the previous value; RDBUFF has the last.
-            exchange(&mut b, Request::ap_read(a))?;
-            for i in 1..values.len() {
-                values[i - 1] = exchange(&mut b, Request::ap_read(a))?;
-            }
-            if let Some(last) = values.last_mut() {
-                *last = exchange(&mut b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL))?;
-            }
-        } else {
-            for v in values.iter_mut() {
-                *v = exchange(&mut b, Request::dp_read(a))?;
+        let words = self.block_words();
+        for chunk in values.chunks_mut(words) {
+            // One DAP_TransferBlock per packet.
+            let mut b = self.round_trip(Some(address)).map_err(link_err)?;
+            let a = address.a2_and_3();
+            if address.is_ap() {
+                // n posted AP reads: each ACK carries the previous value; RDBUFF has the last.
+                exchange(&mut b, Request::ap_read(a))?;
+                for i in 1..chunk.len() {
+                    chunk[i - 1] = exchange(&mut b, Request::ap_read(a))?;
+                }
+                if let Some(last) = chunk.last_mut() {
+                    *last = exchange(&mut b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL))?;
+                }
+            } else {
+                for v in chunk.iter_mut() {
+                    *v = exchange(&mut b, Request::dp_read(a))?;
+                }
             }
         }
         Ok(())
@@ -304,18 +347,20 @@ impl RawDapAccess for SimProbe {
         if values.is_empty() {
             return Ok(());
         }
-        let mut b = self.round_trip(Some(address)).map_err(link_err)?;
         let a = address.a2_and_3();
         let port = request_port(address);
-        for &v in values {
-            let req = match port {
-                super::dap::Port::Ap => Request::ap_write(a, v),
-                super::dap::Port::Dp => Request::dp_write(a, v),
-            };
-            exchange(&mut b, req)?;
+        for chunk in values.chunks(self.block_words()) {
+            let mut b = self.round_trip(Some(address)).map_err(link_err)?;
+            for &v in chunk {
+                let req = match port {
+                    Port::Ap => Request::ap_write(a, v),
+                    Port::Dp => Request::dp_write(a, v),
+                };
+                exchange(&mut b, req)?;
+            }
+            // CMSIS-DAP "check last write": a posted write's own fault shows on the next request.
+            exchange(&mut b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL))?;
         }
-        // CMSIS-DAP "check last write": a posted write's own fault shows on the next request.
-        exchange(&mut b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL))?;
         Ok(())
     }
 
@@ -330,6 +375,7 @@ impl RawDapAccess for SimProbe {
     }
 
     fn swj_sequence(&mut self, bit_len: u8, bits: u64) -> Result<(), DebugProbeError> {
+        self.connect_if_needed()?;
         self.round_trip(None)?.swj_sequence(bit_len, bits)?;
         Ok(())
     }
@@ -340,6 +386,7 @@ impl RawDapAccess for SimProbe {
         pin_select: u32,
         _pin_wait: u32,
     ) -> Result<u32, DebugProbeError> {
+        self.connect_if_needed()?;
         let pins = self
             .round_trip(None)?
             .swj_pins(pin_out as u8, pin_select as u8)?;
@@ -358,70 +405,3 @@ impl RawDapAccess for SimProbe {
 }
 
 impl DapProbe for SimProbe {}
-
-/// Opens a board for the probe factory (the shell registers one: it knows the scenario).
-pub type BoardOpener = dyn Fn() -> Result<SharedBoard, String> + Send + Sync;
-
-static OPENER: OnceLock<Box<BoardOpener>> = OnceLock::new();
-static FACTORY: SimProbeFactory = SimProbeFactory;
-
-/// probe-rs probe factory listing the virtual board beside real probes, as
-/// `h7sh virtual board -- 1209:0001:sim`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SimProbeFactory;
-
-impl fmt::Display for SimProbeFactory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(wire::SIM_PROBE_NAME)
-    }
-}
-
-impl SimProbeFactory {
-    /// The listing entry of the virtual probe.
-    pub fn info() -> DebugProbeInfo {
-        DebugProbeInfo::new(
-            wire::SIM_PROBE_NAME,
-            wire::SIM_PROBE_VID,
-            wire::SIM_PROBE_PID,
-            Some(wire::SIM_PROBE_SERIAL.to_string()),
-            &FACTORY,
-            None,
-            false,
-        )
-    }
-}
-
-impl ProbeFactory for SimProbeFactory {
-    fn open(&self, selector: &DebugProbeSelector) -> Result<Box<dyn DebugProbe>, DebugProbeError> {
-        if !selector.matches_probe(&Self::info()) {
-            return Err(ProbeCreationError::NotFound.into());
-        }
-        let opener = OPENER.get().ok_or(ProbeCreationError::Other(
-            "the h7sh virtual board has no chip constructor registered",
-        ))?;
-        let board = opener().map_err(DebugProbeError::Other)?;
-        Ok(Box::new(SimProbe::new(board)))
-    }
-
-    fn list_probes(&self) -> Vec<ProbeListItem> {
-        vec![ProbeListItem::accessible(Self::info())]
-    }
-}
-
-/// Register the virtual probe with probe-rs (`probe_rs::plugin::register_plugin`), so that
-/// `Lister::list_all()` shows it and opening it builds a board through `open_board`.
-///
-/// Only the first call registers (probe-rs would otherwise list the probe twice); it returns
-/// whether this call did.
-pub fn register_probe_driver(
-    open_board: impl Fn() -> Result<SharedBoard, String> + Send + Sync + 'static,
-) -> bool {
-    if OPENER.set(Box::new(open_board)).is_err() {
-        return false;
-    }
-    probe_rs::plugin::register_plugin(probe_rs::plugin::Plugin {
-        probe_drivers: &[&FACTORY],
-        ..Default::default()
-    });
-    true
-}
