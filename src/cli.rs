@@ -263,8 +263,13 @@ pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
                 open_virtual_board(scenario, cli.sim_state.as_deref(), cli.sim_probe)?;
             let kind = lock(&board).probe_kind();
             let probe = kind.open(board.clone());
+            let clock = Box::new(BoardClock(board.clone()));
             let handle: Box<dyn VirtualBoard> = Box::new(BoardHandle(board));
-            (Target::open_with(probe, &opts)?, Some(handle), description)
+            (
+                Target::open_with_clock(probe, &opts, clock)?,
+                Some(handle),
+                description,
+            )
         }
         None => {
             let t = Target::open_probe(&opts)?;
@@ -340,6 +345,18 @@ pub fn register_virtual_probe() {
             .map(|(b, _)| b)
             .map_err(|e| e.to_string())
     });
+}
+
+/// The virtual board's time, for the target's core-control deadlines.
+pub struct BoardClock(pub SharedBoard);
+
+impl target::TargetClock for BoardClock {
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(lock(&self.0).now_nanos())
+    }
+    fn sleep(&self, d: std::time::Duration) {
+        lock(&self.0).wait_nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    }
 }
 
 /// The shell's handle on the virtual board while probe-rs owns the probe driver.

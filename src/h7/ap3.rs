@@ -37,7 +37,10 @@ pub fn gather(read: &mut dyn FnMut(u8, u64) -> Option<u32>) -> Ap3Evidence {
         flash_boot4_cur: read(ap::CM7, flash::BASE + flash::BOOT4_CUR),
         rcc_gcr: read(ap::CM7, rcc::BASE + rcc::GCR),
         rcc_cr: read(ap::CM7, rcc::BASE + rcc::CR),
-        dbgmcu_cr: read(ap::APB_D, dbgmcu::BASE_APBD + dbgmcu::CR),
+        // Through AP2 as OpenOCD reads it; through AP0 at its system-bus address when AP2 does
+        // not answer (an ST-LINK below V2J28 reaches AP0 only).
+        dbgmcu_cr: read(ap::APB_D, dbgmcu::BASE_APBD + dbgmcu::CR)
+            .or_else(|| read(ap::CM7, dbgmcu::BASE_SYSBUS + dbgmcu::CR)),
         cm4_cpuid: None,
     }
 }
@@ -80,8 +83,9 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
             "the D2 domain is in Stop/Standby (RCC_CR.D2CKRDY = 0) and DBGMCU_CR.DBGSTOP_D2/DBGSTBY_D2 \
              are 0, so AP3 has no debug clock"
                 .to_string(),
-            "keep the D2 debug clock on: `ap 2` then `write 0xE00E1004 0x30` (DBGMCU_CR.DBGSTOP_D2 \
-             and DBGSTBY_D2), or connect with --connect-under-reset"
+            "keep the D2 debug clock on: `write DBGMCU_CR DBGSTOP_D2=1 DBGSTBY_D2=1` (a field \
+             write that keeps DBGMCU_CR's other bits; works through AP0 or AP2), or connect \
+             with --connect-under-reset"
                 .to_string(),
         )
     } else {

@@ -2,12 +2,54 @@
 //! every debugger does it, so that each core is handled on its own AP and a dead AP3 never gets in
 //! the way of the CM7 (ARM DDI0403 C1.6).
 
+use std::time::{Duration, Instant};
+
 use super::{ApIndex, CoreId, Target, TargetError};
 use crate::h7::facts::scs::{self, regsel};
 
-/// How many DHCSR polls before a halt, step or register transfer is declared stuck. Each poll is
-/// one probe round trip (about 1 ms of wall time on a real probe at worst).
-const POLL_LIMIT: u32 = 200;
+/// How long a halt (C_HALT, a vector catch) may take.
+const HALT_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long one instruction step or one core-register transfer may take.
+const STEP_TIMEOUT: Duration = Duration::from_millis(100);
+/// How long a core may stay in reset after VECTRESET or SYSRESETREQ (the STM32H7's reset
+/// pulse is at least 20 µs; its option-byte load after a system reset takes longer).
+const RESET_TIMEOUT: Duration = Duration::from_millis(1000);
+/// Pause between two DHCSR polls.
+const POLL_INTERVAL: Duration = Duration::from_millis(1);
+
+/// Where core-control deadlines are measured: wall time with a real probe, the virtual board's
+/// own time on the virtual board (so that its runs repeat exactly).
+pub trait TargetClock: Send + Sync {
+    fn now(&self) -> Duration;
+    fn sleep(&self, d: Duration);
+}
+
+/// Wall time.
+pub struct WallClock(Instant);
+
+impl Default for WallClock {
+    fn default() -> Self {
+        WallClock(Instant::now())
+    }
+}
+
+impl TargetClock for WallClock {
+    fn now(&self) -> Duration {
+        self.0.elapsed()
+    }
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+}
+
+/// Errors a core may give while it is being reset: its bus or AP answers FAULT or WAIT for a
+/// moment (and AP3 looks unreachable) until the reset is over.
+fn in_reset_window(e: &TargetError) -> bool {
+    matches!(
+        e,
+        TargetError::Access { .. } | TargetError::Ap3Unreachable { .. }
+    )
+}
 
 /// Run state of a core, from DHCSR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -195,17 +237,54 @@ impl Target {
         )
     }
 
-    fn wait_halted(&mut self, core: CoreId, what: &str) -> Result<CoreStatus, TargetError> {
-        for _ in 0..POLL_LIMIT {
-            let status = self.core_status(core)?;
-            if status.state == CoreState::Halted {
-                return Ok(status);
+    /// Polls DHCSR until `done` holds or `timeout` passes on the target's clock. With
+    /// `reset_window`, FAULT/WAIT answers (a core in reset) are polled through, not returned.
+    fn poll_core(
+        &mut self,
+        core: CoreId,
+        what: &str,
+        timeout: Duration,
+        reset_window: bool,
+        done: impl Fn(&CoreStatus) -> bool,
+    ) -> Result<CoreStatus, TargetError> {
+        let deadline = self.clock.now() + timeout;
+        loop {
+            match self.core_status(core) {
+                Ok(s) if done(&s) => return Ok(s),
+                Ok(_) => {}
+                Err(e) if reset_window && in_reset_window(&e) => {}
+                Err(e) => return Err(e),
             }
+            if self.clock.now() >= deadline {
+                return Err(TargetError::Timeout(format!(
+                    "{} did not {what} within {} ms",
+                    core.name(),
+                    timeout.as_millis()
+                )));
+            }
+            self.clock.sleep(POLL_INTERVAL);
         }
-        Err(TargetError::Timeout(format!(
-            "{} did not halt after {what}",
-            core.name()
-        )))
+    }
+
+    /// Waits for the core to halt after `what`.
+    pub(super) fn wait_core(
+        &mut self,
+        core: CoreId,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&CoreStatus) -> bool,
+    ) -> Result<CoreStatus, TargetError> {
+        self.poll_core(core, &format!("halt after {what}"), timeout, true, done)
+    }
+
+    fn wait_halted(&mut self, core: CoreId, what: &str) -> Result<CoreStatus, TargetError> {
+        self.poll_core(
+            core,
+            &format!("halt after {what}"),
+            HALT_TIMEOUT,
+            false,
+            |s| s.state == CoreState::Halted,
+        )
     }
 
     /// Halts the core and waits for S_HALT.
@@ -226,28 +305,44 @@ impl Target {
         if status.state != CoreState::Halted {
             return Err(TargetError::NotHalted(core.ap().get()));
         }
+        // C_MASKINTS may change only while halted (ARMv7-M C1.6.3: UNPREDICTABLE otherwise):
+        // set it with C_HALT still 1, then step with it unchanged.
+        self.write_dhcsr(core, scs::C_HALT | scs::C_MASKINTS)?;
         self.write_dhcsr(core, scs::C_STEP | scs::C_MASKINTS)?;
-        let status = self.wait_halted(core, "a step")?;
-        // Leave C_MASKINTS clear so a later resume runs with interrupts.
+        let status = self.poll_core(core, "halt after a step", STEP_TIMEOUT, false, |s| {
+            s.state == CoreState::Halted
+        })?;
+        // Clear C_MASKINTS, still halted, so a later resume runs with interrupts.
         self.write_dhcsr(core, scs::C_HALT)?;
         Ok(status)
     }
 
-    /// Resets one core through its AIRCR.VECTRESET (ARMv7-M only: the core, not the system);
-    /// with `halt`, DEMCR.VC_CORERESET catches it at the reset vector.
+    /// Resets one core through its AIRCR.VECTRESET (the core, not the system). VECTRESET is
+    /// defined only in Debug state (ARMv7-M B3.2.6), so the core is halted first; with `halt`,
+    /// DEMCR.VC_CORERESET catches it at the reset vector (the catch is cleared afterwards),
+    /// without, it runs from there. FAULT/WAIT answers while it resets are waited through.
     pub fn reset_core(&mut self, core: CoreId, halt: bool) -> Result<(), TargetError> {
         let ap = Self::core_ap(core);
+        self.halt(core)?;
         let demcr = self.read32(ap, scs::DEMCR)?;
-        let demcr = if halt {
-            demcr | scs::VC_CORERESET
-        } else {
-            demcr & !scs::VC_CORERESET
-        };
-        self.write_dhcsr(core, 0)?;
-        self.write32(ap, scs::DEMCR, demcr)?;
-        self.write32(ap, scs::AIRCR, scs::AIRCR_VECTKEY | scs::AIRCR_VECTRESET)?;
-        if halt {
-            self.wait_halted(core, "reset with vector catch")?;
+        self.write32(ap, scs::DEMCR, demcr | scs::VC_CORERESET)?;
+        // Read DHCSR once so its sticky S_RESET_ST is clear before the reset.
+        self.core_status(core)?;
+        match self.write32(ap, scs::AIRCR, scs::AIRCR_VECTKEY | scs::AIRCR_VECTRESET) {
+            Err(e) if !in_reset_window(&e) => return Err(e),
+            _ => {}
+        }
+        let outcome = self.poll_core(
+            core,
+            "halt at its reset vector after VECTRESET",
+            RESET_TIMEOUT,
+            true,
+            |s| s.state == CoreState::Halted && s.reset_since_last_read,
+        );
+        self.write32(ap, scs::DEMCR, demcr & !scs::VC_CORERESET)?;
+        outcome?;
+        if !halt {
+            self.write_dhcsr(core, 0)?;
         }
         Ok(())
     }
@@ -286,25 +381,36 @@ impl Target {
         } else {
             CoreId::Cm4
         };
-        self.write32(
+        // The write's answer may be lost as the reset starts: a FAULT/WAIT then is the reset.
+        match self.write32(
             Self::core_ap(via),
             scs::AIRCR,
             scs::AIRCR_VECTKEY | scs::AIRCR_SYSRESETREQ,
-        )?;
+        ) {
+            Err(e) if !in_reset_window(&e) => return Err(e),
+            _ => {}
+        }
         self.invalidate();
         if halt {
             for core in &armed {
-                self.wait_halted(*core, "system reset with vector catch")?;
+                self.wait_core(*core, "system reset with vector catch", RESET_TIMEOUT, |s| {
+                    s.state == CoreState::Halted
+                })?;
             }
         }
         Ok(armed)
     }
 
     fn wait_regrdy(&mut self, core: CoreId) -> Result<(), TargetError> {
-        for _ in 0..POLL_LIMIT {
+        let deadline = self.clock.now() + STEP_TIMEOUT;
+        loop {
             if self.read32(Self::core_ap(core), scs::DHCSR)? & scs::S_REGRDY != 0 {
                 return Ok(());
             }
+            if self.clock.now() >= deadline {
+                break;
+            }
+            self.clock.sleep(POLL_INTERVAL);
         }
         Err(TargetError::Timeout(format!(
             "{} register transfer (S_REGRDY)",

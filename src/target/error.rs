@@ -1,6 +1,8 @@
 //! Typed target errors, each with a hint a user can act on.
 
 use probe_rs::architecture::arm::{ArmError, DapError};
+use probe_rs::probe::stlink::StlinkError;
+use probe_rs::probe::DebugProbeError;
 
 /// What went wrong talking to the chip.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +17,17 @@ pub enum TargetError {
     ProbeLost(String),
     #[error("the debug port does not answer: {0}")]
     DebugPort(String),
+    /// The probe's firmware cannot do what was asked (old ST-LINK firmware).
+    #[error("{what}: the probe's firmware is too old (probe-rs needs {needed} or later)")]
+    ProbeFirmware {
+        what: String,
+        needed: String,
+        /// What h7sh still found out through the ports the firmware reaches.
+        finding: Option<String>,
+    },
+    /// The probe cannot do this at all (e.g. raw SWJ sequences on an ST-LINK).
+    #[error("{what} is not supported by this probe")]
+    ProbeUnsupported { what: String },
     #[error("AP{ap} access at {addr:#010x} failed: {message}")]
     Access { ap: u8, addr: u64, message: String },
     #[error("AP3 (Cortex-M4) is unreachable: {cause}")]
@@ -31,6 +44,8 @@ pub enum TargetError {
     UnknownCoreRegister(String),
     #[error("unknown chip `{0}`")]
     UnknownChip(String),
+    #[error("AP{ap} is an APB-AP: it makes 32-bit accesses only, not {bits}-bit")]
+    ApWidth { ap: u8, bits: u32 },
     #[error("address {addr:#x} is not aligned to {size} bytes")]
     Unaligned { addr: u64, size: u32 },
 }
@@ -44,6 +59,8 @@ impl TargetError {
             }
             TargetError::ProbeLost(_) => "probe-lost",
             TargetError::DebugPort(_) => "debug-port",
+            TargetError::ProbeFirmware { .. } => "probe-firmware",
+            TargetError::ProbeUnsupported { .. } => "probe-unsupported",
             TargetError::Access { .. } => "access",
             TargetError::Ap3Unreachable { .. } => "ap3-unreachable",
             TargetError::NoSuchAp(_) | TargetError::NoCore(_) => "ap",
@@ -51,7 +68,7 @@ impl TargetError {
             TargetError::Timeout(_) => "timeout",
             TargetError::UnknownCoreRegister(_) => "unknown-name",
             TargetError::UnknownChip(_) => "chip",
-            TargetError::Unaligned { .. } => "bad-value",
+            TargetError::Unaligned { .. } | TargetError::ApWidth { .. } => "bad-value",
         }
     }
 
@@ -81,6 +98,21 @@ impl TargetError {
                  programmed the debug port is disabled for good; try --connect-under-reset"
                     .into()
             }
+            TargetError::ProbeFirmware {
+                needed, finding, ..
+            } => {
+                let update = format!(
+                    "update the ST-LINK firmware to {needed} or later (STM32CubeProgrammer: \
+                     Firmware upgrade, or ST's STSW-LINK007 updater)"
+                );
+                match finding {
+                    Some(f) => format!("{update}; meanwhile, through AP0: {f}"),
+                    None => update,
+                }
+            }
+            TargetError::ProbeUnsupported { .. } => {
+                "use a CMSIS-DAP or J-Link probe for this, or the virtual board".into()
+            }
             TargetError::Access { ap, .. } => format!(
                 "check the address is mapped in the view of AP{ap} (`ap` lists them); \
                  flash reads fault under RDP level 1; `doctor` checks both"
@@ -106,6 +138,11 @@ impl TargetError {
                  STM32H757XIHx (probe-rs target names)"
                     .into()
             }
+            TargetError::ApWidth { .. } => {
+                "read or write whole words through AP2 (`/w`), or reach the same register \
+                 through AP0 (`core cm7`) where byte and halfword accesses exist"
+                    .into()
+            }
             TargetError::Unaligned { size, .. } => {
                 format!(
                     "use an address that is a multiple of {size}, or a smaller size suffix (/b)"
@@ -115,10 +152,102 @@ impl TargetError {
     }
 }
 
+/// The error and every cause under it, joined: probe-rs's outer messages alone ("An error which
+/// is specific to the debug probe in use occurred") say nothing a user can act on.
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        cur = e.source();
+    }
+    text
+}
+
+/// Firmware versions probe-rs needs for an ST-LINK feature, by the number it reports.
+fn stlink_version(min: u8) -> String {
+    format!("V2J{min}")
+}
+
+/// A probe error outside any memory access (pins, attach).
+pub(crate) fn probe_error(err: DebugProbeError) -> TargetError {
+    classify_probe(0, 0, err)
+}
+
+/// Classifies a probe error of an access through `ap` at `addr`, per probe driver: probe-rs
+/// wraps every ST-LINK failure as `ProbeSpecific(StlinkError)`, faults and WAIT included; only
+/// a failing USB link is a lost probe.
+fn classify_probe(ap: u8, addr: u64, err: DebugProbeError) -> TargetError {
+    let stlink = match &err {
+        DebugProbeError::ProbeSpecific(inner) => inner.downcast_ref::<StlinkError>(),
+        DebugProbeError::CommandNotSupportedByProbe { command_name } => {
+            return TargetError::ProbeUnsupported {
+                what: format!("`{command_name}`"),
+            }
+        }
+        _ => None,
+    };
+    let Some(st) = stlink else {
+        return TargetError::ProbeLost(chain(&err));
+    };
+    match st {
+        StlinkError::CommandFailed(status) => {
+            // `Status` is private to probe-rs; its Debug name is the ST-LINK status.
+            let name = format!("{status:?}");
+            if name.contains("Fault") {
+                TargetError::Access {
+                    ap,
+                    addr,
+                    message: format!(
+                        "the bus access faulted (ST-LINK status {name}: unmapped, protected or \
+                         unclocked)"
+                    ),
+                }
+            } else if name.contains("Wait") {
+                TargetError::Access {
+                    ap,
+                    addr,
+                    message: format!(
+                        "the access port kept answering WAIT (ST-LINK status {name}, 13 tries over \
+                         about 0.8 s)"
+                    ),
+                }
+            } else if name.starts_with("SwdDp") || name.contains("Idcode") {
+                TargetError::DebugPort(format!(
+                    "no valid answer on the wire during an AP{ap} access (ST-LINK status {name})"
+                ))
+            } else {
+                TargetError::Access {
+                    ap,
+                    addr,
+                    message: format!("the ST-LINK reported {name}"),
+                }
+            }
+        }
+        StlinkError::ProbeFirmwareOutdated(min) => TargetError::ProbeFirmware {
+            what: format!("the ST-LINK cannot reach AP{ap} (probe-rs opens AP0 only on this firmware)"),
+            needed: stlink_version(*min),
+            finding: None,
+        },
+        StlinkError::BanksNotAllowedOnDPRegister => TargetError::ProbeFirmware {
+            what: "the ST-LINK cannot read banked DP registers".into(),
+            needed: "V2J32".into(),
+            finding: None,
+        },
+        StlinkError::UnalignedAddress => TargetError::Unaligned { addr, size: 4 },
+        _ => TargetError::ProbeLost(chain(&err)),
+    }
+}
+
 /// Classifies a probe-rs error of an access through `ap` at `addr`.
 pub(crate) fn classify(ap: u8, addr: u64, err: ArmError) -> TargetError {
     match err {
-        ArmError::Probe(e) => TargetError::ProbeLost(e.to_string()),
+        ArmError::Probe(e) => classify_probe(ap, addr, e),
+        ArmError::ApDoesNotExist(_) => TargetError::NoSuchAp(ap),
         ArmError::Dap(DapError::NoAcknowledge) | ArmError::Dap(DapError::Protocol(_)) => {
             TargetError::DebugPort(format!("no answer on the wire during an AP{ap} access"))
         }

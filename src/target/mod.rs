@@ -10,7 +10,9 @@ mod core;
 mod error;
 mod scan;
 
-pub use self::core::{CoreRegister, CoreState, CoreStatus, CORE_REGISTERS};
+pub use self::core::{
+    CoreRegister, CoreState, CoreStatus, TargetClock, WallClock, CORE_REGISTERS,
+};
 pub use error::TargetError;
 pub use scan::{ApInfo, RomEntry};
 
@@ -163,10 +165,16 @@ enum Ap3State {
 
 /// A connection to the chip through probe-rs.
 pub struct Target {
-    iface: Box<dyn ArmDebugInterface>,
+    /// None only after a reconnect failed: every access then says the probe is lost.
+    iface: Option<Box<dyn ArmDebugInterface>>,
     probe_name: String,
+    /// The probe gives raw DAP access (CMSIS-DAP, J-Link); an ST-LINK runs memory commands in
+    /// its firmware instead, with its own limits (halfword blocks, see `read_block`).
+    raw_dap: bool,
     identity: ChipIdentity,
     ap3: Ap3State,
+    /// Where core-control deadlines are measured.
+    clock: Box<dyn TargetClock>,
     /// What connecting changed on the chip (printed at connect).
     pub connect_changes: Vec<String>,
     /// Notes from connecting (e.g. CM7 not booted).
@@ -220,7 +228,7 @@ impl Target {
                 })?
             }
         };
-        Target::connect(probe, opts)
+        Target::connect(probe, opts, Box::new(WallClock::default()))
     }
 
     /// Connects through an already created probe driver (the virtual board, or a test probe).
@@ -228,14 +236,28 @@ impl Target {
         probe: Box<dyn DebugProbe>,
         opts: &ConnectOptions,
     ) -> Result<Target, TargetError> {
-        Target::connect(Probe::from_specific_probe(probe), opts)
+        Target::open_with_clock(probe, opts, Box::new(WallClock::default()))
     }
 
-    fn connect(mut probe: Probe, opts: &ConnectOptions) -> Result<Target, TargetError> {
+    /// As [`Target::open_with`], with core-control deadlines measured on `clock` from the start
+    /// (the virtual board's time, so a connect under reset repeats exactly).
+    pub fn open_with_clock(
+        probe: Box<dyn DebugProbe>,
+        opts: &ConnectOptions,
+        clock: Box<dyn TargetClock>,
+    ) -> Result<Target, TargetError> {
+        Target::connect(Probe::from_specific_probe(probe), opts, clock)
+    }
+
+    fn connect(
+        mut probe: Probe,
+        opts: &ConnectOptions,
+        clock: Box<dyn TargetClock>,
+    ) -> Result<Target, TargetError> {
         let probe_name = probe.get_name();
         let open_err = |e: probe_rs::probe::DebugProbeError| TargetError::ProbeOpen {
             selector: probe_name.clone(),
-            message: e.to_string(),
+            message: error::chain(&e),
         };
         if let Some(p) = opts.protocol {
             probe.select_protocol(p).map_err(open_err)?;
@@ -252,35 +274,29 @@ impl Target {
             }
             None => "STM32H7 dual-core (detected through DBGMCU_IDC)".to_string(),
         };
-        if opts.connect_under_reset {
-            probe.target_reset_assert().map_err(open_err)?;
-        }
-        probe
-            .attach_to_unspecified()
-            .map_err(|e| TargetError::DebugPort(e.to_string()))?;
-        // The default sequence powers up the DP and nothing else: DBGMCU stays as found.
-        let sequence: Arc<dyn ArmDebugSequence> = DefaultArmSequence::create();
-        let iface = probe
-            .try_into_arm_debug_interface(sequence)
-            .map_err(|(_, e)| TargetError::DebugPort(error::describe_arm_error(&e)))?;
+        let iface = open_interface(probe, opts.connect_under_reset)?;
+        let raw_dap = iface.try_dap_probe().is_some();
         let mut target = Target {
-            iface,
+            iface: Some(iface),
             probe_name,
+            raw_dap,
             identity: ChipIdentity {
                 chip,
                 ..Default::default()
             },
             ap3: Ap3State::NotTried,
+            clock,
             connect_changes: Vec::new(),
             connect_notes: Vec::new(),
         };
-        target.identity.dpidr = target.read_dpidr()?;
+        target.identity.dpidr = match target.read_dpidr() {
+            Ok(v) => v,
+            Err(e) => return Err(target.no_target(e)),
+        };
         if opts.connect_under_reset {
             target.halt_at_reset_and_release()?;
         }
-        target.identity.dbgmcu_idc = target
-            .read32(ApIndex::APB_D, dbgmcu::BASE_APBD + dbgmcu::IDC)
-            .ok();
+        target.identity.dbgmcu_idc = target.read_dbgmcu(dbgmcu::IDC);
         match target.identity.dev_id() {
             Some(dbgmcu::DEV_ID_H745_H755) => {}
             Some(other) => target.connect_notes.push(format!(
@@ -289,7 +305,16 @@ impl Target {
             )),
             None => target
                 .connect_notes
-                .push("DBGMCU_IDC could not be read through AP2".to_string()),
+                .push("DBGMCU_IDC could not be read through AP2 nor AP0".to_string()),
+        }
+        if let Err(e @ TargetError::ProbeFirmware { .. }) =
+            target.read32(ApIndex::APB_D, dbgmcu::BASE_APBD + dbgmcu::IDC)
+        {
+            target.connect_notes.push(format!(
+                "{e}; only AP0 (CM7) answers: h7sh reads DBGMCU and diagnoses the CM4 through \
+                 AP0. {}",
+                e.hint()
+            ));
         }
         match target.read32(ApIndex::CM7, scs::CPUID) {
             Ok(0) => target.connect_notes.push(
@@ -308,9 +333,37 @@ impl Target {
         Ok(target)
     }
 
+    /// A DBGMCU register through AP2 (its APB-D address, as OpenOCD reads it), else through
+    /// AP0 at its system-bus address (as OpenOCD does on ST-LINKs that reach AP0 only).
+    pub fn read_dbgmcu(&mut self, offset: u64) -> Option<u32> {
+        self.read32(ApIndex::APB_D, dbgmcu::BASE_APBD + offset)
+            .or_else(|_| self.read32(ApIndex::CM7, dbgmcu::BASE_SYSBUS + offset))
+            .ok()
+    }
+
+    /// The probe-rs interface; gone only after a failed reconnect.
+    fn iface(&mut self) -> Result<&mut Box<dyn ArmDebugInterface>, TargetError> {
+        self.iface.as_mut().ok_or_else(|| {
+            TargetError::ProbeLost("the connection was closed by a failed reconnect".into())
+        })
+    }
+
+    /// Turns a failure to reach the debug port into an error that says whether the target has
+    /// power, as far as the probe can tell.
+    fn no_target(&mut self, err: TargetError) -> TargetError {
+        let TargetError::DebugPort(message) = err else {
+            return err;
+        };
+        let voltage = self
+            .iface
+            .take()
+            .and_then(|i| i.close().get_target_voltage().ok().flatten());
+        TargetError::DebugPort(format!("{message}; {}", voltage_text(voltage)))
+    }
+
     fn read_dpidr(&mut self) -> Result<u32, TargetError> {
         use probe_rs::architecture::arm::dp::DpRegister;
-        self.iface
+        self.iface()?
             .read_raw_dp_register(
                 DpAddress::Default,
                 probe_rs::architecture::arm::dp::DPIDR::ADDRESS,
@@ -318,17 +371,71 @@ impl Target {
             .map_err(|e| TargetError::DebugPort(error::describe_arm_error(&e)))
     }
 
-    /// Under reset: catch the CM7 at its reset vector, then release NRST.
+    /// Under reset: catch the CM7 at its reset vector, release NRST, and check that the core
+    /// really stopped there (DHCSR.S_HALT, DFSR.VCATCH, PC = the reset vector); the reset catch
+    /// is cleared again. A catch that did not happen is said, with why, as a connect note.
     fn halt_at_reset_and_release(&mut self) -> Result<(), TargetError> {
-        let dhcsr = scs::DHCSR_DBGKEY | scs::C_DEBUGEN | scs::C_HALT;
-        self.write32(ApIndex::CM7, scs::DHCSR, dhcsr)?;
-        let demcr = self.read32(ApIndex::CM7, scs::DEMCR)?;
-        self.write32(ApIndex::CM7, scs::DEMCR, demcr | scs::VC_CORERESET)?;
-        self.iface
-            .swj_pins(1 << 7, 1 << 7, 0)
-            .map_err(|e| TargetError::ProbeLost(e.to_string()))?;
-        self.connect_changes
-            .push("CM7 halted at its reset vector (connect under reset)".to_string());
+        let cm7 = ApIndex::CM7;
+        // CMSIS-DAP's DAP_Connect and J-Link's attach drive nRESET high: assert it again now
+        // that the debug port is up (an ST-LINK kept it low; asserting twice is harmless).
+        self.iface()?
+            .swj_pins(0, NRESET_PIN, 0)
+            .map_err(error::probe_error)?;
+        let demcr = self.read32(cm7, scs::DEMCR)?;
+        self.write32(
+            cm7,
+            scs::DHCSR,
+            scs::DHCSR_DBGKEY | scs::C_DEBUGEN | scs::C_HALT,
+        )?;
+        self.write32(cm7, scs::DEMCR, demcr | scs::VC_CORERESET)?;
+        self.write32(cm7, scs::DFSR, DFSR_ALL)?;
+        self.iface()?
+            .swj_pins(NRESET_PIN, NRESET_PIN, 0)
+            .map_err(error::probe_error)?;
+        let waited = self.wait_core(
+            CoreId::Cm7,
+            "the release of NRST",
+            RESET_CATCH_TIMEOUT,
+            |s| s.state == CoreState::Halted,
+        );
+        // The catch is cleared whatever happened (it was set for this connect only).
+        self.write32(cm7, scs::DEMCR, demcr)?;
+        let why_not = match waited {
+            Err(TargetError::Timeout(_)) => Some(
+                "the CM7 is not halted after NRST was released (its DHCSR says it runs): the \
+                 probe may have released NRST before the catch was armed, or the reset line is \
+                 not wired to NRST"
+                    .to_string(),
+            ),
+            Err(e) => return Err(e),
+            Ok(_) => {
+                let dfsr = self.read32(cm7, scs::DFSR)?;
+                let pc = self.read_core_reg(CoreId::Cm7, CoreRegister::by_name("pc")?)?;
+                let vtor = self.read32(cm7, scs::VTOR)?;
+                let vector = self.read32(cm7, u64::from(vtor) + 4)? & !1;
+                if dfsr & DFSR_VCATCH == 0 {
+                    Some(format!(
+                        "the CM7 halted, but not on the reset catch (DFSR = {dfsr:#x}, PC = \
+                         {pc:#010x})"
+                    ))
+                } else if pc != vector {
+                    Some(format!(
+                        "the CM7 halted on the reset catch at PC = {pc:#010x}, not at the reset \
+                         vector {vector:#010x} of the table at VTOR = {vtor:#010x}"
+                    ))
+                } else {
+                    self.connect_changes.push(format!(
+                        "CM7 halted at its reset vector {pc:#010x} (connect under reset: \
+                         DFSR.VCATCH, reset catch cleared)"
+                    ));
+                    None
+                }
+            }
+        };
+        if let Some(why) = why_not {
+            self.connect_notes
+                .push(format!("connect under reset did not catch the CM7: {why}"));
+        }
         Ok(())
     }
 
@@ -349,6 +456,11 @@ impl Target {
         Ok(())
     }
 
+    /// Measure core-control deadlines on `clock` (the virtual board's time on the virtual board).
+    pub fn set_clock(&mut self, clock: Box<dyn TargetClock>) {
+        self.clock = clock;
+    }
+
     pub fn probe_name(&self) -> &str {
         &self.probe_name
     }
@@ -362,14 +474,19 @@ impl Target {
         self.ap3 = Ap3State::NotTried;
     }
 
-    /// Connects the debug port again (after the target lost power): probe-rs re-runs the wire
-    /// switch and the DP power-up of the same sequence.
+    /// Connects the debug port again (after the target lost power or the link dropped): the
+    /// interface is closed and the probe attached afresh, as every probe supports
+    /// (probe-rs's `reinitialize` does nothing on an ST-LINK).
     pub fn reconnect(&mut self) -> Result<(), TargetError> {
         self.invalidate();
-        self.iface
-            .reinitialize()
-            .map_err(|e| TargetError::DebugPort(error::describe_arm_error(&e)))?;
-        self.identity.dpidr = self.read_dpidr()?;
+        let iface = self.iface.take().ok_or_else(|| {
+            TargetError::ProbeLost("the connection was closed by a failed reconnect".into())
+        })?;
+        self.iface = Some(open_interface(iface.close(), false)?);
+        self.identity.dpidr = match self.read_dpidr() {
+            Ok(v) => v,
+            Err(e) => return Err(self.no_target(e)),
+        };
         Ok(())
     }
 
@@ -403,7 +520,7 @@ impl Target {
         f: impl FnOnce(&mut dyn ArmMemoryInterface) -> Result<R, ArmError>,
     ) -> Result<R, TargetError> {
         let mut mem = self
-            .iface
+            .iface()?
             .memory_interface(&fq(ap))
             .map_err(|e| classify(ap.get(), addr, e))?;
         f(&mut *mem).map_err(|e| classify(ap.get(), addr, e))
@@ -422,6 +539,15 @@ impl Target {
                 Ok(())
             }
             Err(e @ TargetError::ProbeLost(_)) => Err(e),
+            Err(TargetError::ProbeFirmware { what, needed, .. }) => {
+                // The probe cannot open AP3 at all: say so, and what AP0 still tells.
+                let d = self.diagnose_ap3(None);
+                Err(TargetError::ProbeFirmware {
+                    what,
+                    needed,
+                    finding: Some(format!("{} (fix: {})", d.cause, d.hint)),
+                })
+            }
             other => {
                 let diagnosis = self.diagnose_ap3(other.ok());
                 let err = ap3_error(&diagnosis);
@@ -471,8 +597,10 @@ impl Target {
         width: Width,
         count: usize,
     ) -> Result<Vec<u32>, TargetError> {
+        check_width(ap, width)?;
         check_align(addr, width)?;
-        self.with_mem(ap, addr, |m| read_block(m, addr, width, count))
+        let raw_dap = self.raw_dap;
+        self.with_mem(ap, addr, |m| read_block(m, addr, width, count, raw_dap))
     }
 
     /// Several block reads through one opening of the AP's memory interface: opening it
@@ -486,8 +614,10 @@ impl Target {
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<Vec<Vec<u32>>>, TargetError> {
         for r in runs {
+            check_width(ap, r.width)?;
             check_align(r.addr, r.width)?;
         }
+        let raw_dap = self.raw_dap;
         let Some(first) = runs.first() else {
             return Ok(Some(Vec::new()));
         };
@@ -499,7 +629,7 @@ impl Target {
                     return Ok(None);
                 }
                 at.set(r.addr);
-                out.push(read_block(m, r.addr, r.width, r.count)?);
+                out.push(read_block(m, r.addr, r.width, r.count, raw_dap)?);
             }
             Ok(Some(out))
         });
@@ -525,6 +655,7 @@ impl Target {
         width: Width,
         value: u32,
     ) -> Result<(), TargetError> {
+        check_width(ap, width)?;
         check_align(addr, width)?;
         self.with_mem(ap, addr, |m| {
             match width {
@@ -546,17 +677,71 @@ impl Target {
             },
             address: addr & 0xF,
         };
-        self.iface
+        self.iface()?
             .read_raw_dp_register(DpAddress::Default, reg)
             .map_err(|e| TargetError::DebugPort(error::describe_arm_error(&e)))
     }
 
     /// Raw AP register read (e.g. 0xFC = IDR, 0xF8 = BASE, 0x00 = CSW).
     pub fn ap_reg_read(&mut self, ap: ApIndex, addr: u8) -> Result<u32, TargetError> {
-        self.iface
+        self.iface()?
             .read_raw_ap_register(&fq(ap), u64::from(addr))
             .map_err(|e| classify(ap.get(), u64::from(addr), e))
     }
+}
+
+/// nRESET in the pin byte of `swj_pins` (CMSIS-DAP DAP_SWJ_Pins bit 7).
+const NRESET_PIN: u32 = 1 << 7;
+/// DFSR: every reason bit, written to clear them (write-one-to-clear, ARMv7-M C1.6.1).
+const DFSR_ALL: u32 = 0x1F;
+const DFSR_VCATCH: u32 = 1 << 3;
+/// How long a core may take to come out of reset and halt on the reset catch.
+const RESET_CATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What the probe says of the target's supply, for "no target" errors.
+fn voltage_text(volts: Option<f32>) -> String {
+    match volts {
+        Some(v) if v < 1.0 => format!(
+            "target voltage {v:.2} V: the board looks unpowered (or VTref is not wired to the probe)"
+        ),
+        Some(v) => format!("target voltage {v:.2} V: the board is powered"),
+        None => "this probe does not measure the target voltage".to_string(),
+    }
+}
+
+/// Opens probe-rs's interface on `probe`: attach, then the default sequence's DP power-up.
+/// Under reset NRST is asserted first, as probe-rs does it (through the DAP pins when the probe
+/// has them, since CMSIS-DAP's connect would otherwise release it).
+fn open_interface(
+    mut probe: Probe,
+    under_reset: bool,
+) -> Result<Box<dyn ArmDebugInterface>, TargetError> {
+    if under_reset {
+        let asserted = match probe.try_as_dap_probe() {
+            Some(dap) => dap.swj_pins(0, NRESET_PIN, 0).map(|_| ()),
+            None => probe.target_reset_assert(),
+        };
+        asserted.map_err(error::probe_error)?;
+    }
+    if let Err(e) = probe.attach_to_unspecified() {
+        let volts = probe.get_target_voltage().ok().flatten();
+        return Err(TargetError::DebugPort(format!(
+            "{}; {}",
+            error::chain(&e),
+            voltage_text(volts)
+        )));
+    }
+    let sequence: Arc<dyn ArmDebugSequence> = DefaultArmSequence::create();
+    probe
+        .try_into_arm_debug_interface(sequence)
+        .map_err(|(mut probe, e)| {
+            let volts = probe.get_target_voltage().ok().flatten();
+            TargetError::DebugPort(format!(
+                "{}; {}",
+                error::describe_arm_error(&e),
+                voltage_text(volts)
+            ))
+        })
 }
 
 fn ap3_error(d: &Ap3Diagnosis) -> TargetError {
@@ -574,11 +759,17 @@ pub struct ReadRun {
     pub count: usize,
 }
 
+/// Halfwords an ST-LINK block read may carry: probe-rs 0.32 cuts longer ones into chunks of 32
+/// (V2) or 64 (V3) but advances the address by the halfword count, so every chunk after the
+/// first comes from the wrong address. h7sh sends chunks of at most 32 itself.
+const STLINK_HALFWORD_CHUNK: usize = 32;
+
 fn read_block(
     m: &mut dyn ArmMemoryInterface,
     addr: u64,
     width: Width,
     count: usize,
+    raw_dap: bool,
 ) -> Result<Vec<u32>, ArmError> {
     match width {
         Width::U32 => {
@@ -588,7 +779,14 @@ fn read_block(
         }
         Width::U16 => {
             let mut buf = vec![0u16; count];
-            m.read_16(addr, &mut buf)?;
+            let chunk = if raw_dap {
+                count.max(1)
+            } else {
+                STLINK_HALFWORD_CHUNK
+            };
+            for (i, part) in buf.chunks_mut(chunk).enumerate() {
+                m.read_16(addr + (i * chunk * 2) as u64, part)?;
+            }
             Ok(buf.into_iter().map(u32::from).collect())
         }
         Width::U8 => {
@@ -597,6 +795,19 @@ fn read_block(
             Ok(buf.into_iter().map(u32::from).collect())
         }
     }
+}
+
+/// AP2 is an APB-AP: 32-bit accesses only. CMSIS-DAP and J-Link (probe-rs's MEM-AP code) refuse
+/// smaller ones, an ST-LINK's firmware sends them and reads the wrong byte lanes: h7sh refuses
+/// them itself so every probe answers alike.
+fn check_width(ap: ApIndex, width: Width) -> Result<(), TargetError> {
+    if ap == ApIndex::APB_D && width != Width::U32 {
+        return Err(TargetError::ApWidth {
+            ap: ap.get(),
+            bits: width.bytes() * 8,
+        });
+    }
+    Ok(())
 }
 
 fn check_align(addr: u64, width: Width) -> Result<(), TargetError> {

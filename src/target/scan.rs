@@ -165,7 +165,22 @@ impl Target {
             }
             let offset = (entry & 0xFFFF_F000) as i32 as i64;
             let addr = (table as i64 + offset) as u64 & 0xFFFF_FFFF;
-            self.walk_rom(apx, addr, depth + 1, out)?;
+            // A component whose ID block faults (real H745 tables have one, pyOCD #1404) is
+            // listed as such and the walk goes on with the next entry.
+            if let Err(e) = self.walk_rom(apx, addr, depth + 1, out) {
+                if matches!(e, TargetError::ProbeLost(_)) {
+                    return Err(e);
+                }
+                if out.last().is_none_or(|last| last.address != addr) {
+                    out.push(RomEntry {
+                        address: addr,
+                        cidr: 0,
+                        pidr: 0,
+                        class: 0,
+                        name: format!("not readable ({e})"),
+                    });
+                }
+            }
         }
         Ok(())
     }
