@@ -635,7 +635,17 @@ impl Session {
         let rcc_gcr = block(ApIndex::CM7, rcc::BASE + rcc::GCR, 1, "RCC_GCR").map(|v| v[0]);
         let n_pwr = ((pwr::CR3 - pwr::CSR1) / 4 + 1) as usize;
         let pw = block(ApIndex::CM7, pwr::BASE + pwr::CSR1, n_pwr, "PWR_CSR1..CR3");
-        let dbg = block(ApIndex::APB_D, dbgmcu::BASE_APBD + dbgmcu::IDC, 2, "DBGMCU");
+        // DBGMCU through AP2, else at its CM7 system-bus address (an ST-LINK below V2J28
+        // reaches AP0 only).
+        let dbg =
+            block(ApIndex::APB_D, dbgmcu::BASE_APBD + dbgmcu::IDC, 2, "DBGMCU").or_else(|| {
+                block(
+                    ApIndex::CM7,
+                    dbgmcu::BASE_SYSBUS + dbgmcu::IDC,
+                    2,
+                    "DBGMCU through AP0",
+                )
+            });
         let cm7_cpuid = block(ApIndex::CM7, scs::CPUID, 1, "CM7 CPUID").map(|v| v[0]);
         let cm7_dhcsr = block(ApIndex::CM7, scs::DHCSR, 1, "CM7 DHCSR").map(|v| v[0]);
         let optsr = fw(flash::OPTSR_CUR);
@@ -658,6 +668,15 @@ impl Session {
                 Err(d) => Cm4Access::Unreachable(d),
                 Ok(_) => Cm4Access::Unknown(cause),
             },
+            // The probe cannot open AP3: a cause found through AP0 is still the chip's; without
+            // one, the CM4 is merely out of this probe's reach, not a finding.
+            Err(e @ TargetError::ProbeFirmware { .. }) => {
+                unreadable.push(format!("CM4 DHCSR through AP3: {e}"));
+                match self.target.ap3_status() {
+                    Err(d) if d.id != "ap3-unreachable-unknown" => Cm4Access::Unreachable(d),
+                    _ => Cm4Access::Unknown(e.to_string()),
+                }
+            }
             Err(e) => {
                 unreadable.push(format!("CM4 DHCSR through AP3: {e}"));
                 Cm4Access::Unknown(e.to_string())

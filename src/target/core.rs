@@ -393,9 +393,12 @@ impl Target {
         self.invalidate();
         if halt {
             for core in &armed {
-                self.wait_core(*core, "system reset with vector catch", RESET_TIMEOUT, |s| {
-                    s.state == CoreState::Halted
-                })?;
+                self.wait_core(
+                    *core,
+                    "system reset with vector catch",
+                    RESET_TIMEOUT,
+                    |s| s.state == CoreState::Halted,
+                )?;
             }
         }
         Ok(armed)

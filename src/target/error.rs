@@ -229,7 +229,9 @@ fn classify_probe(ap: u8, addr: u64, err: DebugProbeError) -> TargetError {
             }
         }
         StlinkError::ProbeFirmwareOutdated(min) => TargetError::ProbeFirmware {
-            what: format!("the ST-LINK cannot reach AP{ap} (probe-rs opens AP0 only on this firmware)"),
+            what: format!(
+                "the ST-LINK cannot reach AP{ap} (probe-rs opens AP0 only on this firmware)"
+            ),
             needed: stlink_version(*min),
             finding: None,
         },

@@ -10,9 +10,7 @@ mod core;
 mod error;
 mod scan;
 
-pub use self::core::{
-    CoreRegister, CoreState, CoreStatus, TargetClock, WallClock, CORE_REGISTERS,
-};
+pub use self::core::{CoreRegister, CoreState, CoreStatus, TargetClock, WallClock, CORE_REGISTERS};
 pub use error::TargetError;
 pub use scan::{ApInfo, RomEntry};
 
@@ -542,10 +540,12 @@ impl Target {
             Err(TargetError::ProbeFirmware { what, needed, .. }) => {
                 // The probe cannot open AP3 at all: say so, and what AP0 still tells.
                 let d = self.diagnose_ap3(None);
+                let finding = Some(format!("{} (fix: {})", d.cause, d.hint));
+                self.ap3 = Ap3State::Failed(d);
                 Err(TargetError::ProbeFirmware {
                     what,
                     needed,
-                    finding: Some(format!("{} (fix: {})", d.cause, d.hint)),
+                    finding,
                 })
             }
             other => {

@@ -92,7 +92,20 @@ impl ProbeKind {
             ProbeKind::StlinkV2J27 => "ST-LINK/V2, firmware V2J27 (AP0 only in probe-rs)",
             ProbeKind::StlinkV2 => "ST-LINK/V2, firmware V2J45S7",
             ProbeKind::StlinkV3 => "STLINK-V3E, firmware V3J16M7",
-            ProbeKind::Jlink => "SEGGER J-Link (SWD)",
+            ProbeKind::Jlink => "SEGGER J-Link BASE V9 (SWD, full-speed USB)",
+        }
+    }
+
+    /// Host-to-probe latency of one USB exchange: a round trip costs this much target time
+    /// besides its wire traffic (high-speed bulk about 125 µs, a full-speed probe or HID report
+    /// one 1 ms frame).
+    pub fn round_trip_nanos(self) -> u64 {
+        match self {
+            ProbeKind::CmsisDap | ProbeKind::StlinkV3 => 125_000,
+            ProbeKind::CmsisDapV1
+            | ProbeKind::StlinkV2J27
+            | ProbeKind::StlinkV2
+            | ProbeKind::Jlink => 1_000_000,
         }
     }
 

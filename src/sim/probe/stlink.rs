@@ -119,6 +119,16 @@ fn wire_op(b: &mut Board, req: Request) -> Result<u32, FwError> {
     }
 }
 
+/// The RDBUFF read that ends an AP access answers for that access: its FAULT or WAIT is the AP's
+/// (the firmware reports SWD_AP_FAULT for a posted read that faulted).
+fn ap_result(b: &mut Board) -> Result<u32, FwError> {
+    wire_op(b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL)).map_err(|e| match e {
+        FwError::Status(status::SWD_DP_FAULT) => FwError::Status(status::SWD_AP_FAULT),
+        FwError::Status(status::SWD_DP_WAIT) => FwError::Status(status::SWD_AP_WAIT),
+        other => other,
+    })
+}
+
 /// After a failed command the firmware leaves the DP clean for the next one: ABORT with
 /// DAPABORT and every sticky-flag clear.
 fn recover(b: &mut Board) {
@@ -252,7 +262,7 @@ impl SimStlink {
                         Request::dp_write(dp_addr::RESEND_SELECT, u32::from(ap) << 24),
                     )?;
                     wire_op(b, Request::ap_read(0x0))?;
-                    wire_op(b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL))
+                    ap_result(b)
                 })
             })?;
             self.opened_aps.insert(ap, csw);
@@ -270,7 +280,7 @@ impl SimStlink {
                     let select = (u32::from(ap) << 24) | u32::from(addr & 0xF0);
                     wire_op(b, Request::dp_write(dp_addr::RESEND_SELECT, select))?;
                     wire_op(b, Request::ap_read(addr & 0xC))?;
-                    wire_op(b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL))
+                    ap_result(b)
                 }
             })
         })?)
@@ -293,7 +303,7 @@ impl SimStlink {
                     let select = (u32::from(ap) << 24) | u32::from(addr & 0xF0);
                     wire_op(b, Request::dp_write(dp_addr::RESEND_SELECT, select))?;
                     wire_op(b, Request::ap_write(addr & 0xC, value))?;
-                    wire_op(b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL)).map(|_| ())
+                    ap_result(b).map(|_| ())
                 }
             })
         })?)
@@ -393,7 +403,7 @@ fn stream(
         let addr = address.wrapping_add((i * size) as u32);
         if i == 0 || addr.is_multiple_of(1024) {
             if let Some(p) = pending.take() {
-                let v = wire_op(b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL))?;
+                let v = ap_result(b)?;
                 put_lane(data, p, size, address, v);
             }
             wire_op(b, Request::ap_write(TAR, addr))?;
@@ -412,7 +422,7 @@ fn stream(
             }
         }
     }
-    let v = wire_op(b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL))?;
+    let v = ap_result(b)?;
     if let Some(p) = pending {
         put_lane(data, p, size, address, v);
     }
