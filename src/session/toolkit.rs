@@ -5,6 +5,7 @@
 //! through the session's target and turns results into outcomes.
 
 use super::{Outcome, RegisterValue, Session, ShellError, Skipped};
+use crate::fsutil;
 use crate::h7::doctor::{self, Cm4Access, Finding, Readings};
 use crate::h7::facts::{dbgmcu, flash, ob_fields, pwr, rcc, scs};
 use crate::h7::ob::{
@@ -18,6 +19,7 @@ use crate::target::{ApIndex, CoreId, ReadRun, Target, TargetError, Width};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// One row of the report's boot-state table: AP, name, address, decoded bits.
 type BootStateRow = (ApIndex, &'static str, u64, &'static [(u32, &'static str)]);
@@ -796,12 +798,57 @@ impl Session {
 
     // ---- report --------------------------------------------------------------------------------
 
+    /// Before a user-named file is written: anything but a regular file (after symlinks) is
+    /// refused, an existing file is replaced only after a question or with `--yes`.
+    pub(super) fn check_overwrite(&mut self, path: &Path, what: &str) -> Result<(), ShellError> {
+        let target = fsutil::resolve(path).map_err(|e| ShellError::Io {
+            message: format!("cannot write {}: {e}", path.display()),
+            hint: "give the name of a regular file, or of a new one".into(),
+        })?;
+        let Some(size) = target.existing else {
+            return Ok(());
+        };
+        if self.options.yes {
+            return Ok(());
+        }
+        let via = if target.path != path {
+            format!(" (through the symlink {})", path.display())
+        } else {
+            String::new()
+        };
+        let question = format!(
+            "{}{via} exists ({size} bytes): replace it with the {what}?",
+            target.path.display()
+        );
+        if let Some(confirm) = self.confirm.as_mut() {
+            if confirm(&question) {
+                return Ok(());
+            }
+            return Err(ShellError::refused(
+                format!("{} not replaced", path.display()),
+                "nothing was written; give another file name",
+            ));
+        }
+        Err(ShellError::refused(
+            format!(
+                "{}{via} exists ({size} bytes): not replaced",
+                target.path.display()
+            ),
+            "add --yes to replace it, or give another file name; nothing was written",
+        ))
+    }
+
     fn report(&mut self, file: Option<&str>) -> Result<ToolkitOutcome, ShellError> {
+        if let Some(path) = file {
+            self.check_overwrite(Path::new(path), "report")?;
+        }
         let markdown = self.report_markdown();
         if let Some(path) = file {
-            std::fs::write(path, &markdown).map_err(|e| ShellError::Io {
-                message: format!("cannot write {path}: {e}"),
-                hint: "check the folder exists and is writable".into(),
+            fsutil::write_atomic(Path::new(path), markdown.as_bytes()).map_err(|e| {
+                ShellError::Io {
+                    message: format!("cannot write {path}: {e}"),
+                    hint: "check the folder exists and is writable".into(),
+                }
             })?;
         }
         Ok(ToolkitOutcome::Report {
