@@ -179,3 +179,23 @@ fn a_one_off_no_ack_anywhere_leaves_optcr_locked_and_the_outcome_true() {
         "the window covers both: {ok} ok, {failed} failed"
     );
 }
+
+/// Ctrl-C during `ob set` (the session flag, as the SIGINT handler sets it): the engine stops
+/// before OPTSTART, writes the PRG registers back and relocks, so nothing is left pending.
+#[test]
+fn ctrl_c_stops_before_optstart_and_leaves_nothing_pending_or_unlocked() {
+    let mut s = session("nucleo-h755zi-q", &["--yes"]);
+    let (cur, prg) = (word(&mut s, OPTSR_CUR), word(&mut s, OPTSR_PRG));
+    s.interrupt_flag()
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let e = s.run_line("ob set BCM4=0").expect_err("interrupted");
+    let text = e.to_string();
+    assert!(text.contains("interrupted before OPTSTART"), "{text}");
+    assert!(text.contains("BCM4: NOT programmed"), "{text}");
+    assert!(text.contains("OPTCR: relocked"), "{text}");
+    assert_eq!(word(&mut s, OPTSR_CUR), cur);
+    assert_eq!(word(&mut s, OPTSR_PRG), prg, "PRG written back");
+    assert_eq!(word(&mut s, OPTCR) & 1, 1);
+    s.run_line("ob set BCM7_ADD0=0x0810")
+        .expect("nothing pending afterwards");
+}

@@ -1094,7 +1094,8 @@ impl ObFailure {
                 found,
             } => format!(
                 "{register} read {found:#010x} before OPTSTART, expected {expected:#010x} \
-                 (something else wrote it): OPTSTART was not given, nothing was programmed"
+                 (something else wrote it): OPTSTART was not given, nothing was programmed, \
+                 the PRG registers were written back"
             ),
             ObFailure::Interrupted => "interrupted before OPTSTART: nothing was programmed".into(),
         }
@@ -1226,6 +1227,10 @@ const PRG_CHECK_NOTE: &str =
 struct Run<'a, B: ObBus> {
     bus: &'a mut B,
     steps: Vec<Step>,
+    /// Some PRG register was written.
+    wrote_prg: bool,
+    /// OPTSTART was written.
+    started: bool,
 }
 
 impl<B: ObBus> Run<'_, B> {
@@ -1282,6 +1287,7 @@ impl<B: ObBus> Run<'_, B> {
             }
         }
         for (r, _, new) in &plan.writes {
+            self.wrote_prg = true;
             self.write(format!("write {}", r.names().1), r.offsets().1, *new)?;
         }
         // OPTSTART programs every PRG register: only what was planned (and checked) may be there.
@@ -1312,6 +1318,7 @@ impl<B: ObBus> Run<'_, B> {
         if self.bus.interrupted() {
             return Err(ObFailure::Interrupted);
         }
+        self.started = true;
         self.write(
             "FLASH_OPTCR.OPTSTART = 1",
             flash::OPTCR,
@@ -1413,8 +1420,17 @@ pub fn program<B: ObBus>(bus: &mut B, plan: &ObPlan, timeout_ms: u64) -> Program
     let mut run = Run {
         bus,
         steps: Vec::new(),
+        wrote_prg: false,
+        started: false,
     };
     let mut failure = run.sequence(plan, timeout_ms).err();
+    if failure.is_some() && run.wrote_prg && !run.started {
+        // Stopped before OPTSTART: put the PRG registers back, or the next OPTSTART (anyone's)
+        // would program this half-done change.
+        for (r, cur, _) in &plan.writes {
+            let _ = run.write(format!("restore {}", r.names().1), r.offsets().1, *cur);
+        }
+    }
     let relocked = run.relock();
     let after = run.read_back(timeout_ms);
     let fields: Vec<FieldResult> = plan

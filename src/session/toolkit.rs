@@ -463,9 +463,14 @@ impl ObBus for SessionBus<'_> {
 /// chip, field by field, and whether OPTCR is locked.
 fn ob_set_failure(report: &ob::ProgramReport) -> ShellError {
     let mut message = match (&report.failure, report.programmed) {
-        (_, true) => "ob set: the option bytes ARE programmed and verified, but OPTCR could NOT \
-                      be relocked"
+        (_, true) if !report.relocked => "ob set: the option bytes ARE programmed and verified, \
+                                          but OPTCR could NOT be relocked"
             .to_string(),
+        (Some(f), true) => format!(
+            "ob set: {}; the read-back shows the option bytes programmed and verified",
+            f.text()
+        ),
+        (None, true) => "ob set: programmed and verified".to_string(),
         (Some(f), false) => format!("ob set failed: {}", f.text()),
         (None, false) => "ob set failed: the option bytes do not read back as asked".to_string(),
     };
@@ -655,8 +660,8 @@ impl Session {
         outcome.fields = report.fields.clone();
         match (&report.failure, report.relocked, report.programmed) {
             (None, true, _) => {}
-            // A transient fault after OPTSTART; the read-back shows the change is there.
-            (Some(f), true, true) => outcome.warnings.push(format!(
+            // A transient wire fault; the read-back shows the change is there.
+            (Some(f @ ob::ObFailure::Bus { .. }), true, true) => outcome.warnings.push(format!(
                 "{} during the sequence, but every field reads back programmed",
                 f.text()
             )),
