@@ -2,6 +2,7 @@
 //!
 //! See `docs/ARCHITECTURE.md` for how the modules fit together.
 pub mod cli;
+pub mod fsutil;
 pub mod h7;
 pub mod lang;
 pub mod render;

@@ -176,12 +176,60 @@ pub fn history_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "h7sh").map(|d| d.data_dir().join("history.txt"))
 }
 
+/// rustyline's history file header: entries follow one a line, `\\` and `\n` escaped.
+const HISTORY_HEADER: &str = "#V2";
+/// Largest history file read back (it holds at most `max_history_size` lines).
+const HISTORY_MAX_BYTES: u64 = 16 << 20;
+
+/// Appends `entry` to the history file and keeps its last `max` entries. rustyline's own
+/// `append_history` truncates the file and writes it again in place, so a kill in between left
+/// it empty; this is a read-modify-write under the file's lock (other sessions append too),
+/// written whole through `fsutil` (temp file, fsync, rename): a kill leaves the old or the new
+/// file. The format is rustyline's (`load_history` reads it).
+pub fn append_history(path: &std::path::Path, entry: &str, max: usize) -> std::io::Result<()> {
+    let _lock = crate::fsutil::lock(path)?;
+    let old = crate::fsutil::read_bounded(path, HISTORY_MAX_BYTES)?;
+    if old.is_none() {
+        private_file(path)?;
+    }
+    let old = String::from_utf8_lossy(old.as_deref().unwrap_or_default()).into_owned();
+    let mut lines: Vec<&str> = old
+        .lines()
+        .filter(|l| *l != HISTORY_HEADER && !l.is_empty())
+        .collect();
+    let escaped = entry.replace('\\', "\\\\").replace('\n', "\\n");
+    lines.push(&escaped);
+    let keep = &lines[lines.len().saturating_sub(max.max(1))..];
+    let mut text = String::with_capacity(old.len() + escaped.len() + 8);
+    text.push_str(HISTORY_HEADER);
+    text.push('\n');
+    for l in keep {
+        text.push_str(l);
+        text.push('\n');
+    }
+    crate::fsutil::write_atomic(path, text.as_bytes()).map(|_| ())
+}
+
+/// Creates `path` empty and readable by its owner only (the history holds what was typed);
+/// later writes keep the mode.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    match o.open(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Runs the REPL until `quit` or Ctrl-D.
 pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
     let config = rustyline::Config::builder()
         .auto_add_history(false)
         .completion_type(rustyline::CompletionType::List)
         .build();
+    let max_history = config.max_history_size();
     let mut rl: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
     rl.set_helper(Some(ShellHelper::new(
         session.device_arc(session.selected_ap()),
@@ -214,10 +262,10 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let _ = rl.add_history_entry(line.as_str());
-                if let Some(path) = &history {
+                let added = rl.add_history_entry(line.as_str()).unwrap_or(false);
+                if let (Some(path), true) = (&history, added) {
                     // Saved after every command so that a crash loses nothing.
-                    if let Err(e) = rl.append_history(path).or_else(|_| rl.save_history(path)) {
+                    if let Err(e) = append_history(path, &line, max_history) {
                         if history_ok {
                             eprintln!("warning: history not saved to {}: {e}", path.display());
                             history_ok = false;

@@ -94,6 +94,15 @@ impl ObReg {
         }
     }
 
+    /// The bits of the register that option-byte fields cover (status and reserved bits are
+    /// left out of comparisons).
+    pub fn field_mask(self) -> u32 {
+        FIELDS
+            .iter()
+            .filter(|f| f.reg == self)
+            .fold(0, |m, f| m | mask(f.bits))
+    }
+
     /// Short name used in tables (`OPTSR`, `BOOT4`, `PRAR1`...).
     pub fn short(self) -> &'static str {
         match self {
@@ -715,9 +724,20 @@ pub struct ObChange {
 #[derive(Debug, Clone, Serialize)]
 pub struct ObPlan {
     pub changes: Vec<ObChange>,
-    /// (register, CUR word, new PRG word) of each register that changes.
+    /// Fields not asked for whose PRG value differs from CUR (`before` = CUR, `after` = PRG):
+    /// OPTSTART programs every PRG register, so these would be committed too. A plan with any
+    /// must not be run.
+    pub pending: Vec<ObChange>,
+    /// Fields asked for with their CUR value while PRG held another one (`before` = the
+    /// pending PRG value, `after` = CUR): the pending value is written back to CUR.
+    pub discarded: Vec<ObChange>,
+    /// (register, CUR word, new PRG word) of each register to write: those that change and
+    /// those whose PRG holds something else.
     #[serde(skip)]
     pub writes: Vec<(ObReg, u32, u32)>,
+    /// Every PRG word as it must read just before OPTSTART.
+    #[serde(skip)]
+    pub prg: [u32; 9],
     pub dangers: Vec<Danger>,
     pub warnings: Vec<String>,
     /// A reset is needed before some change acts.
@@ -810,6 +830,18 @@ fn resolve_value(f: &ObField, v: &Requested) -> Result<u32, PlanError> {
     Ok(n as u32)
 }
 
+fn change(f: &ObField, before: u32, after: u32) -> ObChange {
+    ObChange {
+        name: f.name,
+        register: f.reg.short(),
+        before,
+        before_text: format_value(f, before),
+        after,
+        after_text: format_value(f, after),
+        effect: f.effect,
+    }
+}
+
 /// Validates `NAME=VALUE` requests against the current option bytes and builds the plan.
 /// The new PRG words start from CUR, so only the requested fields change.
 pub fn plan(words: &ObWords, requests: &[(String, Requested)]) -> Result<ObPlan, PlanError> {
@@ -822,6 +854,7 @@ pub fn plan(words: &ObWords, requests: &[(String, Requested)]) -> Result<ObPlan,
     let mut new = words.cur;
     let mut seen: Vec<&'static str> = Vec::new();
     let mut changes = Vec::new();
+    let mut discarded = Vec::new();
     let mut dangers = Vec::new();
     let mut warnings = Vec::new();
     for (name, value) in requests {
@@ -875,17 +908,16 @@ pub fn plan(words: &ObWords, requests: &[(String, Requested)]) -> Result<ObPlan,
             _ => {}
         }
         if before != v {
-            changes.push(ObChange {
-                name: f.name,
-                register: f.reg.short(),
-                before,
-                before_text: format_value(f, before),
-                after: v,
-                after_text: format_value(f, v),
-                effect: f.effect,
-            });
+            changes.push(change(f, before, v));
+        } else if words.prg_field(f) != v {
+            discarded.push(change(f, words.prg_field(f), v));
         }
     }
+    let pending = FIELDS
+        .iter()
+        .filter(|f| !seen.contains(&f.name) && words.prg_field(f) != words.cur_field(f))
+        .map(|f| change(f, words.cur_field(f), words.prg_field(f)))
+        .collect();
     let optsr = new[ObReg::Optsr.index()];
     let touches_bcm = seen.contains(&"BCM4") || seen.contains(&"BCM7");
     if touches_bcm && get(optsr, o::BCM4) == 0 && get(optsr, o::BCM7) == 0 {
@@ -893,13 +925,18 @@ pub fn plan(words: &ObWords, requests: &[(String, Requested)]) -> Result<ObPlan,
     }
     let writes = ObReg::ALL
         .iter()
-        .filter(|&&r| new[r.index()] != words.cur(r))
+        .filter(|&&r| {
+            new[r.index()] != words.cur(r) || (new[r.index()] ^ words.prg(r)) & r.field_mask() != 0
+        })
         .map(|&r| (r, words.cur(r), new[r.index()]))
         .collect();
     let reset_needed = changes.iter().any(|c| c.effect == Effect::NextReset);
     Ok(ObPlan {
         changes,
+        pending,
+        discarded,
         writes,
+        prg: new,
         dangers,
         warnings,
         reset_needed,
@@ -916,6 +953,13 @@ pub trait ObBus {
     fn write(&mut self, address: u64, value: u32) -> Result<(), Self::Error>;
     fn now_ms(&mut self) -> f64;
     fn pause_ms(&mut self, ms: u64);
+    /// Ctrl-C was pressed: checked once, before OPTSTART (after it, the sequence must finish).
+    fn interrupted(&mut self) -> bool {
+        false
+    }
+    /// Brings the link back after a failed access (a wire fault can leave the debug port in an
+    /// error state that every later access trips over); the retries of the relock use it.
+    fn recover(&mut self) {}
 }
 
 /// Reads every option-byte register in two block reads (bank 1 block, bank 2 block) and OPTCR.
@@ -1006,6 +1050,15 @@ pub enum ObFailure {
         expected: u32,
         found: u32,
     },
+    /// A PRG register did not read back as planned just before OPTSTART (something else wrote
+    /// it): OPTSTART was not given.
+    PrgMismatch {
+        register: &'static str,
+        expected: u32,
+        found: u32,
+    },
+    /// Ctrl-C before OPTSTART: nothing was programmed.
+    Interrupted,
 }
 
 impl ObFailure {
@@ -1035,6 +1088,16 @@ impl ObFailure {
                 "{field} reads {found:#x} in the CUR register after programming, expected \
                  {expected:#x}"
             ),
+            ObFailure::PrgMismatch {
+                register,
+                expected,
+                found,
+            } => format!(
+                "{register} read {found:#010x} before OPTSTART, expected {expected:#010x} \
+                 (something else wrote it): OPTSTART was not given, nothing was programmed, \
+                 the PRG registers were written back"
+            ),
+            ObFailure::Interrupted => "interrupted before OPTSTART: nothing was programmed".into(),
         }
     }
 
@@ -1054,6 +1117,44 @@ impl ObFailure {
                  check the values with `ob` and retry"
             }
             ObFailure::Verify { .. } => "compare CUR and PRG with `ob`; a reset may be needed",
+            ObFailure::PrgMismatch { .. } => {
+                "firmware may be writing the option bytes: halt the cores (`halt`), check with \
+                 `ob` and retry"
+            }
+            ObFailure::Interrupted => "run `ob set` again when ready",
+        }
+    }
+}
+
+/// What one requested field holds after the sequence, read back from its CUR register.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldResult {
+    pub name: &'static str,
+    pub expected: u32,
+    /// `None`: the CUR register could not be read back.
+    pub found: Option<u32>,
+    /// CUR holds the requested value.
+    pub verified: bool,
+}
+
+impl FieldResult {
+    pub fn text(&self) -> String {
+        let fmt = |v| field(self.name).map_or(format!("{v:#x}"), |f| format_value(f, v));
+        match self.found {
+            Some(v) if self.verified => {
+                format!("{}: programmed and verified (CUR = {})", self.name, fmt(v))
+            }
+            Some(v) => format!(
+                "{}: NOT programmed (CUR = {}, asked {})",
+                self.name,
+                fmt(v),
+                fmt(self.expected)
+            ),
+            None => format!(
+                "{}: unknown (CUR could not be read back or was still programming; asked {})",
+                self.name,
+                fmt(self.expected)
+            ),
         }
     }
 }
@@ -1066,9 +1167,17 @@ pub struct ProgramReport {
     pub relocked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<ObFailure>,
+    /// Each requested field as read back afterwards.
+    pub fields: Vec<FieldResult>,
+    /// Every requested field reads back with its new value.
+    pub programmed: bool,
     /// Option bytes read back after the sequence.
     pub after: Option<ObWords>,
 }
+
+/// How many times the relock (and the read-back) is tried before giving up: a one-off wire
+/// fault must not leave OPTCR unlocked.
+pub const RELOCK_ATTEMPTS: u32 = 5;
 
 /// The steps a plan would take, without touching the chip (--dry-run).
 pub fn dry_run_steps(plan: &ObPlan, locked: bool) -> Vec<Step> {
@@ -1093,6 +1202,7 @@ pub fn dry_run_steps(plan: &ObPlan, locked: bool) -> Vec<Step> {
             *new,
         ));
     }
+    steps.push(Step::note(PRG_CHECK_NOTE));
     steps.push(Step::write(
         "FLASH_OPTCR.OPTSTART = 1",
         reg(flash::OPTCR),
@@ -1111,9 +1221,16 @@ pub fn dry_run_steps(plan: &ObPlan, locked: bool) -> Vec<Step> {
     steps
 }
 
+const PRG_CHECK_NOTE: &str =
+    "check every *_PRG register holds exactly the plan (nothing else pending), else no OPTSTART";
+
 struct Run<'a, B: ObBus> {
     bus: &'a mut B,
     steps: Vec<Step>,
+    /// Some PRG register was written.
+    wrote_prg: bool,
+    /// OPTSTART was written.
+    started: bool,
 }
 
 impl<B: ObBus> Run<'_, B> {
@@ -1170,8 +1287,38 @@ impl<B: ObBus> Run<'_, B> {
             }
         }
         for (r, _, new) in &plan.writes {
+            self.wrote_prg = true;
             self.write(format!("write {}", r.names().1), r.offsets().1, *new)?;
         }
+        // OPTSTART programs every PRG register: only what was planned (and checked) may be there.
+        self.steps.push(Step::note(PRG_CHECK_NOTE));
+        let now = read(self.bus).map_err(|e| ObFailure::Bus {
+            message: e.to_string(),
+        })?;
+        for r in ObReg::ALL {
+            let (expected, found) = (plan.prg[r.index()], now.prg(r));
+            if (expected ^ found) & r.field_mask() != 0 {
+                return Err(ObFailure::PrgMismatch {
+                    register: r.names().1,
+                    expected,
+                    found,
+                });
+            }
+        }
+        let rdp = field("RDP").map(|f| now.prg_field(f));
+        if rdp == Some(flash::RDP_LEVEL2) && !plan.dangers.contains(&Danger::RdpLevel2) {
+            // Unreachable through `plan` (a CUR of level 2 refuses every change); kept as the
+            // last line of defence for the one change that cannot be undone.
+            return Err(ObFailure::PrgMismatch {
+                register: "FLASH_OPTSR_PRG",
+                expected: plan.prg[ObReg::Optsr.index()],
+                found: now.prg(ObReg::Optsr),
+            });
+        }
+        if self.bus.interrupted() {
+            return Err(ObFailure::Interrupted);
+        }
+        self.started = true;
         self.write(
             "FLASH_OPTCR.OPTSTART = 1",
             flash::OPTCR,
@@ -1204,64 +1351,132 @@ impl<B: ObBus> Run<'_, B> {
         Ok(())
     }
 
-    /// Sets OPTLOCK and reads it back.
+    /// Sets OPTLOCK until it reads back as set, at most `RELOCK_ATTEMPTS` writes.
     fn relock(&mut self) -> bool {
-        let optcr = self.read1(flash::OPTCR).unwrap_or(0);
-        if optcr & flash::OPTCR_OPTLOCK != 0 {
-            self.steps.push(Step::note("OPTCR is locked"));
-            return true;
+        let mut writes = 0;
+        loop {
+            match self.read1(flash::OPTCR) {
+                Ok(v) if v & flash::OPTCR_OPTLOCK != 0 => {
+                    self.steps.push(Step::note("OPTCR is locked (read back)"));
+                    return true;
+                }
+                Ok(_) | Err(_) if writes == RELOCK_ATTEMPTS => return false,
+                Ok(optcr) => {
+                    writes += 1;
+                    if let Err(e) = self.write(
+                        "relock: FLASH_OPTCR.OPTLOCK = 1",
+                        flash::OPTCR,
+                        Self::optcr_keep(optcr) | flash::OPTCR_OPTLOCK,
+                    ) {
+                        self.steps
+                            .push(Step::note(format!("relock write failed: {}", e.text())));
+                    }
+                }
+                Err(e) => {
+                    writes += 1;
+                    self.steps
+                        .push(Step::note(format!("OPTCR read failed: {}", e.text())));
+                    self.bus.recover();
+                }
+            }
+            self.bus.pause_ms(1);
         }
-        let _ = self.write(
-            "relock: FLASH_OPTCR.OPTLOCK = 1",
-            flash::OPTCR,
-            Self::optcr_keep(optcr) | flash::OPTCR_OPTLOCK,
-        );
-        matches!(self.read1(flash::OPTCR), Ok(v) if v & flash::OPTCR_OPTLOCK != 0)
+    }
+
+    /// The option bytes read back once OPT_BUSY has cleared (a sequence that failed while
+    /// waiting may still be programming), bus errors retried like the relock.
+    fn read_back(&mut self, timeout_ms: u64) -> Option<ObWords> {
+        let start = self.bus.now_ms();
+        let mut errors = 0;
+        loop {
+            match read(self.bus) {
+                Ok(w) if !w.opt_busy() => return Some(w),
+                Ok(_) if self.bus.now_ms() - start >= timeout_ms as f64 => {
+                    self.steps.push(Step::note(format!(
+                        "OPT_BUSY still set {timeout_ms} ms after the sequence: CUR not final"
+                    )));
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    errors += 1;
+                    self.steps.push(Step::note(format!(
+                        "read-back {errors} of the option bytes failed: {e}"
+                    )));
+                    if errors == RELOCK_ATTEMPTS {
+                        return None;
+                    }
+                    self.bus.recover();
+                }
+            }
+            self.bus.pause_ms(1);
+        }
     }
 }
 
-/// Runs the whole programming sequence of `plan`; relocks OPTCR whatever happens.
+/// Runs the whole programming sequence of `plan`; relocks OPTCR whatever happens and reads
+/// back what each requested field holds, so the report says what is on the chip.
 pub fn program<B: ObBus>(bus: &mut B, plan: &ObPlan, timeout_ms: u64) -> ProgramReport {
     let mut run = Run {
         bus,
         steps: Vec::new(),
+        wrote_prg: false,
+        started: false,
     };
     let mut failure = run.sequence(plan, timeout_ms).err();
-    let relocked = run.relock();
-    let after = read(run.bus).ok();
-    if failure.is_none() {
-        match &after {
-            Some(w) => {
-                for c in &plan.changes {
-                    if let Some(f) = field(c.name) {
-                        let found = w.cur_field(f);
-                        if found != c.after {
-                            failure = Some(ObFailure::Verify {
-                                field: f.name,
-                                expected: c.after,
-                                found,
-                            });
-                            break;
-                        }
-                    }
-                }
-                if failure.is_none() {
-                    run.steps.push(Step::note(
-                        "verified: the *_CUR registers hold the new values",
-                    ));
-                }
-            }
-            None => {
-                failure = Some(ObFailure::Bus {
-                    message: "the option bytes could not be read back".into(),
-                })
-            }
+    if failure.is_some() && run.wrote_prg && !run.started {
+        // Stopped before OPTSTART: put the PRG registers back, or the next OPTSTART (anyone's)
+        // would program this half-done change.
+        for (r, cur, _) in &plan.writes {
+            let _ = run.write(format!("restore {}", r.names().1), r.offsets().1, *cur);
         }
+    }
+    let relocked = run.relock();
+    let after = run.read_back(timeout_ms);
+    let fields: Vec<FieldResult> = plan
+        .changes
+        .iter()
+        .filter_map(|c| Some((field(c.name)?, c.after)))
+        .map(|(f, expected)| {
+            let found = after.as_ref().map(|w| w.cur_field(f));
+            FieldResult {
+                name: f.name,
+                expected,
+                found,
+                verified: found == Some(expected),
+            }
+        })
+        .collect();
+    let programmed = after.is_some() && fields.iter().all(|f| f.verified);
+    if failure.is_none() {
+        failure = match fields.iter().find(|f| !f.verified) {
+            Some(FieldResult {
+                name,
+                expected,
+                found: Some(found),
+                ..
+            }) => Some(ObFailure::Verify {
+                field: name,
+                expected: *expected,
+                found: *found,
+            }),
+            _ if after.is_none() => Some(ObFailure::Bus {
+                message: "the option bytes could not be read back".into(),
+            }),
+            _ => None,
+        };
+    }
+    if programmed {
+        run.steps.push(Step::note(
+            "verified: the *_CUR registers hold the new values",
+        ));
     }
     ProgramReport {
         steps: run.steps,
         relocked,
         failure,
+        fields,
+        programmed,
         after,
     }
 }

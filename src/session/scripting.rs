@@ -144,6 +144,7 @@ impl Session {
             ));
         }
         let path = PathBuf::from(file);
+        self.check_overwrite(&path, "recording")?;
         let header = record::header(self, &path);
         let mut r = Recorder {
             path,

@@ -5,9 +5,12 @@
 //! through the session's target and turns results into outcomes.
 
 use super::{Outcome, RegisterValue, Session, ShellError, Skipped};
+use crate::fsutil;
 use crate::h7::doctor::{self, Cm4Access, Finding, Readings};
 use crate::h7::facts::{dbgmcu, flash, ob_fields, pwr, rcc, scs};
-use crate::h7::ob::{self, Danger, ObBus, ObChange, ObFieldValue, ObRegValue, Requested, Step};
+use crate::h7::ob::{
+    self, Danger, FieldResult, ObBus, ObChange, ObFieldValue, ObRegValue, Requested, Step,
+};
 use crate::h7::report as rep;
 use crate::lang::{Command, Value};
 use crate::render::Style;
@@ -16,6 +19,7 @@ use crate::target::{ApIndex, CoreId, ReadRun, Target, TargetError, Width};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// One row of the report's boot-state table: AP, name, address, decoded bits.
 type BootStateRow = (ApIndex, &'static str, u64, &'static [(u32, &'static str)]);
@@ -73,8 +77,12 @@ pub struct ObSetOutcome {
     /// Dangerous changes allowed by their flag.
     pub forced: Vec<Danger>,
     pub dry_run: bool,
-    /// The option bytes were programmed.
+    /// Fields asked for with their CUR value whose pending PRG value was written back.
+    pub discarded: Vec<ObChange>,
+    /// The option bytes were programmed (every requested field read back with its new value).
     pub programmed: bool,
+    /// Each requested field as read back from its CUR register after programming.
+    pub fields: Vec<FieldResult>,
     pub relocked: bool,
     pub reset_needed: bool,
     pub steps: Vec<Step>,
@@ -312,7 +320,7 @@ fn ob_text(out: &mut String, o: &ObOutcome, s: &Style) {
 }
 
 fn ob_set_text(out: &mut String, o: &ObSetOutcome, s: &Style) {
-    if o.changes.is_empty() {
+    if o.changes.is_empty() && o.discarded.is_empty() {
         let _ = writeln!(
             out,
             "nothing to change: the option bytes already hold these values"
@@ -333,6 +341,13 @@ fn ob_set_text(out: &mut String, o: &ObSetOutcome, s: &Style) {
             c.effect.text()
         );
     }
+    for c in &o.discarded {
+        let _ = writeln!(
+            out,
+            "  {}{:<17}{} pending {} discarded: PRG set back to {}",
+            s.name, c.name, s.reset, c.before_text, c.after_text
+        );
+    }
     for w in &o.warnings {
         let _ = writeln!(out, "  warning: {w}");
     }
@@ -346,15 +361,8 @@ fn ob_set_text(out: &mut String, o: &ObSetOutcome, s: &Style) {
         let _ = writeln!(out, "  {}{}{}", s.dim, st.text(), s.reset);
     }
     if o.programmed {
-        let _ = writeln!(
-            out,
-            "option bytes programmed and verified; OPTCR {}",
-            if o.relocked {
-                "relocked"
-            } else {
-                "NOT relocked"
-            }
-        );
+        // Only reached relocked: a failed relock is an error (`ob_set_failure`).
+        let _ = writeln!(out, "option bytes programmed and verified; OPTCR relocked");
         if o.reset_needed {
             let _ = writeln!(
                 out,
@@ -403,11 +411,12 @@ fn doctor_text(out: &mut String, d: &DoctorOutcome, s: &Style) {
     }
 }
 
-/// The option-byte engine's view of the session: AP0 and the session clock.
+/// The option-byte engine's view of the session: AP0, the session clock and Ctrl-C.
 struct SessionBus<'a> {
     target: &'a mut Target,
     board: Option<&'a dyn super::VirtualBoard>,
     wall: std::time::Instant,
+    interrupt: &'a std::sync::atomic::AtomicBool,
 }
 
 impl ObBus for SessionBus<'_> {
@@ -440,6 +449,100 @@ impl ObBus for SessionBus<'_> {
             None => std::thread::sleep(std::time::Duration::from_millis(ms)),
         }
     }
+    fn recover(&mut self) {
+        // A failed reconnect shows in the next attempt's error.
+        let _ = self.target.reconnect();
+    }
+    fn interrupted(&mut self) -> bool {
+        self.interrupt
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The error of an `ob set` that did not end programmed, verified and relocked: what is on the
+/// chip, field by field, and whether OPTCR is locked.
+fn ob_set_failure(report: &ob::ProgramReport) -> ShellError {
+    let mut message = match (&report.failure, report.programmed) {
+        (_, true) if !report.relocked => "ob set: the option bytes ARE programmed and verified, \
+                                          but OPTCR could NOT be relocked"
+            .to_string(),
+        (Some(f), true) => format!(
+            "ob set: {}; the read-back shows the option bytes programmed and verified",
+            f.text()
+        ),
+        (None, true) => "ob set: programmed and verified".to_string(),
+        (Some(f), false) => format!("ob set failed: {}", f.text()),
+        (None, false) => "ob set failed: the option bytes do not read back as asked".to_string(),
+    };
+    message.push_str("\n  on the chip now:");
+    for f in &report.fields {
+        let _ = write!(message, "\n    {}", f.text());
+    }
+    let _ = write!(
+        message,
+        "\n    OPTCR: {}",
+        if report.relocked {
+            "relocked (OPTLOCK = 1, read back)".to_string()
+        } else {
+            format!(
+                "UNLOCKED (OPTLOCK not read back as 1 after {} attempts)",
+                ob::RELOCK_ATTEMPTS
+            )
+        }
+    );
+    message.push_str("\n  steps:");
+    for st in &report.steps {
+        let _ = write!(message, "\n    {}", st.text());
+    }
+    let hint = if report.relocked {
+        report
+            .failure
+            .as_ref()
+            .map_or("compare CUR and PRG with `ob`", |f| f.hint())
+            .to_string()
+    } else {
+        "OPTCR stays unlocked until the next reset, so a stray write can change the option \
+         bytes: check the link (`info`), then `write FLASH_OPTCR.OPTLOCK 1` (or `reset`) and \
+         check with `ob`"
+            .to_string()
+    };
+    ShellError::refused(message, hint)
+}
+
+/// The refusal of a plan that would commit PRG values nobody asked for.
+fn pending_refusal(plan: &ob::ObPlan, list: &[(String, Value)]) -> ShellError {
+    let mut message = String::from(
+        "refused: PRG registers hold option-byte values this `ob set` did not ask for, and \
+         OPTSTART programs every PRG register, so they would be committed too:",
+    );
+    for c in &plan.pending {
+        let _ = write!(
+            message,
+            "\n  {:<17} CUR {} -> PRG {} (pending in {})",
+            c.name, c.before_text, c.after_text, c.register
+        );
+    }
+    let asked = list.iter().map(|(n, v)| match v {
+        Value::Number(x) => format!("{n}={x:#x}"),
+        Value::Symbol(s) => format!("{n}={s}"),
+    });
+    let back: Vec<String> = asked
+        .chain(
+            plan.pending
+                .iter()
+                .map(|c| format!("{}={:#x}", c.name, c.before)),
+        )
+        .collect();
+    ShellError::refused(
+        message,
+        format!(
+            "nothing was written. To drop them, add them back at their current value: \
+             `ob set {}` (or `reset`: a reset reloads PRG from CUR); to program them, name \
+             them with their value in this `ob set`, so they are checked and confirmed like any \
+             change",
+            back.join(" ")
+        ),
+    )
 }
 
 fn requested(v: &Value) -> Requested {
@@ -479,6 +582,7 @@ impl Session {
             target: &mut self.target,
             board: self.board.as_deref(),
             wall: std::time::Instant::now(),
+            interrupt: &self.interrupt,
         }
     }
 
@@ -510,6 +614,9 @@ impl Session {
             message: e.message,
             hint: e.hint,
         })?;
+        if !plan.pending.is_empty() {
+            return Err(pending_refusal(&plan, list));
+        }
         for d in &plan.dangers {
             let (allowed, flag) = if d.permanent() {
                 (self.options.allow_rdp2, FLAG_RDP2)
@@ -528,12 +635,14 @@ impl Session {
             warnings: plan.warnings.clone(),
             forced: plan.dangers.clone(),
             dry_run: self.options.dry_run,
+            discarded: plan.discarded.clone(),
             programmed: false,
+            fields: Vec::new(),
             relocked: words.locked(),
             reset_needed: plan.reset_needed,
             steps: Vec::new(),
         };
-        if plan.changes.is_empty() {
+        if plan.changes.is_empty() && plan.discarded.is_empty() {
             return Ok(outcome);
         }
         if self.options.dry_run {
@@ -541,30 +650,23 @@ impl Session {
             return Ok(outcome);
         }
         self.confirm_ob_change(&plan)?;
+        // From the unlock to the relock, Ctrl-C must not kill the process (in `-c` mode it
+        // would): it sets the session flag, which the engine reads before OPTSTART only.
+        crate::script::install_ctrlc(self.interrupt_flag());
         let timeout = self.toolkit.ob_timeout_ms;
         let report = ob::program(&mut self.ob_bus(), &plan, timeout);
-        if let Some(failure) = &report.failure {
-            let done = report
-                .steps
-                .iter()
-                .map(Step::text)
-                .collect::<Vec<_>>()
-                .join("\n    ");
-            return Err(ShellError::refused(
-                format!(
-                    "ob set failed: {}; OPTCR {}\n  steps:\n    {done}",
-                    failure.text(),
-                    if report.relocked {
-                        "relocked (OPTLOCK = 1)"
-                    } else {
-                        "could NOT be relocked"
-                    }
-                ),
-                failure.hint(),
-            ));
-        }
-        outcome.programmed = true;
+        outcome.programmed = report.programmed;
         outcome.relocked = report.relocked;
+        outcome.fields = report.fields.clone();
+        match (&report.failure, report.relocked, report.programmed) {
+            (None, true, _) => {}
+            // A transient wire fault; the read-back shows the change is there.
+            (Some(f @ ob::ObFailure::Bus { .. }), true, true) => outcome.warnings.push(format!(
+                "{} during the sequence, but every field reads back programmed",
+                f.text()
+            )),
+            _ => return Err(ob_set_failure(&report)),
+        }
         outcome.steps = report.steps;
         Ok(outcome)
     }
@@ -583,6 +685,13 @@ impl Session {
                 c.before_text,
                 c.after_text,
                 c.effect.text()
+            );
+        }
+        for c in &plan.discarded {
+            let _ = writeln!(
+                question,
+                "  {} pending {} discarded (PRG back to {})",
+                c.name, c.before_text, c.after_text
             );
         }
         for w in &plan.warnings {
@@ -713,12 +822,57 @@ impl Session {
 
     // ---- report --------------------------------------------------------------------------------
 
+    /// Before a user-named file is written: anything but a regular file (after symlinks) is
+    /// refused, an existing file is replaced only after a question or with `--yes`.
+    pub(super) fn check_overwrite(&mut self, path: &Path, what: &str) -> Result<(), ShellError> {
+        let target = fsutil::resolve(path).map_err(|e| ShellError::Io {
+            message: format!("cannot write {}: {e}", path.display()),
+            hint: "give the name of a regular file, or of a new one".into(),
+        })?;
+        let Some(size) = target.existing else {
+            return Ok(());
+        };
+        if self.options.yes {
+            return Ok(());
+        }
+        let via = if target.path != path {
+            format!(" (through the symlink {})", path.display())
+        } else {
+            String::new()
+        };
+        let question = format!(
+            "{}{via} exists ({size} bytes): replace it with the {what}?",
+            target.path.display()
+        );
+        if let Some(confirm) = self.confirm.as_mut() {
+            if confirm(&question) {
+                return Ok(());
+            }
+            return Err(ShellError::refused(
+                format!("{} not replaced", path.display()),
+                "nothing was written; give another file name",
+            ));
+        }
+        Err(ShellError::refused(
+            format!(
+                "{}{via} exists ({size} bytes): not replaced",
+                target.path.display()
+            ),
+            "add --yes to replace it, or give another file name; nothing was written",
+        ))
+    }
+
     fn report(&mut self, file: Option<&str>) -> Result<ToolkitOutcome, ShellError> {
+        if let Some(path) = file {
+            self.check_overwrite(Path::new(path), "report")?;
+        }
         let markdown = self.report_markdown();
         if let Some(path) = file {
-            std::fs::write(path, &markdown).map_err(|e| ShellError::Io {
-                message: format!("cannot write {path}: {e}"),
-                hint: "check the folder exists and is writable".into(),
+            fsutil::write_atomic(Path::new(path), markdown.as_bytes()).map_err(|e| {
+                ShellError::Io {
+                    message: format!("cannot write {path}: {e}"),
+                    hint: "check the folder exists and is writable".into(),
+                }
             })?;
         }
         Ok(ToolkitOutcome::Report {

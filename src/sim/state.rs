@@ -2,11 +2,17 @@
 //! for ever" flag), kept in a `--sim-state FILE` across runs like a real board between sessions.
 //!
 //! File format: magic `H7SHNV` + format version byte pair, a postcard body (option bytes, flag, the
-//! non-erased 4 KiB flash pages only), then a CRC-32 of everything before it. Saving writes a temp
-//! file in the same directory, fsyncs it and renames it over the real file, so a killed process
-//! leaves either the old or the new file, never a torn one.
+//! non-erased 4 KiB flash pages only), then a CRC-32 of everything before it. Saving goes through
+//! `crate::fsutil` (temp file beside the target, fsync, rename; symlinks followed, special files
+//! refused), so a killed process leaves either the old or the new file, never a torn one.
+//!
+//! Several sessions may share one file. Each save is a read-modify-write under the file's lock
+//! that applies only what this session changed since it last loaded or saved (its `base`): an
+//! option-byte register it changed, a 4 KiB flash page it changed (erasing counts), the
+//! debug-disabled flag once set; everything else is taken from the file as it is now, so the
+//! other sessions' updates stay. The merged state becomes this session's state.
 
-use std::io::Write;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::sim::chip::flash::OptionBytes;
@@ -16,8 +22,11 @@ use crate::sim::scenario::Scenario;
 
 const MAGIC: &[u8; 8] = b"H7SHNV\x00\x01";
 
+/// Largest state file read: both flash banks (2 MiB) in pages, with room for the encoding.
+const MAX_FILE: u64 = 4 << 20;
+
 /// What survives a power cycle.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct NvState {
     /// Both flash banks, offset 0 = 0x08000000; erased bytes read 0xFF.
     pub flash: SparseMem,
@@ -25,6 +34,47 @@ pub struct NvState {
     pub ob: OptionBytes,
     /// RDP level 2 was programmed: the debug port is disabled for good.
     pub debug_disabled: bool,
+    /// The state as last loaded or saved: what differs from it is this session's change.
+    base: Box<Base>,
+}
+
+#[derive(Debug, Clone)]
+struct Base {
+    flash: SparseMem,
+    ob: OptionBytes,
+    debug_disabled: bool,
+}
+
+impl PartialEq for NvState {
+    /// The state itself; where it came from (`base`) does not count.
+    fn eq(&self, other: &Self) -> bool {
+        self.flash == other.flash
+            && self.ob == other.ob
+            && self.debug_disabled == other.debug_disabled
+    }
+}
+impl Eq for NvState {}
+
+fn ob_words(ob: &OptionBytes) -> [u32; 9] {
+    [
+        ob.optsr, ob.boot7, ob.boot4, ob.prar[0], ob.prar[1], ob.scar[0], ob.scar[1], ob.wpsn[0],
+        ob.wpsn[1],
+    ]
+}
+
+fn ob_from_words(w: [u32; 9]) -> OptionBytes {
+    OptionBytes {
+        optsr: w[0],
+        boot7: w[1],
+        boot4: w[2],
+        prar: [w[3], w[4]],
+        scar: [w[5], w[6]],
+        wpsn: [w[7], w[8]],
+    }
+}
+
+fn pages(m: &SparseMem) -> BTreeMap<u32, &[u8]> {
+    m.dirty_pages().collect()
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -51,13 +101,67 @@ fn crc32(data: &[u8]) -> u32 {
 }
 
 impl NvState {
+    fn new(flash: SparseMem, ob: OptionBytes, debug_disabled: bool) -> Self {
+        Self {
+            base: Box::new(Base {
+                flash: flash.clone(),
+                ob,
+                debug_disabled,
+            }),
+            flash,
+            ob,
+            debug_disabled,
+        }
+    }
+
     /// The factory state a scenario describes.
     pub fn from_scenario(s: &Scenario) -> Self {
-        Self {
-            flash: s.flash.clone(),
-            ob: s.option_bytes,
-            debug_disabled: s.option_bytes.rdp() == crate::sim::chip::flash::RdpLevel::L2,
+        Self::new(
+            s.flash.clone(),
+            s.option_bytes,
+            s.option_bytes.rdp() == crate::sim::chip::flash::RdpLevel::L2,
+        )
+    }
+
+    /// `disk` with this session's changes since `base` applied (see the module doc).
+    fn merged_onto(&self, disk: &NvState) -> NvState {
+        let (mine, base, theirs) = (
+            ob_words(&self.ob),
+            ob_words(&self.base.ob),
+            ob_words(&disk.ob),
+        );
+        let ob = ob_from_words(std::array::from_fn(|i| {
+            if mine[i] != base[i] {
+                mine[i]
+            } else {
+                theirs[i]
+            }
+        }));
+        let (mine, base, theirs) = (
+            pages(&self.flash),
+            pages(&self.base.flash),
+            pages(&disk.flash),
+        );
+        let mut flash = SparseMem::new(0xFF);
+        let addresses: std::collections::BTreeSet<u32> = mine
+            .keys()
+            .chain(base.keys())
+            .chain(theirs.keys())
+            .copied()
+            .collect();
+        for a in addresses {
+            let page = if mine.get(&a) != base.get(&a) {
+                mine.get(&a)
+            } else {
+                theirs.get(&a)
+            };
+            if let Some(p) = page {
+                flash.write_bytes(a, p);
+            }
         }
+        let debug_disabled =
+            disk.debug_disabled || (self.debug_disabled && !self.base.debug_disabled);
+        NvState::new(flash, ob, debug_disabled)
     }
 
     /// Serialised file contents.
@@ -103,60 +207,40 @@ impl NvState {
             }
             flash.write_bytes(addr, &page);
         }
-        Ok(Self {
-            flash,
-            ob: disk.ob,
-            debug_disabled: disk.debug_disabled,
-        })
+        Ok(Self::new(flash, disk.ob, disk.debug_disabled))
     }
 
-    /// Load from `path`; `Ok(None)` when the file does not exist.
+    /// Load from `path`; `Ok(None)` when the file does not exist. Special files are refused and
+    /// the size is bounded (a FIFO or `/dev/zero` would never end).
     pub fn load(path: &Path) -> Result<Option<Self>, SimError> {
-        match std::fs::read(path) {
-            Ok(bytes) => Self::decode(&bytes, path).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(SimError::StateIo {
-                path: path.to_path_buf(),
-                source: e,
-            }),
-        }
+        let bytes = crate::fsutil::read_bounded(path, MAX_FILE).map_err(|e| SimError::StateIo {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        bytes.map(|b| Self::decode(&b, path)).transpose()
     }
 
-    /// Write atomically: temp file in the same directory, fsync, rename.
-    pub fn save(&self, path: &Path) -> Result<(), SimError> {
+    /// Merges this session's changes into the file under its lock and writes the result
+    /// atomically (see the module doc); this state becomes the merged one.
+    pub fn save(&mut self, path: &Path) -> Result<(), SimError> {
         let io = |e| SimError::StateIo {
             path: path.to_path_buf(),
             source: e,
         };
-        let tmp = temp_path(path);
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&self.encode())?;
-            f.sync_all()?;
-            drop(f);
-            std::fs::rename(&tmp, path)?;
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                // Make the rename itself durable (best effort: not every platform can).
-                if let Ok(d) = std::fs::File::open(dir) {
-                    let _ = d.sync_all();
-                }
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map_err(io)
+        let _lock = crate::fsutil::lock(path).map_err(io)?;
+        let merged = match Self::load(path)? {
+            Some(disk) => self.merged_onto(&disk),
+            None => NvState::new(self.flash.clone(), self.ob, self.debug_disabled),
+        };
+        crate::fsutil::write_atomic(path, &merged.encode()).map_err(io)?;
+        *self = merged;
+        Ok(())
     }
 }
 
-/// The temp file used while saving `path` (same directory, so the rename is atomic).
+/// The temp file this process uses while saving `path` (beside it, so the rename is atomic).
 pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "sim-state".into());
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    crate::fsutil::temp_path_for(path, std::process::id())
 }
 
 #[cfg(test)]

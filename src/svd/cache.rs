@@ -1,12 +1,13 @@
 //! On-disk cache of parsed, patched, indexed devices (postcard).
 //!
 //! One file per device view, named after its key: a hash of the SVD bytes, every patch's
-//! bytes, the embedded h7sh SVDs and the program version. A file that does not decode, or
-//! whose stored key differs, is ignored (and overwritten by the rebuilt device). Any I/O
-//! failure only means "no cache".
+//! bytes, the embedded h7sh SVDs and the program version. The file is `MAGIC`, the xxh3-128
+//! checksum of the body, then the body (postcard): a flipped byte could otherwise still decode
+//! into a device with a wrong address. An entry whose checksum, decoding or stored key does
+//! not match is discarded with a one-line note and rebuilt. Any I/O failure only means "no
+//! cache". Entries are written through `crate::fsutil` (fsync, then rename).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,11 @@ use super::index::NameIndex;
 use super::model::{Device, Peripheral};
 
 /// Bump when the model's serialized shape changes without a version change (development).
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
+/// Bytes before the body: magic and checksum.
+const PREFIX: usize = 8 + 16;
+/// Largest entry read (the full ST device is a few MB).
+const MAX_ENTRY: u64 = 256 << 20;
 const MAGIC: &[u8; 8] = b"H7SHSVD\0";
 
 /// Hash identifying one device view's inputs.
@@ -93,11 +98,37 @@ struct Header {
     stored: Stored,
 }
 
-/// The decoded cache entry for `key` (a diff entry is not yet applied to its base).
+/// The decoded cache entry for `key` (a diff entry is not yet applied to its base); a damaged
+/// entry is removed, with a note on stderr, so that it is rebuilt.
 pub(crate) fn read_stored(dir: &Path, key: CacheKey) -> Option<Stored> {
-    let bytes = fs::read(dir.join(key.file_name())).ok()?;
-    let h: Header = postcard::from_bytes(&bytes).ok()?;
-    (h.magic == *MAGIC && h.key == key).then_some(h.stored)
+    let path = dir.join(key.file_name());
+    let bytes = crate::fsutil::read_bounded(&path, MAX_ENTRY).ok()??;
+    match decode(&bytes, key) {
+        Ok(stored) => Some(stored),
+        Err(reason) => {
+            eprintln!(
+                "note: SVD cache entry {} is damaged ({reason}): discarded, rebuilding it",
+                path.display()
+            );
+            let _ = fs::remove_file(&path);
+            None
+        }
+    }
+}
+
+fn decode(bytes: &[u8], key: CacheKey) -> Result<Stored, &'static str> {
+    if bytes.len() < PREFIX || bytes[..8] != *MAGIC {
+        return Err("not an h7sh cache entry");
+    }
+    let (sum, body) = bytes[8..].split_at(16);
+    if xxhash_rust::xxh3::xxh3_128(body).to_le_bytes() != sum {
+        return Err("checksum mismatch");
+    }
+    let h: Header = postcard::from_bytes(body).map_err(|_| "undecodable body")?;
+    if h.magic != *MAGIC || h.key != key {
+        return Err("written for other inputs");
+    }
+    Ok(h.stored)
 }
 
 /// The device of a cache entry; a diff entry is applied to `base` (its key must match).
@@ -166,26 +197,18 @@ pub(crate) fn write(
         }
         _ => StoredRef::Full(device),
     };
-    let bytes = postcard::to_stdvec(&HeaderRef {
+    let body = postcard::to_stdvec(&HeaderRef {
         magic: *MAGIC,
         key,
         stored,
     })
     .ok()?;
+    let mut bytes = Vec::with_capacity(PREFIX + body.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&body).to_le_bytes());
+    bytes.extend_from_slice(&body);
     fs::create_dir_all(dir).ok()?;
-    let path = dir.join(key.file_name());
-    // Write then rename, so a reader never sees half a file.
-    let tmp = dir.join(format!("{}.{}.tmp", key.file_name(), std::process::id()));
-    let res = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        fs::rename(&tmp, &path)
-    })();
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return None;
-    }
-    Some(path)
+    crate::fsutil::write_atomic(&dir.join(key.file_name()), &bytes).ok()
 }
 
 /// Path of the cache file for `key` (for tests and diagnostics).

@@ -161,7 +161,7 @@ impl Chip {
             Some(nv) => (nv, false),
             None => (NvState::from_scenario(scenario), true),
         };
-        let chip = Self::from_nv(scenario, nv, Some(path.to_path_buf()));
+        let mut chip = Self::from_nv(scenario, nv, Some(path.to_path_buf()));
         if fresh {
             chip.nv.save(path)?;
         }
