@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use h7sh::svd::{load, LoadOptions};
 
 fn svd_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(d));
+    if let Some(d) = h7sh::svd::testing::st_svd_dir() {
+        return Some(d);
     }
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/svd");
     d.join("STM32H755_CM7.svd").is_file().then_some(d)

@@ -2,7 +2,6 @@
 //! and the error each gives. Runs on the built-in register set always, and on ST's
 //! STM32H755_CM7.svd when `H7SH_SVD_DIR` is set.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use h7sh::svd::{load, load_builtin, Device, LoadOptions, ResolveError, Resolved};
@@ -174,12 +173,9 @@ fn builtin_set_resolves_bring_up_names() {
 }
 
 fn st() -> Option<Arc<Device>> {
-    let Some(dir) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) else {
-        println!("H7SH_SVD_DIR not set: skipping ST name tests");
-        return None;
-    };
+    let dir = h7sh::svd::testing::st_svd_dir_or_skip("the ST name tests")?;
     let v = load(&LoadOptions {
-        svd: Some(PathBuf::from(dir).join("STM32H755_CM7.svd")),
+        svd: Some(dir.join("STM32H755_CM7.svd")),
         use_cache: false,
         use_env: false,
         search_vendor_dirs: false,

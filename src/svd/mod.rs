@@ -21,6 +21,8 @@ mod index;
 mod model;
 mod patch;
 mod split;
+#[doc(hidden)]
+pub mod testing;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -661,11 +663,10 @@ mod tests {
     /// The parallel split parse must give exactly the sequential result.
     #[test]
     fn parallel_parse_matches_sequential() {
-        let Some(dir) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) else {
-            println!("H7SH_SVD_DIR not set: skipping parallel_parse_matches_sequential");
+        let Some(dir) = testing::st_svd_dir_or_skip("parallel_parse_matches_sequential") else {
             return;
         };
-        let path = PathBuf::from(dir).join("STM32H747_CM4.svd");
+        let path = dir.join("STM32H747_CM4.svd");
         let text = std::fs::read_to_string(&path).unwrap();
         let (par, ours) = parse_parallel(&text, &path)
             .expect("ST file splits")
@@ -692,11 +693,9 @@ mod tests {
     /// The CM4 view derived from the CM7 one must equal the fully built CM4 view.
     #[test]
     fn derived_cm4_matches_full_build() {
-        let Some(dir) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) else {
-            println!("H7SH_SVD_DIR not set: skipping derived_cm4_matches_full_build");
+        let Some(dir) = testing::st_svd_dir_or_skip("derived_cm4_matches_full_build") else {
             return;
         };
-        let dir = PathBuf::from(dir);
         let (p7, p4) = (dir.join("STM32H755_CM7.svd"), dir.join("STM32H755_CM4.svd"));
         let t7 = std::fs::read_to_string(&p7).unwrap();
         let t4 = std::fs::read_to_string(&p4).unwrap();
