@@ -137,10 +137,11 @@ fn patches_need_an_svd_file() {
     })
     .unwrap_err();
     assert!(
-        matches!(&err, SvdError::Patch { patch: p, .. } if *p == patch),
+        matches!(&err, SvdError::PatchNeedsSvd { patch: p } if *p == patch),
         "{err}"
     );
     assert!(err.to_string().contains("built-in"), "{err}");
+    assert!(err.hint().contains("--svd FILE"), "{}", err.hint());
 }
 
 mod common;

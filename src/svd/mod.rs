@@ -525,12 +525,7 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
     let Some(cm7_path) = choice.cm7.clone() else {
         // The built-in set is facts, not SVD text: svdtools has nothing to patch.
         if let Some(p) = user_paths.first() {
-            return Err(SvdError::Patch {
-                patch: p.clone(),
-                message: "patches apply to an SVD file, and none was found (the built-in \
-                          register set is not one)"
-                    .into(),
-            });
+            return Err(SvdError::PatchNeedsSvd { patch: p.clone() });
         }
         return builtin_views(opts.part.as_deref(), choice.origin);
     };
