@@ -55,7 +55,7 @@ fn damaged() -> SvdError {
 pub(crate) fn views(part: &str) -> Result<(Device, Device), SvdError> {
     let set = regset::builtin().ok_or_else(damaged)?;
     let mut made: HashMap<u32, Arc<Peripheral>> = HashMap::new();
-    let mut view = |cpu: &str| -> Result<Device, SvdError> {
+    let mut view = |cpu: &str, like: Option<&Device>| -> Result<Device, SvdError> {
         let v = set.view(part, cpu).ok_or_else(damaged)?;
         let peripherals = v
             .peripherals
@@ -66,12 +66,16 @@ pub(crate) fn views(part: &str) -> Result<(Device, Device), SvdError> {
                     .clone()
             })
             .collect();
-        let mut d = Device::from_shared(v.name.to_string(), v.cpu.map(str::to_string), peripherals);
+        let (name, cpu) = (v.name.to_string(), v.cpu.map(str::to_string));
+        let mut d = match like {
+            Some(l) => Device::from_shared_like(name, cpu, peripherals, l),
+            None => Device::from_shared(name, cpu, peripherals),
+        };
         d.patches = v.patches.iter().map(|p| p.to_string()).collect();
         Ok(d)
     };
-    let cm7 = view("CM7")?;
-    let cm4 = view("CM4")?;
+    let cm7 = view("CM7", None)?;
+    let cm4 = view("CM4", Some(&cm7))?;
     Ok((cm7, cm4))
 }
 
@@ -293,6 +297,9 @@ mod tests {
                 .filter(|(a, b)| Arc::ptr_eq(a, b))
                 .count();
             assert!(shared * 10 >= cm7.peripherals.len() * 9, "{part}: {shared}");
+            // The CM4 view took the CM7 index: it must be the one its own peripherals give.
+            let own = Device::from_shared(String::new(), None, cm4.peripherals.clone());
+            assert!(cm4.index == own.index, "{part}");
         }
     }
 
