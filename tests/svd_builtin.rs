@@ -127,21 +127,42 @@ fn the_part_follows_the_chip_name() {
 }
 
 #[test]
-fn patches_need_an_svd_file() {
+fn user_patches_apply_to_the_builtin_set() {
     let tmp = tempfile::tempdir().unwrap();
     let patch = tmp.path().join("mine.yaml");
-    fs::write(&patch, "RCC:\n  CR:\n    HSION:\n      Off: [0, off]\n").unwrap();
-    let err = load(&LoadOptions {
+    fs::write(
+        &patch,
+        "GPIOA:\n  MODER:\n    MODE0:\n      Analog: [3, analog mode]\n      Output: [1, output]\n",
+    )
+    .unwrap();
+    let v = load(&LoadOptions {
         patches: vec![patch.clone()],
         ..nothing_found(&tmp)
     })
-    .unwrap_err();
+    .expect("the patch applies");
+    assert_eq!(v.origin, SvdOrigin::Builtin);
+    assert!(v.source_line.contains("+2 patches"), "{}", v.source_line);
+    for d in [&v.cm7, &v.cm4] {
+        let Ok(Resolved::Field(f)) = d.resolve("GPIOA_MODER.MODE0") else {
+            panic!("MODE0")
+        };
+        assert_eq!(d.enum_value(f, "analog"), Some(3));
+        assert_eq!(d.enum_name(f, 1), Some("Output"));
+        assert_eq!(d.patches.last(), Some(&patch.display().to_string()));
+        // Everything else is as built in.
+        assert!(d.resolve("FLASH_OPTSR_CUR.BCM4").is_ok());
+        assert!(d.peripherals.len() > 120);
+    }
+    // A patch that does not apply is an error naming it.
+    fs::write(&patch, "NOPE:\n  _modify:\n    X: {description: y}\n").unwrap();
+    let err = load(&LoadOptions {
+        patches: vec![patch.clone()],
+        ..nothing_found(&tmp)
+    });
     assert!(
-        matches!(&err, SvdError::PatchNeedsSvd { patch: p } if *p == patch),
-        "{err}"
+        matches!(&err, Err(SvdError::Patch { patch: p, .. }) if *p == patch),
+        "{err:?}"
     );
-    assert!(err.to_string().contains("built-in"), "{err}");
-    assert!(err.hint().contains("--svd FILE"), "{}", err.hint());
 }
 
 mod common;

@@ -123,6 +123,116 @@ fn peripheral(set: &RegSet<'_>, i: u32) -> Peripheral {
     }
 }
 
+/// A view as an svd-rs device (arrays stay expanded, names as they are), so user patches
+/// can run on the built-in set through the same svdtools path as on ST's files; flattening
+/// it gives the view back (tested).
+pub(crate) fn to_svd(d: &Device) -> Result<svd_rs::Device, SvdError> {
+    use svd_parser::ValidateLevel::Disabled;
+    use svd_rs as svd;
+    let bad = |e: svd::SvdError| SvdError::Malformed {
+        path: super::BUILTIN_SVD_NAME.into(),
+        line: None,
+        message: format!("cannot express the built-in set as SVD: {e}"),
+    };
+    let access = |a: Access| match a {
+        Access::ReadOnly => svd::Access::ReadOnly,
+        Access::WriteOnly => svd::Access::WriteOnly,
+        Access::ReadWrite => svd::Access::ReadWrite,
+        Access::WriteOnce => svd::Access::WriteOnce,
+        Access::ReadWriteOnce => svd::Access::ReadWriteOnce,
+    };
+    let modified = |m: ModifiedWrite| {
+        use svd::ModifiedWriteValues as M;
+        match m {
+            ModifiedWrite::Modify => None,
+            ModifiedWrite::OneToClear => Some(M::OneToClear),
+            ModifiedWrite::OneToSet => Some(M::OneToSet),
+            ModifiedWrite::OneToToggle => Some(M::OneToToggle),
+            ModifiedWrite::ZeroToClear => Some(M::ZeroToClear),
+            ModifiedWrite::ZeroToSet => Some(M::ZeroToSet),
+            ModifiedWrite::ZeroToToggle => Some(M::ZeroToToggle),
+            ModifiedWrite::Clear => Some(M::Clear),
+            ModifiedWrite::Set => Some(M::Set),
+        }
+    };
+    let side_effect = |on: bool| on.then_some(svd::ReadAction::Modify);
+    let mut peripherals = Vec::with_capacity(d.peripherals.len());
+    for p in &d.peripherals {
+        let mut registers = Vec::with_capacity(p.registers.len());
+        for r in &p.registers {
+            let mut fields = Vec::with_capacity(r.fields.len());
+            for f in &r.fields {
+                let mut b = svd::FieldInfo::builder()
+                    .name(f.name.clone())
+                    .bit_range(svd::BitRange::from_offset_width(f.lsb, f.width))
+                    .access(Some(access(f.access)))
+                    .modified_write_values(modified(f.modified_write))
+                    .read_action(side_effect(f.read_side_effect));
+                if !f.enums.is_empty() {
+                    let values = f
+                        .enums
+                        .iter()
+                        .map(|e| {
+                            svd::EnumeratedValue::builder()
+                                .name(e.name.clone())
+                                .value(Some(e.value))
+                                .build(Disabled)
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(bad)?;
+                    b = b.enumerated_values(vec![svd::EnumeratedValues::builder()
+                        .values(values)
+                        .build(Disabled)
+                        .map_err(bad)?]);
+                }
+                fields.push(svd::Field::Single(b.build(Disabled).map_err(bad)?));
+            }
+            // A register-level readAction only where no field carries the side effect.
+            let own_effect = r.read_side_effect && !r.fields.iter().any(|f| f.read_side_effect);
+            let info = svd::RegisterInfo::builder()
+                .name(r.name.clone())
+                .address_offset(r.address.wrapping_sub(p.base) as u32)
+                .size(Some(r.size))
+                .access(Some(access(r.access)))
+                .reset_value(Some(r.reset_value))
+                .read_action(side_effect(own_effect))
+                .fields((!fields.is_empty()).then_some(fields))
+                .build(Disabled)
+                .map_err(bad)?;
+            registers.push(svd::RegisterCluster::Register(svd::Register::Single(info)));
+        }
+        let info = svd::PeripheralInfo::builder()
+            .name(p.name.clone())
+            .base_address(p.base)
+            .group_name(p.group.clone())
+            .registers(Some(registers))
+            .build(Disabled)
+            .map_err(bad)?;
+        peripherals.push(svd::Peripheral::Single(info));
+    }
+    svd::Device::builder()
+        .name(d.name.clone())
+        .peripherals(peripherals)
+        .build(Disabled)
+        .map_err(bad)
+}
+
+/// `d` with the user's patches applied (through its SVD form, as on ST's files).
+pub(crate) fn patched(d: &Device, user: &[super::patch::Patch]) -> Result<Device, SvdError> {
+    let mut dev = to_svd(d)?;
+    let mut applied = d.patches.clone();
+    for p in user {
+        super::patch::apply(&mut dev, p)?;
+        applied.push(p.name.display().to_string());
+    }
+    svd_parser::expand_properties(&mut dev);
+    let peripherals = super::flatten::flatten(&dev)
+        .map_err(|e| super::malformed(Path::new(super::BUILTIN_SVD_NAME), &e))?;
+    let mut out = Device::new(d.name.clone(), d.cpu.clone(), peripherals);
+    out.patches = applied;
+    Ok(out)
+}
+
 /// The facts of a device's peripherals: the same with every description emptied (what the
 /// built-in set keeps).
 pub fn facts(d: &Device) -> Vec<Peripheral> {
@@ -300,6 +410,19 @@ mod tests {
             // The CM4 view took the CM7 index: it must be the one its own peripherals give.
             let own = Device::from_shared(String::new(), None, cm4.peripherals.clone());
             assert!(cm4.index == own.index, "{part}");
+        }
+    }
+
+    #[test]
+    fn svd_form_flattens_back_to_the_same_view() {
+        let (cm7, _) = views(regset::DEFAULT_PART).unwrap();
+        let mut dev = to_svd(&cm7).unwrap();
+        svd_parser::expand_properties(&mut dev);
+        let back = super::super::flatten::flatten(&dev).unwrap();
+        let want = facts(&cm7);
+        assert_eq!(back.len(), want.len());
+        for (b, w) in back.iter().zip(&want) {
+            assert!(b == w, "{}", w.name);
         }
     }
 

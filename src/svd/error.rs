@@ -65,8 +65,6 @@ pub enum SvdError {
     },
     #[error("SVD patch {} failed: {message}", patch.display())]
     Patch { patch: PathBuf, message: String },
-    #[error("SVD patch {}: patches apply to an SVD file, and no ST SVD was found (the built-in register set is facts, not SVD text)", patch.display())]
-    PatchNeedsSvd { patch: PathBuf },
     #[error("config file {}: {message}", path.display())]
     Config { path: PathBuf, message: String },
 }
@@ -83,9 +81,6 @@ impl SvdError {
             }
             Self::Patch { .. } => {
                 "fix or remove that patch file (svdtools YAML format: https://github.com/rust-embedded/svdtools)".into()
-            }
-            Self::PatchNeedsSvd { .. } => {
-                "give ST's _CM7.svd with --svd FILE or H7SH_SVD (STM32CubeIDE, STM32CubeProgrammer or the Keil pack ship it), or leave the patch out".into()
             }
             Self::Config { .. } => {
                 "the config file takes `svd = \"PATH\"`, optional `svd_cm4 = \"PATH\"` and `svd_patches = [\"PATH\", ...]`".into()

@@ -458,7 +458,7 @@ fn plural(n: usize) -> &'static str {
 /// The built-in register set for both cores, of [`crate::regset::DEFAULT_PART`]. Cannot
 /// fail: the embedded set is tested.
 pub fn load_builtin() -> DeviceViews {
-    builtin_views(None, SvdOrigin::Builtin).unwrap_or_else(|_| {
+    builtin_views(None, SvdOrigin::Builtin, &[]).unwrap_or_else(|_| {
         // Unreachable in a tested build; an empty device keeps the shell usable regardless.
         let empty = Arc::new(Device::new("STM32H7-empty".into(), None, Vec::new()));
         DeviceViews {
@@ -473,12 +473,21 @@ pub fn load_builtin() -> DeviceViews {
     })
 }
 
-/// The built-in views of the part `part` names (default: the virtual board's).
-fn builtin_views(part: Option<&str>, origin: SvdOrigin) -> Result<DeviceViews, SvdError> {
+/// The built-in views of the part `part` names (default: the virtual board's), with the
+/// user's patches applied.
+fn builtin_views(
+    part: Option<&str>,
+    origin: SvdOrigin,
+    user: &[patch::Patch],
+) -> Result<DeviceViews, SvdError> {
     let part = part
         .and_then(crate::regset::part_of)
         .unwrap_or(crate::regset::DEFAULT_PART);
-    let (cm7, cm4) = builtin::views(part)?;
+    let (mut cm7, mut cm4) = builtin::views(part)?;
+    if !user.is_empty() {
+        cm7 = builtin::patched(&cm7, user)?;
+        cm4 = builtin::patched(&cm4, user)?;
+    }
     let n = cm7.patches.len();
     let source_line = format!(
         "SVD: built-in {part} register set (ST's SVD facts +{n} patch{}, no descriptions; {}); \
@@ -523,11 +532,8 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
     };
 
     let Some(cm7_path) = choice.cm7.clone() else {
-        // The built-in set is facts, not SVD text: svdtools has nothing to patch.
-        if let Some(p) = user_paths.first() {
-            return Err(SvdError::PatchNeedsSvd { patch: p.clone() });
-        }
-        return builtin_views(opts.part.as_deref(), choice.origin);
+        let user = load_user()?;
+        return builtin_views(opts.part.as_deref(), choice.origin, &user);
     };
     let cm4_path = choice.cm4.clone().unwrap_or_else(|| cm7_path.clone());
     let same = cm4_path == cm7_path;
