@@ -17,7 +17,7 @@ pub fn st_svd_dir() -> Option<PathBuf> {
 }
 
 /// [`st_svd_dir`], or one `skipped: ...` line naming `what` when the files are absent.
-/// Written to the process's stderr directly: the test harness captures `eprintln!` of
+/// Written to the process's stderr directly (in one piece): the test harness captures `eprintln!` of
 /// passing tests, and a skipped check must be visible.
 pub fn st_svd_dir_or_skip(what: &str) -> Option<PathBuf> {
     let dir = st_svd_dir();
@@ -26,10 +26,11 @@ pub fn st_svd_dir_or_skip(what: &str) -> Option<PathBuf> {
             Some(d) => format!("{} holds no {PROBE_FILE}", PathBuf::from(d).display()),
             None => "H7SH_SVD_DIR is not set".to_string(),
         };
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: {what} needs ST's SVD files ({why}); set H7SH_SVD_DIR to their folder"
+        // One write, so tests running in parallel do not interleave inside the line.
+        let line = format!(
+            "skipped: {what} needs ST's SVD files ({why}); set H7SH_SVD_DIR to their folder\n"
         );
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
     dir
 }
