@@ -1,6 +1,7 @@
 //! `cargo bench --bench svd`: load, cache, resolve and completion timings on
 //! STM32H755_CM7.svd (+ its CM4 file) with h7sh's patches, against the project's targets.
 //! SVDs come from `H7SH_SVD_DIR` (else `../shared/svd` beside the checkout).
+//! The start from the built-in register set needs no SVD file and always runs.
 //! Peak memory is measured in a child process (VmHWM of /proc/self/status, Linux only).
 
 use std::hint::black_box;
@@ -10,8 +11,8 @@ use std::time::{Duration, Instant};
 use h7sh::svd::{load, LoadOptions};
 
 fn svd_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(d));
+    if let Some(d) = h7sh::svd::testing::st_svd_dir() {
+        return Some(d);
     }
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/svd");
     d.join("STM32H755_CM7.svd").is_file().then_some(d)
@@ -75,9 +76,42 @@ fn vm_hwm_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Start from the built-in register set (no ST file found anywhere): the budget is the
+/// cache start's.
+fn bench_builtin() {
+    let none = std::env::temp_dir().join(format!("h7sh-svd-none-{}", std::process::id()));
+    let opts = LoadOptions {
+        use_cache: false,
+        config_dir: Some(none.join("config")),
+        data_dir: Some(none.join("data")),
+        use_env: false,
+        search_vendor_dirs: false,
+        ..LoadOptions::default()
+    };
+    // Decoded once per process (then kept): timed on its own, to add to the start below.
+    report(
+        "decode of the embedded set (once per process)",
+        time(11, || {
+            black_box(h7sh::regset::RegSet::decode(h7sh::regset::BLOB).expect("decodes"));
+        }),
+        Duration::from_millis(10),
+    );
+    let mut keep = Vec::new();
+    report(
+        "start from the built-in set, CM7 + CM4 views",
+        time(11, || {
+            let v = load(&opts).expect("load");
+            assert!(v.cm7_path.is_none());
+            keep.push(v);
+        }),
+        Duration::from_millis(10),
+    );
+}
+
 fn main() {
     let Some(dir) = svd_dir() else {
-        println!("H7SH_SVD_DIR not set: skipping the svd bench");
+        bench_builtin();
+        println!("no ST SVD files (set H7SH_SVD_DIR): skipping the other svd cases");
         return;
     };
     // Child mode: load both views cold and report the peak resident set.
@@ -143,6 +177,7 @@ fn main() {
     );
     drop(keep);
     let _ = std::fs::remove_dir_all(&cache);
+    bench_builtin();
 
     let d = v.cm7.clone();
     let names = [

@@ -241,6 +241,7 @@ pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
         svd_cm4: cli.svd_cm4.clone(),
         patches: cli.svd_patch.clone(),
         use_cache: !cli.no_svd_cache,
+        part: cli.chip.clone(),
         ..LoadOptions::default()
     })?;
     if !cli.json {

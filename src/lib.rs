@@ -5,6 +5,7 @@ pub mod cli;
 pub mod fsutil;
 pub mod h7;
 pub mod lang;
+pub mod regset;
 pub mod render;
 pub mod repl;
 pub mod script;

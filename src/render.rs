@@ -186,10 +186,15 @@ pub fn text(o: &Outcome, s: &Style) -> String {
                 let _ = writeln!(out, "{}skipped {}: {}{}", s.dim, k.name, k.reason, s.reset);
             }
         }
-        Outcome::Found { pattern, hits } => {
+        Outcome::Found {
+            pattern,
+            hits,
+            note,
+        } => {
             if hits.is_empty() {
                 let _ = writeln!(out, "nothing matches `{pattern}`");
             }
+
             for h in hits {
                 let desc: String = h
                     .description
@@ -201,6 +206,9 @@ pub fn text(o: &Outcome, s: &Style) -> String {
                     "{:<40} {:<10} {:#010x}  {}{desc}{}",
                     h.name, h.kind, h.address, s.dim, s.reset
                 );
+            }
+            if let Some(n) = note {
+                let _ = writeln!(out, "{}note: {n}{}", s.dim, s.reset);
             }
         }
         Outcome::Info {

@@ -11,13 +11,7 @@ use svd_parser::svd::{Device, MaybeArray};
 type Map = HashMap<(String, String), (u64, HashMap<String, (u32, u32)>)>;
 
 fn raw_st_map() -> Option<Map> {
-    let dir = match std::env::var_os("H7SH_SVD_DIR") {
-        Some(d) => std::path::PathBuf::from(d),
-        None => {
-            eprintln!("H7SH_SVD_DIR not set: skipping the cross-check against ST's SVD");
-            return None;
-        }
-    };
+    let dir = h7sh::svd::testing::st_svd_dir_or_skip("the cross-check against ST's SVD")?;
     let xml = std::fs::read_to_string(dir.join("STM32H755_CM7.svd")).expect("read ST SVD");
     let mut cfg = svd_parser::Config::default();
     cfg.expand = true;
@@ -316,7 +310,8 @@ fn known_st_defects_are_absent_raw_and_fixed_by_our_patches() {
     // The patched view has each of them where facts.rs puts them.
     let views = h7sh::svd::load(&h7sh::svd::LoadOptions {
         svd: Some(
-            std::path::PathBuf::from(std::env::var_os("H7SH_SVD_DIR").unwrap())
+            h7sh::svd::testing::st_svd_dir()
+                .expect("raw_st_map found it")
                 .join("STM32H755_CM7.svd"),
         ),
         use_cache: false,

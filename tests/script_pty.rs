@@ -36,7 +36,7 @@ impl Pty {
         let h7sh = sb.cmd(args);
         // `exec`: `script` runs the line through $SHELL; a shell that stays as parent (dash
         // does) would itself be killed by the SIGINT and `script` would report 130.
-        let mut line = "exec ".to_string() + &shell_quote(h7sh.get_program().to_str().unwrap());
+        let mut line = format!("exec {}", shell_quote(h7sh.get_program().to_str().unwrap()));
         for a in h7sh.get_args() {
             line.push(' ');
             line.push_str(&shell_quote(a.to_str().unwrap()));

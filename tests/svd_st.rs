@@ -9,13 +9,7 @@ use h7sh::svd::{load, Access, Device, LoadOptions, ModifiedWrite, Resolved};
 const PARTS: [&str; 4] = ["STM32H745", "STM32H747", "STM32H755", "STM32H757"];
 
 fn svd_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("H7SH_SVD_DIR") {
-        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
-        _ => {
-            println!("H7SH_SVD_DIR not set: skipping {test}");
-            None
-        }
-    }
+    h7sh::svd::testing::st_svd_dir_or_skip(test)
 }
 
 fn opts(file: PathBuf) -> LoadOptions {

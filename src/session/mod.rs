@@ -619,9 +619,15 @@ impl Session {
                 }
             })
             .collect();
+        // The built-in set is facts only: say where the descriptions are.
+        let note = (self.views.origin == crate::svd::SvdOrigin::Builtin).then(|| {
+            "names only: descriptions need ST's SVD file (--svd FILE or H7SH_SVD; see docs/svd.md)"
+                .to_string()
+        });
         Outcome::Found {
             pattern: pattern.to_string(),
             hits,
+            note,
         }
     }
 

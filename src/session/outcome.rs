@@ -115,6 +115,9 @@ pub enum Outcome {
     Found {
         pattern: String,
         hits: Vec<Found>,
+        /// Why descriptions are missing (the built-in register set has none).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     Info {
         probe: String,

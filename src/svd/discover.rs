@@ -23,7 +23,7 @@ pub enum SvdOrigin {
     DataDir(PathBuf),
     /// A vendor tool's install folder (label such as "STM32CubeIDE").
     Vendor(&'static str),
-    /// No SVD found: the built-in bring-up register set.
+    /// No SVD found: the built-in register set (`svd/regset.bin`).
     Builtin,
 }
 

@@ -389,12 +389,12 @@ mod tests {
     /// files are large enough to be split).
     #[test]
     fn parallel_flatten_matches_sequential() {
-        let Some(dir) = std::env::var_os("H7SH_SVD_DIR") else {
-            eprintln!("H7SH_SVD_DIR not set: ST SVD check skipped");
+        let Some(dir) =
+            crate::svd::testing::st_svd_dir_or_skip("parallel_flatten_matches_sequential")
+        else {
             return;
         };
-        let text = std::fs::read_to_string(std::path::Path::new(&dir).join("STM32H755_CM7.svd"))
-            .expect("read ST SVD");
+        let text = std::fs::read_to_string(dir.join("STM32H755_CM7.svd")).expect("read ST SVD");
         let mut dev = crate::svd::parse_svd(&text, std::path::Path::new("ST")).expect("parse");
         svd_parser::expand_properties(&mut dev);
         let n = dev.peripherals.len();

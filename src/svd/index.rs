@@ -22,7 +22,7 @@ pub const COMPLETION_LIMIT: usize = 256;
 /// How many "did you mean" suggestions a [`ResolveError::Unknown`] carries at most.
 pub const SUGGESTION_LIMIT: usize = 5;
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {
     start: u32,
     len: u32,
@@ -32,7 +32,7 @@ struct Entry {
     rank: u8,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct AddrEntry {
     address: u64,
     /// Size in bytes (≥ 1).
@@ -40,7 +40,7 @@ struct AddrEntry {
     id: RegId,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct NameIndex {
     /// Lowercased keys, concatenated.
     keys: String,

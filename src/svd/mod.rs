@@ -1,5 +1,5 @@
-//! Register descriptions: loading ST's SVDs (or the built-in register set), patching them,
-//! and the name/address index the rest of h7sh uses.
+//! Register descriptions: loading ST's SVDs (or the built-in register set, [`builtin`]),
+//! patching them, and the name/address index the rest of h7sh uses.
 //!
 //! Pipeline of one device view (one core):
 //! 1. parse the SVD with svd-parser (no validation; ST's files fail strict checks);
@@ -13,6 +13,8 @@
 //!
 //! See `docs/svd.md` for discovery paths, the cache and patches.
 
+#[doc(hidden)]
+pub mod builtin;
 mod cache;
 mod discover;
 mod error;
@@ -21,6 +23,8 @@ mod index;
 mod model;
 mod patch;
 mod split;
+#[doc(hidden)]
+pub mod testing;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -34,11 +38,8 @@ pub use model::{
     Access, Device, EnumValue, Field, FieldId, ModifiedWrite, Peripheral, RegId, Register, Resolved,
 };
 
-/// h7sh's built-in register set (bring-up registers of the dual-core STM32H7), used when no
-/// ST SVD is found.
-pub const BUILTIN_SVD: &str = include_str!("../../svd/h7sh-builtin.svd");
-/// Name of the built-in register set in messages.
-pub const BUILTIN_SVD_NAME: &str = "svd/h7sh-builtin.svd (built in)";
+/// Name of the built-in register set (`svd/regset.bin`, see [`crate::regset`]) in messages.
+pub const BUILTIN_SVD_NAME: &str = "built-in register set (svd/regset.bin)";
 /// h7sh's patch for ST's dual-core SVDs (svdtools YAML).
 pub const DUALCORE_PATCH: &str = patch::DUALCORE_PATCH;
 /// Cortex-M system and debug block merged into every device.
@@ -68,6 +69,10 @@ pub struct LoadOptions {
     pub use_env: bool,
     /// Search the STM32CubeIDE / STM32CubeProgrammer / Keil install folders.
     pub search_vendor_dirs: bool,
+    /// The part (`STM32H747`, or a probe-rs name such as `STM32H747XIHx`) whose views the
+    /// built-in register set gives when no ST SVD is found. `None` or another name:
+    /// [`crate::regset::DEFAULT_PART`] (the virtual board's STM32H755).
+    pub part: Option<String>,
 }
 
 impl Default for LoadOptions {
@@ -82,6 +87,7 @@ impl Default for LoadOptions {
             data_dir: None,
             use_env: true,
             search_vendor_dirs: true,
+            part: None,
         }
     }
 }
@@ -449,31 +455,47 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// The built-in register set for both cores. Cannot fail: the embedded SVDs are tested.
+/// The built-in register set for both cores, of [`crate::regset::DEFAULT_PART`]. Cannot
+/// fail: the embedded set is tested.
 pub fn load_builtin() -> DeviceViews {
-    let cm7 = build_view(BUILTIN_SVD, Path::new(BUILTIN_SVD_NAME), &[])
+    builtin_views(None, SvdOrigin::Builtin, &[]).unwrap_or_else(|_| {
         // Unreachable in a tested build; an empty device keeps the shell usable regardless.
-        .unwrap_or_else(|_| Device::new("STM32H7x5-h7sh-builtin".into(), None, Vec::new()));
-    builtin_views(cm7, SvdOrigin::Builtin)
+        let empty = Arc::new(Device::new("STM32H7-empty".into(), None, Vec::new()));
+        DeviceViews {
+            cm7: empty.clone(),
+            cm4: empty,
+            source_line: format!("SVD: none (the {BUILTIN_SVD_NAME} is damaged); {PICK_ANOTHER}"),
+            from_cache: false,
+            origin: SvdOrigin::Builtin,
+            cm7_path: None,
+            cm4_path: None,
+        }
+    })
 }
 
-fn builtin_views(cm7: Device, origin: SvdOrigin) -> DeviceViews {
-    let mut cm4 = cm7.clone();
-    cm4.cpu = Some("CM4".into());
+/// The built-in views of the part `part` names (default: the virtual board's), with the
+/// user's patches applied.
+fn builtin_views(
+    part: Option<&str>,
+    origin: SvdOrigin,
+    user: &[patch::Patch],
+) -> Result<DeviceViews, SvdError> {
+    let part = part
+        .and_then(crate::regset::part_of)
+        .unwrap_or(crate::regset::DEFAULT_PART);
+    let (mut cm7, mut cm4) = builtin::views(part)?;
+    if !user.is_empty() {
+        cm7 = builtin::patched(&cm7, user)?;
+        cm4 = builtin::patched(&cm4, user)?;
+    }
     let n = cm7.patches.len();
-    let source_line = if n == 0 {
-        format!(
-            "SVD: built-in bring-up register set ({}); {PICK_ANOTHER}",
-            origin.describe()
-        )
-    } else {
-        format!(
-            "SVD: built-in bring-up register set (+{n} patch{}, {}); {PICK_ANOTHER}",
-            plural(n),
-            origin.describe()
-        )
-    };
-    DeviceViews {
+    let source_line = format!(
+        "SVD: built-in {part} register set (ST's SVD facts +{n} patch{}, no descriptions; {}); \
+         {PICK_ANOTHER}",
+        plural(n),
+        origin.describe()
+    );
+    Ok(DeviceViews {
         cm7: Arc::new(cm7),
         cm4: Arc::new(cm4),
         source_line,
@@ -481,7 +503,7 @@ fn builtin_views(cm7: Device, origin: SvdOrigin) -> DeviceViews {
         origin,
         cm7_path: None,
         cm4_path: None,
-    }
+    })
 }
 
 /// Find, load, patch and index the SVDs for both cores.
@@ -511,8 +533,7 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
 
     let Some(cm7_path) = choice.cm7.clone() else {
         let user = load_user()?;
-        let cm7 = build_view(BUILTIN_SVD, Path::new(BUILTIN_SVD_NAME), &user)?;
-        return Ok(builtin_views(cm7, choice.origin));
+        return builtin_views(opts.part.as_deref(), choice.origin, &user);
     };
     let cm4_path = choice.cm4.clone().unwrap_or_else(|| cm7_path.clone());
     let same = cm4_path == cm7_path;
@@ -661,11 +682,10 @@ mod tests {
     /// The parallel split parse must give exactly the sequential result.
     #[test]
     fn parallel_parse_matches_sequential() {
-        let Some(dir) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) else {
-            println!("H7SH_SVD_DIR not set: skipping parallel_parse_matches_sequential");
+        let Some(dir) = testing::st_svd_dir_or_skip("parallel_parse_matches_sequential") else {
             return;
         };
-        let path = PathBuf::from(dir).join("STM32H747_CM4.svd");
+        let path = dir.join("STM32H747_CM4.svd");
         let text = std::fs::read_to_string(&path).unwrap();
         let (par, ours) = parse_parallel(&text, &path)
             .expect("ST file splits")
@@ -692,11 +712,9 @@ mod tests {
     /// The CM4 view derived from the CM7 one must equal the fully built CM4 view.
     #[test]
     fn derived_cm4_matches_full_build() {
-        let Some(dir) = std::env::var_os("H7SH_SVD_DIR").filter(|d| !d.is_empty()) else {
-            println!("H7SH_SVD_DIR not set: skipping derived_cm4_matches_full_build");
+        let Some(dir) = testing::st_svd_dir_or_skip("derived_cm4_matches_full_build") else {
             return;
         };
-        let dir = PathBuf::from(dir);
         let (p7, p4) = (dir.join("STM32H755_CM7.svd"), dir.join("STM32H755_CM4.svd"));
         let t7 = std::fs::read_to_string(&p7).unwrap();
         let t4 = std::fs::read_to_string(&p4).unwrap();
@@ -724,7 +742,8 @@ mod tests {
     #[test]
     fn builtin_loads() {
         let v = load_builtin();
-        assert!(v.cm7.peripherals.len() >= 6);
+        assert!(v.cm7.peripherals.len() >= 100);
+        assert!(v.cm7.resolve("GPIOA_MODER").is_ok());
         assert!(v.cm7.resolve("FLASH.OPTSR_CUR.BCM4").is_ok());
         assert!(v.cm7.resolve("DCB.DHCSR.S_RESET_ST").is_ok());
     }

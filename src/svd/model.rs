@@ -204,6 +204,41 @@ impl Device {
         }
     }
 
+    /// [`Device::from_shared`], taking `like`'s index when it would come out the same (the
+    /// same peripheral names, register names, addresses and sizes, in the same order, as for
+    /// two core views that differ in a reset value): sorting the index is much of the cost of
+    /// a view built without the cache.
+    pub(crate) fn from_shared_like(
+        name: String,
+        cpu: Option<String>,
+        peripherals: Vec<Arc<Peripheral>>,
+        like: &Device,
+    ) -> Self {
+        let same_keys = |a: &Arc<Peripheral>, b: &Arc<Peripheral>| {
+            Arc::ptr_eq(a, b)
+                || (a.name == b.name
+                    && a.registers.len() == b.registers.len()
+                    && a.registers.iter().zip(&b.registers).all(|(r, s)| {
+                        r.name == s.name && r.address == s.address && r.size == s.size
+                    }))
+        };
+        if peripherals.len() != like.peripherals.len()
+            || !peripherals
+                .iter()
+                .zip(&like.peripherals)
+                .all(|(a, b)| same_keys(a, b))
+        {
+            return Self::from_shared(name, cpu, peripherals);
+        }
+        Self {
+            name,
+            cpu,
+            peripherals,
+            patches: Vec::new(),
+            index: like.index.clone(),
+        }
+    }
+
     /// Peripheral by index. Panics only for an index that did not come from this device.
     pub fn peripheral(&self, i: u32) -> &Peripheral {
         &self.peripherals[i as usize]

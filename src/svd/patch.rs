@@ -780,8 +780,9 @@ mod tests {
     /// The same on ST's CM7 and CM4 files with h7sh's own patch (needs `H7SH_SVD_DIR`).
     #[test]
     fn pruned_patching_matches_whole_device_patching_on_st_files() {
-        let Some(dir) = std::env::var_os("H7SH_SVD_DIR") else {
-            eprintln!("H7SH_SVD_DIR not set: ST SVD check skipped");
+        let Some(dir) = crate::svd::testing::st_svd_dir_or_skip(
+            "pruned_patching_matches_whole_device_patching_on_st_files",
+        ) else {
             return;
         };
         let ours = dualcore_patch().unwrap();

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// ST's SVD for the CM7 view when `H7SH_SVD_DIR` is set; otherwise the built-in register set is
-/// used (and said so once).
+/// ST's SVD for the CM7 view when `H7SH_SVD_DIR` holds ST's files; otherwise the built-in
+/// register set is used (and said so).
 pub fn st_svd() -> Option<PathBuf> {
-    match std::env::var_os("H7SH_SVD_DIR") {
-        Some(dir) => Some(PathBuf::from(dir).join("STM32H755_CM7.svd")),
+    match h7sh::svd::testing::st_svd_dir() {
+        Some(dir) => Some(dir.join("STM32H755_CM7.svd")),
         None => {
-            eprintln!("H7SH_SVD_DIR not set: running against h7sh's built-in register set");
+            eprintln!("no ST SVD in H7SH_SVD_DIR: running against h7sh's built-in register set");
             None
         }
     }

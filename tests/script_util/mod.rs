@@ -19,17 +19,14 @@ pub fn session(scenario: &str) -> Session {
         scenario.into(),
         "--json".into(),
     ];
-    match std::env::var_os("H7SH_SVD_DIR") {
+    match h7sh::svd::testing::st_svd_dir() {
         Some(dir) => {
             argv.push("--svd".into());
-            argv.push(
-                PathBuf::from(dir)
-                    .join("STM32H755_CM7.svd")
-                    .to_string_lossy()
-                    .into_owned(),
-            );
+            argv.push(dir.join("STM32H755_CM7.svd").to_string_lossy().into_owned());
         }
-        None => eprintln!("H7SH_SVD_DIR not set: running against h7sh's built-in register set"),
+        None => {
+            eprintln!("no ST SVD in H7SH_SVD_DIR: running against h7sh's built-in register set")
+        }
     }
     let cli = h7sh::cli::Cli::parse_from(argv);
     let mut s = h7sh::cli::connect(&cli).expect("connect to the virtual board");

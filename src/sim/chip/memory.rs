@@ -2,6 +2,7 @@
 //! board with 2 MiB of flash and 1 MiB of RAM costs almost nothing until it is used.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// Page size of the sparse store.
 pub const PAGE: u32 = 4096;
@@ -75,25 +76,53 @@ impl SparseMem {
     }
 }
 
-/// Plain registers: word-addressed, read back what was written, 0 after reset.
+/// Reset values of the virtual board's registers (its STM32H755, CM7 view of the built-in
+/// register set), sorted by word address. Built once.
+pub fn board_reset_words() -> &'static [(u32, u32)] {
+    static CELL: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
+    CELL.get_or_init(|| crate::regset::reset_words(crate::regset::DEFAULT_PART, "CM7"))
+}
+
+/// Plain registers: word-addressed, read back what was written, their reset value after
+/// reset (from a table of word address -> reset value; 0 where it has none).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlainRegs {
+    /// Words written since reset, where they differ from the reset value.
     words: BTreeMap<u32, u32>,
+    reset: &'static [(u32, u32)],
 }
 
 impl PlainRegs {
+    /// Registers whose reset values are `reset` (sorted by word address).
+    pub fn with_reset_values(reset: &'static [(u32, u32)]) -> Self {
+        Self {
+            words: BTreeMap::new(),
+            reset,
+        }
+    }
+
+    fn reset_value(&self, word_addr: u32) -> u32 {
+        self.reset
+            .binary_search_by_key(&word_addr, |e| e.0)
+            .map_or(0, |i| self.reset[i].1)
+    }
+
     pub fn read(&self, word_addr: u32) -> u32 {
-        self.words.get(&word_addr).copied().unwrap_or(0)
+        self.words
+            .get(&word_addr)
+            .copied()
+            .unwrap_or_else(|| self.reset_value(word_addr))
     }
 
     pub fn write(&mut self, word_addr: u32, value: u32) {
-        if value == 0 {
+        if value == self.reset_value(word_addr) {
             self.words.remove(&word_addr);
         } else {
             self.words.insert(word_addr, value);
         }
     }
 
+    /// Reset: every register reads its reset value again.
     pub fn clear(&mut self) {
         self.words.clear();
     }
@@ -120,5 +149,24 @@ mod tests {
         let mut m = SparseMem::new(0);
         m.write(0x100, 4, 0);
         assert_eq!(m.dirty_pages().count(), 0);
+    }
+
+    #[test]
+    fn plain_registers_start_at_their_reset_values() {
+        static RESET: [(u32, u32); 2] = [(0x100, 0xABFF_FFFF), (0x104, 0x0C00_0000)];
+        let mut r = PlainRegs::with_reset_values(&RESET);
+        assert_eq!(r.read(0x100), 0xABFF_FFFF);
+        assert_eq!(r.read(0x108), 0);
+        r.write(0x100, 0);
+        r.write(0x108, 5);
+        assert_eq!((r.read(0x100), r.read(0x108)), (0, 5));
+        r.clear();
+        assert_eq!((r.read(0x100), r.read(0x108)), (0xABFF_FFFF, 0));
+    }
+
+    #[test]
+    fn the_board_table_holds_gpioa_moder() {
+        let r = PlainRegs::with_reset_values(board_reset_words());
+        assert_eq!(r.read(0x5802_0000), 0xABFF_FFFF);
     }
 }

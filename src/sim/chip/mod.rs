@@ -181,7 +181,7 @@ impl Chip {
             state_file,
             save_error: None,
             ram: SparseMem::new(0),
-            plain: PlainRegs::default(),
+            plain: PlainRegs::with_reset_values(memory::board_reset_words()),
             apbd_plain: PlainRegs::default(),
             rcc: Rcc::new(),
             pwr: Pwr::new(scenario.supply),
