@@ -5,7 +5,7 @@
 use clap::Parser;
 use h7sh::session::{Outcome, Session, ShellError};
 use h7sh::sim::probe::ProbeKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const FORUM: [&str; 4] = ["bcm4-off", "cm4-stop-no-dbg", "cm4-bad-boot", "rdp1"];
 
@@ -20,14 +20,9 @@ fn session_with(scenario: &str, kind: ProbeKind, flags: &[&str]) -> Result<Sessi
     ]
     .map(String::from)
     .to_vec();
-    if let Some(dir) = std::env::var_os("H7SH_SVD_DIR") {
+    if let Some(dir) = h7sh::svd::testing::st_svd_dir() {
         argv.push("--svd".into());
-        argv.push(
-            PathBuf::from(dir)
-                .join("STM32H755_CM7.svd")
-                .to_string_lossy()
-                .into_owned(),
-        );
+        argv.push(dir.join("STM32H755_CM7.svd").to_string_lossy().into_owned());
     }
     argv.extend(flags.iter().map(|f| f.to_string()));
     h7sh::cli::connect(&h7sh::cli::Cli::parse_from(argv))
