@@ -2,8 +2,10 @@
 //!
 //! See `docs/ARCHITECTURE.md` for how the modules fit together.
 pub mod cli;
+pub mod files;
 pub mod h7;
 pub mod lang;
+pub mod memory;
 pub mod render;
 pub mod repl;
 pub mod script;

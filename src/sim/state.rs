@@ -112,7 +112,7 @@ impl NvState {
 
     /// Load from `path`; `Ok(None)` when the file does not exist.
     pub fn load(path: &Path) -> Result<Option<Self>, SimError> {
-        match std::fs::read(path) {
+        match crate::files::read(path, crate::files::Kind::State) {
             Ok(bytes) => Self::decode(&bytes, path).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(SimError::StateIo {
