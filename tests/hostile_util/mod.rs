@@ -125,3 +125,56 @@ pub fn load_error(r: Result<DeviceViews, SvdError>) -> String {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// `h7sh --sim` as a library session on the built-in register set, with script limits small
+/// enough for fuzzing (a generated endless loop ends in a fraction of a second).
+pub fn fuzz_session() -> h7sh::session::Session {
+    use clap::Parser;
+    let cli = h7sh::cli::Cli::parse_from(["h7sh", "--sim", "--json", "--no-svd-cache"]);
+    let mut s = h7sh::cli::connect(&cli).expect("connect to the virtual board");
+    s.options.json = false;
+    s.set_script_limits(h7sh::script::Limits {
+        max_operations: 200_000,
+        max_call_depth: 64,
+        max_string_size: 1 << 20,
+        max_array_size: 4096,
+        timeout: Some(std::time::Duration::from_secs(2)),
+        max_memory: 256 << 20,
+    });
+    s
+}
+
+/// Tokens that have broken parsers before: huge and odd numbers, quotes, separators,
+/// unicode that changes width or direction, NUL, glob and XML specials.
+pub const HOSTILE_TOKENS: &[&str] = &[
+    "18446744073709551615",
+    "18446744073709551616",
+    "-9223372036854775808",
+    "0x",
+    "0xFFFFFFFFFFFFFFFFF",
+    "1e308",
+    "-1",
+    "0b102",
+    "\"",
+    "'",
+    "\"\\",
+    ";",
+    "#",
+    "[",
+    "]",
+    "{",
+    "[%s]",
+    "**",
+    "é",
+    "\u{202e}",
+    "\u{0}",
+    "🦀",
+    "\u{FEFF}",
+    "a.b.c.d.e",
+    "RCC_CR.HSION",
+    "FLASH.OPTSR_PRG.RDP",
+    "DBGMCU.CR",
+    "0x58024400",
+    "<x>",
+    "&a;",
+];
