@@ -158,6 +158,16 @@ pub fn main_with(mut cli: Cli) -> i32 {
         }
         return 0;
     }
+    if let Some(script) = cli.script.first() {
+        // Before connecting: a wrong path should not wait for a probe first.
+        if let Err(e) = crate::files::check(Path::new(script), crate::files::Kind::Script) {
+            report(&ShellError::Io {
+                message: format!("cannot read script {script}: {e}"),
+                hint: "give the path of a .rhai file".into(),
+            });
+            return 1;
+        }
+    }
     let mut session = match connect(&cli) {
         Ok(s) => s,
         Err(e) => {

@@ -110,13 +110,23 @@ fn too_large(kind: Kind) -> io::Error {
     )
 }
 
-/// The bytes of the regular file at `path`, at most `kind.limit()` of them.
-pub fn read(path: &Path, kind: Kind) -> io::Result<Vec<u8>> {
-    // Checked before opening: opening a FIFO for reading blocks until a writer comes.
+/// Whether `path` is a regular file within the limit of its kind, without reading it (to
+/// refuse a bad file before slow work such as connecting to a probe).
+pub fn check(path: &Path, kind: Kind) -> io::Result<()> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         return Err(not_regular(kind, meta.file_type()));
     }
+    if meta.len() > kind.limit() {
+        return Err(too_large(kind));
+    }
+    Ok(())
+}
+
+/// The bytes of the regular file at `path`, at most `kind.limit()` of them.
+pub fn read(path: &Path, kind: Kind) -> io::Result<Vec<u8>> {
+    // Checked before opening: opening a FIFO for reading blocks until a writer comes.
+    check(path, kind)?;
     let file = std::fs::File::open(path)?;
     // Checked again on the open file, in case the path was swapped in between.
     let meta = file.metadata()?;

@@ -144,6 +144,10 @@ fn special_files_named_by_the_user_are_refused() {
     let o = env.run(&["--sim", "-c", "run /dev/zero"], b"");
     assert_eq!(code(&o), 1);
     assert!(text(&o.stderr).contains("a device: a script must be a regular file"));
+    // As the script, refused before connecting (no probe needed to say so).
+    let o = env.run(&["/dev/zero"], b"");
+    assert_eq!(code(&o), 1);
+    assert!(text(&o.stderr).contains("a device: a script must be a regular file"));
     let o = env.run(&["--sim", "/dev/zero"], b"");
     assert!(text(&o.stderr).contains("a device: a scenario file must be a regular file"));
     let o = env.run(
