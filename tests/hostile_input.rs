@@ -38,7 +38,7 @@ fn a_megabyte_line_on_stdin_is_refused_at_once() {
     let o = env.run(&["--sim"], &line);
     assert_eq!(code(&o), 1);
     assert!(
-        text(&o.stderr).contains("more than the limit of 65536"),
+        text(&o.stderr).contains("more than the limit of 1048576"),
         "{}",
         text(&o.stderr)
     );

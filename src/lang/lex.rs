@@ -79,7 +79,7 @@ pub(crate) fn takes_raw_rest(word: &str) -> bool {
 
 /// Longest command line accepted, in bytes (a typed or scripted command is far shorter; this
 /// keeps a runaway generated line from costing memory and time).
-pub const MAX_LINE_BYTES: usize = 64 << 10;
+pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// Column numbers of positions in one line, counted incrementally: the lexer asks at
 /// positions that only move forward, so a line costs one pass (it was counted from the start
