@@ -95,7 +95,7 @@ pub struct Cli {
     /// Let `ob set` turn off both cores' boot, or point a boot address outside flash and RAM
     #[arg(long)]
     pub allow_dangerous_option_bytes: bool,
-    /// Stop a script after SECS seconds (between two operations)
+    /// Stop a script after SECS seconds (between two operations, or inside a wait or sleep)
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
     /// Most operations a script may run (0 = no limit)

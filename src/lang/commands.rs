@@ -625,7 +625,7 @@ fn p_sim_wait(a: &mut Args) -> Result<Command, ParseError> {
 }
 
 /// Longest virtual wait of one `sim wait` (or `sleep()` on the virtual board), in ms. Virtual
-/// time still costs real time to simulate (about a second per virtual hour when the chip is
+/// time still costs real time to simulate (about 0.1 s per virtual hour when the chip is
 /// idle), so an unbounded wait would never return.
 pub const MAX_SIM_WAIT_MS: u64 = 3_600_000;
 

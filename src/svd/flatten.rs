@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use svd_parser::expand::{
     derive_cluster, derive_enumerated_values, derive_field, derive_peripheral, derive_register,
     BlockPath, Index, RegisterPath,
@@ -277,7 +277,8 @@ fn flatten_range(dev: &svd::Device, range: std::ops::Range<usize>) -> Result<Vec
             let addr = pref.base_address.wrapping_add(poff);
             let mut registers = Vec::new();
             if let Some(rcs) = regs {
-                walk(&mut registers, rcs, addr, "", &path, &index, &mut budget)?;
+                walk(&mut registers, rcs, addr, "", &path, &index, &mut budget)
+                    .with_context(|| format!("peripheral {pname}"))?;
             }
             out.push(Peripheral {
                 name: pname.into_owned(),
