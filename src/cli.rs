@@ -99,7 +99,7 @@ pub struct Cli {
     /// Let `ob set` turn off both cores' boot, or point a boot address outside flash and RAM
     #[arg(long)]
     pub allow_dangerous_option_bytes: bool,
-    /// Stop a script after SECS seconds (between two operations)
+    /// Stop a script after SECS seconds (between two operations, or inside a wait or sleep)
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
     /// Most operations a script may run (0 = no limit)
@@ -115,6 +115,9 @@ pub struct Cli {
     /// Most elements in one array or map of a script
     #[arg(long, value_name = "N", default_value_t = crate::script::DEFAULT_MAX_ARRAY_SIZE)]
     pub max_array_size: usize,
+    /// Most heap memory a script may use in total, in bytes (0 = no limit)
+    #[arg(long, value_name = "BYTES", default_value_t = crate::script::DEFAULT_MAX_MEMORY)]
+    pub max_memory: usize,
     /// Script to run (.rhai) and its arguments
     #[arg(value_name = "SCRIPT.rhai [ARGS...]", trailing_var_arg = true)]
     pub script: Vec<String>,
@@ -166,6 +169,16 @@ pub fn main_with(mut cli: Cli) -> i32 {
         }
         return 0;
     }
+    if let Some(script) = cli.script.first() {
+        // Before connecting: a wrong path should not wait for a probe first.
+        if let Err(e) = crate::files::check(Path::new(script), crate::files::Kind::Script) {
+            report(&ShellError::Io {
+                message: format!("cannot read script {script}: {e}"),
+                hint: "give the path of a .rhai file".into(),
+            });
+            return 1;
+        }
+    }
     let mut session = match connect(&cli) {
         Ok(s) => s,
         Err(e) => {
@@ -200,13 +213,8 @@ pub fn main_with(mut cli: Cli) -> i32 {
         }
         0
     } else {
-        // Commands piped on stdin run like -c.
-        let mut input = String::new();
-        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input) {
-            eprintln!("error: cannot read stdin: {e}");
-            return 1;
-        }
-        match run_commands(&mut session, &input, cli.json, &style) {
+        // Commands piped on stdin run like -c, each line as soon as it arrives.
+        match run_lines(&mut session, std::io::stdin().lock(), cli.json, &style) {
             Ok(()) => 0,
             Err(e) => {
                 report(&e);
@@ -224,11 +232,77 @@ pub fn run_commands(
     style: &Style,
 ) -> Result<(), ShellError> {
     let commands = crate::lang::parse(input)?;
-    for cmd in &commands {
+    run_parsed(session, &commands, json, style).map(|_| ())
+}
+
+/// Runs commands, printing each outcome; `Ok(true)` once one of them is `quit`.
+fn run_parsed(
+    session: &mut Session,
+    commands: &[crate::lang::Command],
+    json: bool,
+    style: &Style,
+) -> Result<bool, ShellError> {
+    for cmd in commands {
         match session.execute(cmd)? {
-            Outcome::Quit => break,
+            Outcome::Quit => return Ok(true),
             o if json => println!("{}", render::json(&o)),
             o => print!("{}", render::text(&o, style)),
+        }
+    }
+    Ok(false)
+}
+
+/// Runs the commands of `input` line by line as they are read (a pipe that stays open runs
+/// each line at once); stops at the first error, which a line that is not UTF-8 or is too
+/// long also is. A line is read with a bound, so an endless one costs no memory.
+pub fn run_lines(
+    session: &mut Session,
+    mut input: impl std::io::BufRead,
+    json: bool,
+    style: &Style,
+) -> Result<(), ShellError> {
+    use crate::lang::{ParseError, MAX_LINE_BYTES};
+    use std::io::{BufRead as _, Read as _};
+    let mut buf = Vec::new();
+    for line_no in 1.. {
+        buf.clear();
+        // Past the limit by two (a `\r\n`), so that a longer line is seen as one.
+        let n = (&mut input)
+            .take(MAX_LINE_BYTES as u64 + 2)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| ShellError::Io {
+                message: format!("cannot read stdin: {e}"),
+                hint: "pipe commands as text, one or more per line".into(),
+            })?;
+        if n == 0 {
+            break;
+        }
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let text = if line.len() > MAX_LINE_BYTES {
+            // The lexer refuses it for its length; a cut character does not matter.
+            String::from_utf8_lossy(line)
+        } else {
+            match std::str::from_utf8(line) {
+                Ok(t) => std::borrow::Cow::Borrowed(t),
+                Err(e) => {
+                    let column = String::from_utf8_lossy(&line[..e.valid_up_to()])
+                        .chars()
+                        .count()
+                        + 1;
+                    return Err(ParseError::new(
+                        format!("line {line_no} of stdin is not UTF-8 text"),
+                        "commands are UTF-8 text; the lines before this one ran",
+                        column,
+                        line_no,
+                    )
+                    .into());
+                }
+            }
+        };
+        let commands = crate::lang::parse_line(&text, line_no)?;
+        if run_parsed(session, &commands, json, style)? {
+            break;
         }
     }
     Ok(())

@@ -188,27 +188,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
     result
 }
 
-/// Reads a file of at most `max` bytes; `Ok(None)` when it does not exist. Special files are
-/// refused like in [`write_atomic`] (a FIFO would block, `/dev/zero` never end).
-pub fn read_bounded(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
-    use std::io::Read;
-    let target = resolve(path)?;
-    if target.existing.is_none() {
-        return Ok(None);
-    }
-    let mut out = Vec::new();
-    File::open(&target.path)?
-        .take(max + 1)
-        .read_to_end(&mut out)?;
-    if out.len() as u64 > max {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is larger than {max} bytes", path.display()),
-        ));
-    }
-    Ok(Some(out))
-}
-
 /// An exclusive advisory lock for read-modify-write updates of `path`; released on drop (and by
 /// the kernel when the process dies).
 #[derive(Debug)]

@@ -2,9 +2,11 @@
 //!
 //! See `docs/ARCHITECTURE.md` for how the modules fit together.
 pub mod cli;
+pub mod files;
 pub mod fsutil;
 pub mod h7;
 pub mod lang;
+pub mod memory;
 pub mod regset;
 pub mod render;
 pub mod repl;

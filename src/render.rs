@@ -51,7 +51,9 @@ fn bits(f: &FieldValue) -> String {
 }
 
 fn hex(value: u64, size_bits: u32) -> String {
-    let digits = (size_bits.div_ceil(4)).max(1) as usize;
+    // Values are 64-bit: a wider size (only from a malformed SVD) must not ask the formatter
+    // for a width it refuses (it panics past 65535).
+    let digits = (size_bits.min(64).div_ceil(4)).max(1) as usize;
     format!("{value:#0width$x}", width = digits + 2)
 }
 

@@ -178,9 +178,6 @@ pub fn history_path() -> Option<PathBuf> {
 
 /// rustyline's history file header: entries follow one a line, `\\` and `\n` escaped.
 const HISTORY_HEADER: &str = "#V2";
-/// Largest history file read back (it holds at most `max_history_size` lines).
-const HISTORY_MAX_BYTES: u64 = 16 << 20;
-
 /// Appends `entry` to the history file and keeps its last `max` entries. rustyline's own
 /// `append_history` truncates the file and writes it again in place, so a kill in between left
 /// it empty; this is a read-modify-write under the file's lock (other sessions append too),
@@ -188,7 +185,7 @@ const HISTORY_MAX_BYTES: u64 = 16 << 20;
 /// file. The format is rustyline's (`load_history` reads it).
 pub fn append_history(path: &std::path::Path, entry: &str, max: usize) -> std::io::Result<()> {
     let _lock = crate::fsutil::lock(path)?;
-    let old = crate::fsutil::read_bounded(path, HISTORY_MAX_BYTES)?;
+    let old = crate::files::read_if_exists(path, crate::files::Kind::History)?;
     if old.is_none() {
         private_file(path)?;
     }

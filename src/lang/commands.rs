@@ -618,9 +618,26 @@ fn p_sim_power_cycle(_: &mut Args) -> Result<Command, ParseError> {
     Ok(Command::Sim(SimCommand::PowerCycle))
 }
 fn p_sim_wait(a: &mut Args) -> Result<Command, ParseError> {
-    Ok(Command::Sim(SimCommand::Wait {
-        ms: a.number("MS")?,
-    }))
+    let col = a.peek().map_or(a.end_col, |t| t.col);
+    let ms = a.number("MS")?;
+    check_sim_wait(ms).map_err(|(message, hint)| ParseError::new(message, hint, col, a.line))?;
+    Ok(Command::Sim(SimCommand::Wait { ms }))
+}
+
+/// Longest virtual wait of one `sim wait` (or `sleep()` on the virtual board), in ms. Virtual
+/// time still costs real time to simulate (about 0.1 s per virtual hour when the chip is
+/// idle), so an unbounded wait would never return.
+pub const MAX_SIM_WAIT_MS: u64 = 3_600_000;
+
+/// Why a virtual wait of `ms` is refused: (message, hint).
+pub fn check_sim_wait(ms: u64) -> Result<(), (String, String)> {
+    if ms > MAX_SIM_WAIT_MS {
+        return Err((
+            format!("a virtual wait of {ms} ms is longer than the limit of {MAX_SIM_WAIT_MS} ms (one hour)"),
+            "wait in several steps if the board really must run that long".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn p_ob(a: &mut Args) -> Result<Command, ParseError> {

@@ -77,9 +77,52 @@ pub(crate) fn takes_raw_rest(word: &str) -> bool {
     super::lookup(word).is_some_and(|s| s.args.first() == Some(&ArgKind::Text))
 }
 
+/// Longest command line accepted, in bytes (a typed or scripted command is far shorter; this
+/// keeps a runaway generated line from costing memory and time).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Column numbers of positions in one line, counted incrementally: the lexer asks at
+/// positions that only move forward, so a line costs one pass (it was counted from the start
+/// of the line at every token: quadratic).
+struct Columns<'a> {
+    line: &'a str,
+    byte: usize,
+    col: usize,
+}
+
+impl Columns<'_> {
+    /// 1-based column (in characters) where `rest`, a suffix of the line, starts.
+    fn of(&mut self, rest: &str) -> usize {
+        let at = self.line.len() - rest.len();
+        if at >= self.byte {
+            self.col += self.line[self.byte..at].chars().count();
+        } else {
+            self.col = self.line[..at].chars().count();
+        }
+        self.byte = at;
+        self.col + 1
+    }
+}
+
 /// Splits one line (without its newline) into statements.
 pub(crate) fn split_line(line: &str, line_no: usize) -> Result<Vec<Statement>, ParseError> {
-    let col_of = |rest: &str| line[..line.len() - rest.len()].chars().count() + 1;
+    if line.len() > MAX_LINE_BYTES {
+        return Err(ParseError::new(
+            format!(
+                "the line is {} bytes long, more than the limit of {MAX_LINE_BYTES}",
+                line.len()
+            ),
+            "split it into several lines (commands can be separated by newlines)",
+            1,
+            line_no,
+        ));
+    }
+    let mut cols = Columns {
+        line,
+        byte: 0,
+        col: 0,
+    };
+    let mut col_of = |rest: &str| cols.of(rest);
     let mut stmts = Vec::new();
     let mut cur: Option<Statement> = None;
     let mut rest = line;
@@ -217,5 +260,19 @@ mod tests {
         assert!(e.message.contains("unterminated"));
         let e = split_line("run \"abc\"def", 1).unwrap_err();
         assert_eq!(e.column, 10);
+    }
+
+    #[test]
+    fn long_lines_are_refused_and_columns_stay_right() {
+        let long = "x".repeat(MAX_LINE_BYTES + 1);
+        let e = split_line(&long, 4).unwrap_err();
+        assert!(e.message.contains("more than the limit"), "{}", e.message);
+        assert_eq!(e.line, 4);
+        // Columns count characters, across many tokens of mixed widths.
+        let line = "é ".repeat(1000);
+        let s = split_line(&line, 1).unwrap();
+        assert_eq!(s[0].tokens[999].col, 1999);
+        let e = split_line(&(line + "\"x"), 1).unwrap_err();
+        assert_eq!(e.column, 2001);
     }
 }

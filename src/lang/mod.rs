@@ -26,8 +26,12 @@ mod complete;
 mod lex;
 mod value;
 
-pub use commands::{commands, help_text, lookup, suggest, ArgKind, ArgParser, Args, CommandSpec};
+pub use commands::{
+    check_sim_wait, commands, help_text, lookup, suggest, ArgKind, ArgParser, Args, CommandSpec,
+    MAX_SIM_WAIT_MS,
+};
 pub use complete::{completion_context, CompletionContext, CompletionKind};
+pub use lex::MAX_LINE_BYTES;
 pub use value::{check_name, is_identifier, parse_number, parse_target, parse_value};
 
 use serde::Serialize;
@@ -238,12 +242,18 @@ impl ParseError {
 pub fn parse(input: &str) -> Result<Vec<Command>, ParseError> {
     let mut out = Vec::new();
     for (idx, raw_line) in input.split('\n').enumerate() {
-        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
-        for stmt in lex::split_line(line, idx + 1)? {
-            out.push(commands::parse_statement(stmt)?);
-        }
+        out.extend(parse_line(raw_line, idx + 1)?);
     }
     Ok(out)
+}
+
+/// Parses one line (a trailing `\r` is dropped) into commands; `line_no` numbers it in errors.
+pub fn parse_line(line: &str, line_no: usize) -> Result<Vec<Command>, ParseError> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    lex::split_line(line, line_no)?
+        .into_iter()
+        .map(commands::parse_statement)
+        .collect()
 }
 
 /// Quotes a word if needed so that the lexer reads it back unchanged.

@@ -336,6 +336,8 @@ fn sleep(ms: INT) -> R<()> {
     with_session(|s| {
         if s.board().is_some() {
             // Virtual time: the same script gives the same result every run.
+            lang::check_sim_wait(ms)
+                .map_err(|(message, hint)| ShellError::bad_value(message, hint))?;
             s.execute(&Command::Sim(SimCommand::Wait { ms }))?;
             return Ok(());
         }

@@ -38,6 +38,8 @@ pub struct Limits {
     pub max_array_size: usize,
     /// Wall-clock time of one script run.
     pub timeout: Option<Duration>,
+    /// Heap bytes a script run may add to what the shell held when it started (0 = no limit).
+    pub max_memory: usize,
 }
 
 impl Default for Limits {
@@ -48,6 +50,7 @@ impl Default for Limits {
             max_string_size: DEFAULT_MAX_STRING_SIZE,
             max_array_size: DEFAULT_MAX_ARRAY_SIZE,
             timeout: None,
+            max_memory: DEFAULT_MAX_MEMORY,
         }
     }
 }
@@ -63,6 +66,13 @@ pub const DEFAULT_MAX_STRING_SIZE: usize = 16 << 20;
 /// Default of `--max-array-size`. Rhai re-measures an array after each push, so a runaway
 /// push loop costs O(n²): keep the default where that stays in seconds.
 pub const DEFAULT_MAX_ARRAY_SIZE: usize = 1 << 16;
+/// Default of `--max-memory` (1 GiB). The bound it gives: the heap a script adds is checked
+/// before every operation, and one operation allocates at most one string of
+/// `--max-string-size` or one array/map of `--max-array-size` elements, so the total stays
+/// below this plus one such object.
+pub const DEFAULT_MAX_MEMORY: usize = 1 << 30;
+/// Heap held when the outermost running script started (nested `run`s count from it too).
+static MEMORY_BASELINE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 /// Nested `run` levels (a script running a script...).
 pub const MAX_RUN_NESTING: u32 = 8;
 /// Stack of the thread that evaluates a script (deep recursion must hit the call-depth limit,
@@ -70,9 +80,20 @@ pub const MAX_RUN_NESTING: u32 = 8;
 const SCRIPT_STACK: usize = 512 << 20;
 
 /// The file a path names inside a script's folder (no absolute paths, no `..`, no symlink
-/// out), for `run` inside a script.
+/// out), for `run` inside a script: a `.rhai` script only, since a script's value is handed
+/// back to the script that ran it (any other file would be read out through it).
 pub fn confine(root: &Path, file: &str) -> Result<PathBuf, String> {
-    resolver::confine(root, file, "")
+    if Path::new(file).extension().is_none_or(|e| e != "rhai") {
+        return Err(format!("`{file}` is not a .rhai script"));
+    }
+    let path = resolver::confine(root, file, "")?;
+    // The name checked above may be a symlink to another kind of file.
+    if path.extension().is_none_or(|e| e != "rhai") {
+        return Err(format!(
+            "`{file}` leads to a file that is not a .rhai script"
+        ));
+    }
+    Ok(path)
 }
 
 /// Writes script output (print, shell()) to stdout at once.
@@ -98,6 +119,7 @@ pub fn limits_from(cli: &crate::cli::Cli) -> Limits {
         max_call_depth: (cli.max_call_depth as usize).min(MAX_CALL_DEPTH_CEILING),
         max_string_size: cli.max_string_size,
         max_array_size: cli.max_array_size,
+        max_memory: cli.max_memory,
         timeout: cli
             .timeout
             .filter(|t| t.is_finite() && *t >= 0.0)
@@ -121,9 +143,11 @@ pub fn run_file(
     args: &[String],
 ) -> Result<serde_json::Value, ShellError> {
     let display = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| ShellError::Io {
-        message: format!("cannot read script {display}: {e}"),
-        hint: "give the path of a .rhai file".into(),
+    let source = crate::files::read_to_string(path, crate::files::Kind::Script).map_err(|e| {
+        ShellError::Io {
+            message: format!("cannot read script {display}: {e}"),
+            hint: "give the path of a .rhai file".into(),
+        }
     })?;
     let root = path
         .parent()
@@ -135,12 +159,19 @@ pub fn run_file(
             }
         })
         .unwrap_or_else(|| PathBuf::from("."));
-    evaluate(session, &source, &display, Some(root), args)
+    evaluate(
+        session,
+        &source,
+        &display,
+        Some(root),
+        path.canonicalize().ok(),
+        args,
+    )
 }
 
 /// `eval EXPR`: one expression (or a few statements) against the session.
 pub fn eval(session: &mut Session, expr: &str) -> Result<serde_json::Value, ShellError> {
-    evaluate(session, expr, "eval", None, &[])
+    evaluate(session, expr, "eval", None, None, &[])
 }
 
 fn evaluate(
@@ -148,6 +179,7 @@ fn evaluate(
     source: &str,
     name: &str,
     root: Option<PathBuf>,
+    file: Option<PathBuf>,
     args: &[String],
 ) -> Result<serde_json::Value, ShellError> {
     if session.script_depth() >= MAX_RUN_NESTING {
@@ -163,15 +195,29 @@ fn evaluate(
     let outermost = session.script_depth() == 0;
     if outermost {
         interrupt.store(false, Ordering::SeqCst);
+        MEMORY_BASELINE.store(crate::memory::live_bytes(), Ordering::SeqCst);
     }
     let argv: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
-    let engine = build_engine(&limits, root.clone(), interrupt.clone(), json, argv.clone());
+    let engine = build_engine(
+        &limits,
+        root.clone(),
+        file,
+        interrupt.clone(),
+        json,
+        argv.clone(),
+    );
     let mut ast = engine
         .compile(source)
         .map_err(|e| to_shell_error(EvalAltResult::from(e), name, &limits))?;
     ast.set_source(name);
 
     session.script_enter(root);
+    // The outermost script's deadline also stops a long shell call (a wait, a sleep): those
+    // check the interrupt flag between their steps, as they do for Ctrl-C.
+    let watchdog = match limits.timeout {
+        Some(t) if outermost => Some(Watchdog::start(t, interrupt.clone())),
+        _ => None,
+    };
     let result = {
         let run = |s: &mut Session| -> Result<serde_json::Value, Box<EvalAltResult>> {
             let _bound = bind::bind(s);
@@ -210,15 +256,63 @@ fn evaluate(
         })
     };
     session.script_leave();
+    let timed_out = watchdog.is_some_and(Watchdog::stop);
     if outermost {
         interrupt.store(false, Ordering::SeqCst);
     }
-    result.map_err(|e| to_shell_error(*e, name, &limits))
+    result.map_err(|e| {
+        let e = if timed_out {
+            // Stopped by the deadline inside a shell call: say so, not "Ctrl-C".
+            EvalAltResult::ErrorTerminated(Dynamic::from("timeout".to_string()), e.position())
+        } else {
+            *e
+        };
+        to_shell_error(e, name, &limits)
+    })
+}
+
+/// Sets the interrupt flag once a script's time is up, and again every few milliseconds
+/// after (a shell call that saw it clears it; a script that catches that error must still
+/// stop).
+struct Watchdog {
+    stop: std::sync::mpsc::Sender<()>,
+    fired: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Watchdog {
+    fn start(timeout: Duration, interrupt: Arc<AtomicBool>) -> Watchdog {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let fired = Arc::new(AtomicBool::new(false));
+        let flag = fired.clone();
+        let thread = std::thread::spawn(move || {
+            use std::sync::mpsc::RecvTimeoutError;
+            let mut wait = timeout;
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
+                flag.store(true, Ordering::SeqCst);
+                interrupt.store(true, Ordering::SeqCst);
+                wait = Duration::from_millis(20);
+            }
+        });
+        Watchdog {
+            stop,
+            fired,
+            thread,
+        }
+    }
+
+    /// Stops the watchdog; whether the deadline passed.
+    fn stop(self) -> bool {
+        drop(self.stop);
+        let _ = self.thread.join();
+        self.fired.load(Ordering::SeqCst)
+    }
 }
 
 fn build_engine(
     limits: &Limits,
     root: Option<PathBuf>,
+    file: Option<PathBuf>,
     interrupt: Arc<AtomicBool>,
     json: bool,
     args: rhai::Array,
@@ -229,11 +323,20 @@ fn build_engine(
     e.set_max_string_size(limits.max_string_size);
     e.set_max_array_size(limits.max_array_size);
     e.set_max_map_size(limits.max_array_size);
-    e.set_module_resolver(resolver::Sandboxed::new(root));
+    e.set_module_resolver(resolver::Sandboxed::new(root, file));
     let deadline = limits.timeout.map(|t| Instant::now() + t);
+    let max_memory = limits.max_memory;
     e.on_progress(move |ops| {
         if interrupt.load(Ordering::SeqCst) {
             return Some(Dynamic::from("interrupted".to_string()));
+        }
+        if max_memory > 0
+            && crate::memory::live_bytes()
+                > MEMORY_BASELINE
+                    .load(Ordering::Relaxed)
+                    .saturating_add(max_memory)
+        {
+            return Some(Dynamic::from("memory".to_string()));
         }
         if let Some(d) = deadline {
             if ops & 0xFF == 0 && Instant::now() >= d {
@@ -317,6 +420,16 @@ pub fn to_shell_error(err: EvalAltResult, file: &str, limits: &Limits) -> ShellE
              (no half-done read-modify-write); raise --timeout if it needs longer"
                 .into(),
             "timeout",
+        ),
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == "memory" => (
+            format!(
+                "the script's values grew past its memory limit of {} MiB",
+                limits.max_memory >> 20
+            ),
+            "keep fewer or smaller values alive (strings, arrays, maps), or raise the limit \
+             with --max-memory BYTES (0 = none)"
+                .into(),
+            "limit",
         ),
         EvalAltResult::ErrorTerminated(..) => (
             "interrupted (Ctrl-C)".into(),

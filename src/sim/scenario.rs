@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::files::Kind;
 use crate::h7::facts::{flash as fl, flash_prot as prot, mem};
 use crate::sim::chip::flash::{field_set, OptionBytes};
 use crate::sim::chip::memory::SparseMem;
@@ -269,9 +270,11 @@ impl Scenario {
                 name: name_or_path.to_string(),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|e| SimError::ScenarioRead {
-            path: path.to_path_buf(),
-            source: e,
+        let text = crate::files::read_to_string(path, Kind::Scenario).map_err(|e| {
+            SimError::ScenarioRead {
+                path: path.to_path_buf(),
+                source: e,
+            }
         })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Self::from_toml_str(&text, &path.display().to_string(), Some(&base))
@@ -441,21 +444,21 @@ fn load_image(
             None => PathBuf::from(p),
         }
     };
-    let place = |flash: &mut SparseMem, addr: u64, data: &[u8], path: &Path| {
-        let start = addr.checked_sub(mem::FLASH_BANK1.0);
-        match start {
-            Some(off) if off + data.len() as u64 <= FLASH_SIZE => {
-                flash.write_bytes(off as u32, data);
-                Ok(())
-            }
+    // The flash offset of `len` bytes at `addr`, checked before anything is allocated.
+    let offset_in_flash =
+        |addr: u64, len: u64, path: &Path| match addr.checked_sub(mem::FLASH_BANK1.0) {
+            Some(off) if off.saturating_add(len) <= FLASH_SIZE => Ok(off as u32),
             _ => Err(SimError::FlashImage {
                 path: path.to_path_buf(),
                 message: format!(
-                    "{} bytes at {addr:#010x} do not fit in flash (0x08000000..0x08200000)",
-                    data.len()
+                    "{len} bytes at {addr:#010x} do not fit in flash (0x08000000..0x08200000)"
                 ),
             }),
-        }
+        };
+    let place = |flash: &mut SparseMem, addr: u64, data: &[u8], path: &Path| {
+        let off = offset_in_flash(addr, data.len() as u64, path)?;
+        flash.write_bytes(off, data);
+        Ok(())
     };
     match (&img.file, &img.hex, img.fill) {
         (Some(file), None, None) => {
@@ -466,10 +469,11 @@ fn load_image(
                 return Err(bad("`length` goes with `fill`, not `file`".into()));
             }
             let path = resolve(file);
-            let data = std::fs::read(&path).map_err(|e| SimError::FlashImage {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            let data =
+                crate::files::read(&path, Kind::Image).map_err(|e| SimError::FlashImage {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
             place(flash, u64::from(addr), &data, &path)
         }
         (None, Some(hex), None) => {
@@ -479,9 +483,11 @@ fn load_image(
                 ));
             }
             let path = resolve(hex);
-            let text = std::fs::read_to_string(&path).map_err(|e| SimError::FlashImage {
-                path: path.clone(),
-                message: e.to_string(),
+            let text = crate::files::read_to_string(&path, Kind::Image).map_err(|e| {
+                SimError::FlashImage {
+                    path: path.clone(),
+                    message: e.to_string(),
+                }
             })?;
             let mut upper: u64 = 0;
             for rec in ihex::Reader::new(&text) {
@@ -508,6 +514,7 @@ fn load_image(
             let len = img
                 .length
                 .ok_or_else(|| bad("`fill` needs `length`".into()))?;
+            offset_in_flash(u64::from(addr), u64::from(len), Path::new(origin))?;
             let data = vec![fill; len as usize];
             place(flash, u64::from(addr), &data, Path::new(origin))
         }

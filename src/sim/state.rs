@@ -22,8 +22,6 @@ use crate::sim::scenario::Scenario;
 
 const MAGIC: &[u8; 8] = b"H7SHNV\x00\x01";
 
-/// Largest state file read: both flash banks (2 MiB) in pages, with room for the encoding.
-const MAX_FILE: u64 = 4 << 20;
 
 /// What survives a power cycle.
 #[derive(Debug, Clone)]
@@ -213,9 +211,11 @@ impl NvState {
     /// Load from `path`; `Ok(None)` when the file does not exist. Special files are refused and
     /// the size is bounded (a FIFO or `/dev/zero` would never end).
     pub fn load(path: &Path) -> Result<Option<Self>, SimError> {
-        let bytes = crate::fsutil::read_bounded(path, MAX_FILE).map_err(|e| SimError::StateIo {
-            path: path.to_path_buf(),
-            source: e,
+        let bytes = crate::files::read_if_exists(path, crate::files::Kind::State).map_err(|e| {
+            SimError::StateIo {
+                path: path.to_path_buf(),
+                source: e,
+            }
         })?;
         bytes.map(|b| Self::decode(&b, path)).transpose()
     }

@@ -22,8 +22,6 @@ use super::model::{Device, Peripheral};
 const FORMAT: u32 = 3;
 /// Bytes before the body: magic and checksum.
 const PREFIX: usize = 8 + 16;
-/// Largest entry read (the full ST device is a few MB).
-const MAX_ENTRY: u64 = 256 << 20;
 const MAGIC: &[u8; 8] = b"H7SHSVD\0";
 
 /// Hash identifying one device view's inputs.
@@ -102,7 +100,7 @@ struct Header {
 /// entry is removed, with a note on stderr, so that it is rebuilt.
 pub(crate) fn read_stored(dir: &Path, key: CacheKey) -> Option<Stored> {
     let path = dir.join(key.file_name());
-    let bytes = crate::fsutil::read_bounded(&path, MAX_ENTRY).ok()??;
+    let bytes = crate::files::read_if_exists(&path, crate::files::Kind::SvdCache).ok()??;
     match decode(&bytes, key) {
         Ok(stored) => Some(stored),
         Err(reason) => {

@@ -74,7 +74,7 @@ pub(crate) fn default_cache_dir() -> Option<PathBuf> {
 
 fn read_config(dir: &Path) -> Result<Option<ConfigFile>, SvdError> {
     let path = dir.join("config.toml");
-    let text = match fs::read_to_string(&path) {
+    let text = match crate::files::read_to_string(&path, crate::files::Kind::Config) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(SvdError::Io { path, source: e }),

@@ -7,15 +7,81 @@
 //! the whole device).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use svd_parser::expand::{
     derive_cluster, derive_enumerated_values, derive_field, derive_peripheral, derive_register,
     BlockPath, Index, RegisterPath,
 };
 use svd_rs::{self as svd, DeriveFrom, DimElement, MaybeArray, RegisterCluster};
 
+use super::bounds::{MAX_DERIVE_CHAIN, MAX_DIM, MAX_FIELDS, MAX_REGISTERS};
 use super::model::{Access, EnumValue, Field, ModifiedWrite, Peripheral, Register};
+
+/// Registers and fields expanded so far (arrays multiply: a device is refused past
+/// [`MAX_REGISTERS`] / [`MAX_FIELDS`] instead of filling memory).
+#[derive(Default)]
+struct Budget {
+    registers: usize,
+    fields: usize,
+}
+
+impl Budget {
+    fn take(&mut self, name: &str, fields: usize) -> Result<()> {
+        self.registers += 1;
+        self.fields += fields;
+        if self.registers > MAX_REGISTERS {
+            bail!("the device expands to more than {MAX_REGISTERS} registers (at {name})");
+        }
+        if self.fields > MAX_FIELDS {
+            bail!("the device expands to more than {MAX_FIELDS} fields (at {name})");
+        }
+        Ok(())
+    }
+}
+
+/// Follows a derivedFrom chain starting at `first` through `base_of` (name → what that one
+/// derives from, `None` when it derives from nothing or is unknown here); refuses a chain
+/// longer than [`MAX_DERIVE_CHAIN`] or a cycle (svd-parser resolves chains recursively).
+fn check_chain<'a>(
+    what: &str,
+    name: &str,
+    first: &'a str,
+    base_of: impl Fn(&str) -> Option<Option<&'a str>>,
+) -> Result<()> {
+    let mut next = Some(first);
+    let mut hops = 0;
+    while let Some(d) = next {
+        hops += 1;
+        if hops > MAX_DERIVE_CHAIN {
+            bail!(
+                "{what} {name}: its derivedFrom chain is longer than {MAX_DERIVE_CHAIN} \
+                 (or loops back; reached {d})"
+            );
+        }
+        next = base_of(d).flatten();
+    }
+    Ok(())
+}
+
+/// A register's size and its fields' bits, checked: h7sh's values are 64-bit.
+fn check_register(name: &str, size: u32, fields: &[Field]) -> Result<()> {
+    if size == 0 || size > 64 {
+        bail!("register {name}: size {size} bits; registers of 1 to 64 bits are supported");
+    }
+    for f in fields {
+        if f.width == 0 || u64::from(f.lsb) + u64::from(f.width) > u64::from(size) {
+            bail!(
+                "field {name}.{}: bits {}..{} do not lie inside the {size}-bit register",
+                f.name,
+                f.lsb,
+                u64::from(f.lsb) + u64::from(f.width)
+            );
+        }
+    }
+    Ok(())
+}
 
 fn access(a: Option<svd::Access>, default: Access) -> Access {
     match a {
@@ -81,8 +147,18 @@ impl<'a> LazyIndex<'a> {
 
 /// Names and offsets of the members of a possibly-array element.
 /// `NAME[%s]` becomes `NAME[i]`; any other `%s` is replaced by the index text.
-fn members<'a>(name: &'a str, dim: Option<&DimElement>) -> Vec<(Cow<'a, str>, u64)> {
-    match dim {
+/// Refuses arrays above [`MAX_DIM`] members (a patch can set `dim` after the text was checked).
+fn members<'a>(name: &'a str, dim: Option<&DimElement>) -> Result<Vec<(Cow<'a, str>, u64)>> {
+    if let Some(d) = dim {
+        let n = d
+            .dim_index
+            .as_ref()
+            .map_or(u64::from(d.dim), |v| v.len() as u64);
+        if n > MAX_DIM || u64::from(d.dim) > MAX_DIM {
+            bail!("array {name} has {n} members, more than the limit of {MAX_DIM}");
+        }
+    }
+    Ok(match dim {
         None => vec![(Cow::Borrowed(name), 0)],
         Some(d) => d
             .indexes()
@@ -100,7 +176,7 @@ fn members<'a>(name: &'a str, dim: Option<&DimElement>) -> Vec<(Cow<'a, str>, u6
                 )
             })
             .collect(),
-    }
+    })
 }
 
 fn dim_of<T>(m: &MaybeArray<T>) -> Option<&DimElement> {
@@ -154,9 +230,20 @@ fn flatten_range(dev: &svd::Device, range: std::ops::Range<usize>) -> Result<Vec
         dev,
         cell: std::cell::OnceCell::new(),
     };
-    let by_name = |n: &str| dev.peripherals.iter().find(|p| p.name == n);
+    let map: HashMap<&str, &svd::Peripheral> = dev
+        .peripherals
+        .iter()
+        .map(|p| (p.name.as_str(), p))
+        .collect();
+    let by_name = |n: &str| map.get(n).copied();
+    let mut budget = Budget::default();
     let mut out = Vec::with_capacity(range.len());
     for p in &dev.peripherals[range] {
+        if let Some(d) = &p.derived_from {
+            check_chain("peripheral", &p.name, d, |n| {
+                by_name(n).map(|b| b.derived_from.as_deref())
+            })?;
+        }
         // A derived peripheral without registers of its own walks its base's registers at its
         // own address (no copy); the base's path serves later derivation lookups, as in
         // svd-parser's expand. Anything fancier goes through svd-parser's derive_peripheral.
@@ -186,11 +273,12 @@ fn flatten_range(dev: &svd::Device, range: std::ops::Range<usize>) -> Result<Vec
         };
         let description = clean(pref.description.as_ref().or(base.description.as_ref()));
         let group = pref.group_name.clone().or_else(|| base.group_name.clone());
-        for (pname, poff) in members(&pref.name, dim_of(pref)) {
+        for (pname, poff) in members(&pref.name, dim_of(pref))? {
             let addr = pref.base_address.wrapping_add(poff);
             let mut registers = Vec::new();
             if let Some(rcs) = regs {
-                walk(&mut registers, rcs, addr, "", &path, &index)?;
+                walk(&mut registers, rcs, addr, "", &path, &index, &mut budget)
+                    .with_context(|| format!("peripheral {pname}"))?;
             }
             out.push(Peripheral {
                 name: pname.into_owned(),
@@ -211,22 +299,54 @@ fn walk(
     prefix: &str,
     path: &BlockPath,
     index: &LazyIndex,
+    budget: &mut Budget,
 ) -> Result<()> {
+    // Siblings by name, built only if one of them is derived: what derivedFrom names first.
+    let siblings = std::cell::OnceCell::new();
+    let sibling = |n: &str| -> Option<&RegisterCluster> {
+        siblings
+            .get_or_init(|| {
+                let mut m = HashMap::new();
+                for x in rcs {
+                    let name = match x {
+                        RegisterCluster::Register(r) => r.name.as_str(),
+                        RegisterCluster::Cluster(c) => c.name.as_str(),
+                    };
+                    m.entry(name).or_insert(x);
+                }
+                m
+            })
+            .get(n)
+            .copied()
+    };
+    fn derived_of(x: &RegisterCluster) -> Option<&str> {
+        match x {
+            RegisterCluster::Register(r) => r.derived_from.as_deref(),
+            RegisterCluster::Cluster(c) => c.derived_from.as_deref(),
+        }
+    }
     for rc in rcs {
+        if let Some(d) = derived_of(rc) {
+            let (what, name) = match rc {
+                RegisterCluster::Register(r) => ("register", &r.name),
+                RegisterCluster::Cluster(c) => ("cluster", &c.name),
+            };
+            check_chain(what, &format!("{prefix}{name}"), d, |n| {
+                sibling(n).map(derived_of)
+            })?;
+        }
         match rc {
             RegisterCluster::Register(r) => {
                 let owned;
                 let (r, rpath) = match &r.derived_from {
                     Some(d) => {
                         // Common case (h7sh's PWR.CPU2CR): a plain sibling register.
-                        let sibling = rcs.iter().find_map(|x| match x {
-                            RegisterCluster::Register(s)
-                                if s.name == *d && s.derived_from.is_none() =>
-                            {
+                        let sibling = match sibling(d) {
+                            Some(RegisterCluster::Register(s)) if s.derived_from.is_none() => {
                                 Some(s)
                             }
                             _ => None,
-                        });
+                        };
                         let mut c = r.clone();
                         c.derived_from = None;
                         let rp = match sibling {
@@ -244,13 +364,20 @@ fn walk(
                 let size = r.properties.size.unwrap_or(32);
                 let acc = access(r.properties.access, Access::ReadWrite);
                 let mut fields = Some(fields_of(r, &rpath, index, acc)?);
+                check_register(
+                    &format!("{prefix}{}", r.name),
+                    size,
+                    fields.as_deref().unwrap_or_default(),
+                )?;
                 let description = clean(r.description.as_ref());
                 let read_side_effect =
                     r.read_action.is_some() || fields.iter().flatten().any(|f| f.read_side_effect);
-                let ms = members(&r.name, dim_of(r));
+                let ms = members(&r.name, dim_of(r))?;
                 let last = ms.len().saturating_sub(1);
                 for (k, (name, off)) in ms.into_iter().enumerate() {
                     // Move the field list into the last member, clone it for the others.
+                    let n_fields = fields.as_ref().map_or(0, Vec::len);
+                    budget.take(&format!("{prefix}{name}"), n_fields)?;
                     let fl = if k == last {
                         fields.take().unwrap_or_default()
                     } else {
@@ -283,7 +410,7 @@ fn walk(
                     }
                     None => (c, path.new_cluster(&c.name)),
                 };
-                for (name, off) in members(&c.name, dim_of(c)) {
+                for (name, off) in members(&c.name, dim_of(c))? {
                     let p = format!("{prefix}{name}.");
                     walk(
                         out,
@@ -293,6 +420,7 @@ fn walk(
                         &p,
                         &cpath,
                         index,
+                        budget,
                     )?;
                 }
             }
@@ -311,7 +439,17 @@ fn fields_of(
     let Some(fields) = &r.fields else {
         return Ok(out);
     };
+    let by_name: HashMap<&str, &svd::Field> = if fields.iter().any(|f| f.derived_from.is_some()) {
+        fields.iter().map(|f| (f.name.as_str(), f)).collect()
+    } else {
+        HashMap::new()
+    };
     for f in fields {
+        if let Some(d) = &f.derived_from {
+            check_chain("field", &format!("{}.{}", r.name, f.name), d, |n| {
+                by_name.get(n).map(|b| b.derived_from.as_deref())
+            })?;
+        }
         let owned;
         let (f, fpath) = match &f.derived_from {
             Some(d) => {
@@ -349,7 +487,7 @@ fn fields_of(
             }
         }
         let description = clean(f.description.as_ref());
-        for (name, off) in members(&f.name, dim_of(f)) {
+        for (name, off) in members(&f.name, dim_of(f))? {
             out.push(Field {
                 name: name.into_owned(),
                 lsb: f

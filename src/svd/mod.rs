@@ -13,6 +13,7 @@
 //!
 //! See `docs/svd.md` for discovery paths, the cache and patches.
 
+mod bounds;
 #[doc(hidden)]
 pub mod builtin;
 mod cache;
@@ -127,6 +128,12 @@ fn line_of(msg: &str) -> Option<u32> {
 }
 
 fn parse_svd(text: &str, path: &Path) -> Result<svd_rs::Device, SvdError> {
+    // Before svd-parser, which recurses over nesting and expands dimIndex eagerly.
+    bounds::check(text).map_err(|r| SvdError::Malformed {
+        path: path.to_path_buf(),
+        line: Some(r.line),
+        message: r.message,
+    })?;
     let cfg = svd_parser::Config::default()
         .validate_level(ValidateLevel::Disabled)
         .expand(false);
@@ -428,7 +435,7 @@ fn malformed_generic(path: &Path) -> SvdError {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, SvdError> {
-    std::fs::read(path).map_err(|source| SvdError::Io {
+    crate::files::read(path, crate::files::Kind::Svd).map_err(|source| SvdError::Io {
         path: path.to_path_buf(),
         source,
     })
@@ -518,7 +525,7 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
     let user_bytes: Vec<Vec<u8>> = user_paths
         .iter()
         .map(|p| {
-            std::fs::read(p).map_err(|e| SvdError::Patch {
+            crate::files::read(p, crate::files::Kind::Patch).map_err(|e| SvdError::Patch {
                 patch: p.clone(),
                 message: e.to_string(),
             })

@@ -67,24 +67,229 @@ pub(crate) fn patch_from_str(text: &str, name: &Path) -> Result<Patch, SvdError>
 }
 
 /// Load a user patch file with svdtools (resolves `_include`).
+///
+/// svdtools trusts its input: it unwraps the first document, follows `_include` without
+/// looking for cycles (a file including itself overflows the stack), expands YAML aliases by
+/// copying (a "billion laughs" file fills memory) and panics on an invalid glob. So the file
+/// and everything it includes are checked first ([`check_tree`]), and every glob of the
+/// merged patch is compiled before svdtools sees it ([`check_globs`]).
 pub(crate) fn load_patch_file(path: &Path) -> Result<Patch, SvdError> {
-    // svdtools unwraps the first YAML document; check there is one so bad input gives an
-    // error instead of a panic.
-    let text = std::fs::read_to_string(path).map_err(|e| patch_err(path, e.to_string()))?;
-    let docs = YamlLoader::load_from_str(&text).map_err(|e| patch_err(path, e.to_string()))?;
-    match docs.first() {
-        Some(Yaml::Hash(_)) => {}
-        Some(_) => return Err(patch_err(path, "the top level must be a mapping")),
-        None => return Err(patch_err(path, "empty YAML document")),
-    }
     if path.to_str().is_none() {
         return Err(patch_err(path, "patch path is not valid UTF-8"));
     }
+    let mut files = 0;
+    check_tree(path, &mut Vec::new(), &mut files)?;
     let yaml = svdtools::patch::load_patch(path).map_err(|e| patch_err(path, format!("{e:#}")))?;
+    check_globs(&yaml, "").map_err(|m| patch_err(path, m))?;
     Ok(Patch {
         name: path.to_path_buf(),
         yaml,
     })
+}
+
+/// Deepest nesting of YAML collections in a patch (svdtools' own go 6 deep).
+const MAX_YAML_DEPTH: usize = 64;
+/// Most YAML nodes a patch file stands for once its aliases are expanded.
+const MAX_YAML_NODES: u64 = 1_000_000;
+/// Deepest chain of `_include`s.
+const MAX_INCLUDE_DEPTH: usize = 16;
+/// Most patch files one patch brings in (itself and every include).
+const MAX_INCLUDE_FILES: usize = 256;
+
+/// Checks `path` and, recursively, the files it includes: each a bounded regular file, one
+/// YAML mapping of bounded depth and expanded size, no include cycle. `chain`: the files
+/// including this one, outermost first.
+fn check_tree(path: &Path, chain: &mut Vec<PathBuf>, files: &mut usize) -> Result<(), SvdError> {
+    let top = chain.first().cloned().unwrap_or_else(|| path.to_path_buf());
+    let err = |m: String| patch_err(&top, m);
+    let canon = path
+        .canonicalize()
+        .map_err(|e| err(format!("cannot open {}: {e}", path.display())))?;
+    if chain.contains(&canon) {
+        let names: Vec<String> = chain
+            .iter()
+            .chain([&canon])
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(err(format!("`_include` cycle: {}", names.join(" -> "))));
+    }
+    if chain.len() >= MAX_INCLUDE_DEPTH {
+        return Err(err(format!(
+            "`_include`s nested more than {MAX_INCLUDE_DEPTH} deep (at {})",
+            path.display()
+        )));
+    }
+    *files += 1;
+    if *files > MAX_INCLUDE_FILES {
+        return Err(err(format!(
+            "more than {MAX_INCLUDE_FILES} patch files included"
+        )));
+    }
+    let text = crate::files::read_to_string(path, crate::files::Kind::Patch)
+        .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+    check_yaml_shape(&text).map_err(|m| err(format!("{}: {m}", path.display())))?;
+    // Only now is it safe to build the tree.
+    let docs =
+        YamlLoader::load_from_str(&text).map_err(|e| err(format!("{}: {e}", path.display())))?;
+    let hash = match docs.first() {
+        Some(Yaml::Hash(h)) => h,
+        Some(_) => {
+            return Err(err(format!(
+                "{}: the top level must be a mapping",
+                path.display()
+            )))
+        }
+        None if chain.is_empty() => return Err(err("empty YAML document".into())),
+        // svdtools skips an empty included file.
+        None => return Ok(()),
+    };
+    // `_include` at the top and in peripheral-level mappings, as svdtools reads them.
+    let mut includes = Vec::new();
+    let mut collect = |h: &Hash| match h.get(&Yaml::String("_include".into())) {
+        Some(Yaml::String(s)) => includes.push(s.clone()),
+        Some(Yaml::Array(a)) => {
+            includes.extend(a.iter().filter_map(|x| x.as_str()).map(String::from))
+        }
+        _ => {}
+    };
+    collect(hash);
+    for (k, v) in hash {
+        if let (Some(k), Yaml::Hash(h)) = (k.as_str(), v) {
+            if !k.starts_with('_') {
+                collect(h);
+            }
+        }
+    }
+    let dir = canon.parent().map(Path::to_path_buf).unwrap_or_default();
+    chain.push(canon);
+    for inc in includes {
+        check_tree(&dir.join(&inc), chain, files)?;
+    }
+    chain.pop();
+    Ok(())
+}
+
+/// Checks the nesting depth and the alias-expanded size of a YAML text from its parse events,
+/// without building the tree (building it is what expands the aliases).
+fn check_yaml_shape(text: &str) -> Result<(), String> {
+    use std::collections::HashMap;
+    use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+    use yaml_rust2::scanner::Marker;
+
+    #[derive(Default)]
+    struct Shape {
+        /// Expanded size of each open collection so far, and its anchor.
+        open: Vec<(u64, usize)>,
+        anchors: HashMap<usize, u64>,
+        total: u64,
+        error: Option<String>,
+    }
+    impl Shape {
+        fn node(&mut self, size: u64, anchor: usize) {
+            if anchor != 0 {
+                self.anchors.insert(anchor, size);
+            }
+            match self.open.last_mut() {
+                Some((n, _)) => *n = n.saturating_add(size),
+                None => self.total = self.total.saturating_add(size),
+            }
+        }
+    }
+    impl MarkedEventReceiver for Shape {
+        fn on_event(&mut self, ev: Event, mark: Marker) {
+            if self.error.is_some() {
+                return;
+            }
+            match ev {
+                Event::SequenceStart(a, _) | Event::MappingStart(a, _) => {
+                    self.open.push((1, a));
+                    if self.open.len() > MAX_YAML_DEPTH {
+                        self.error = Some(format!(
+                            "line {}: collections nested more than {MAX_YAML_DEPTH} deep",
+                            mark.line()
+                        ));
+                    }
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    if let Some((n, a)) = self.open.pop() {
+                        self.node(n, a);
+                    }
+                }
+                Event::Scalar(_, _, a, _) => self.node(1, a),
+                Event::Alias(id) => {
+                    let n = self.anchors.get(&id).copied().unwrap_or(1);
+                    self.node(n, 0);
+                }
+                _ => {}
+            }
+            let open: u64 = self.open.iter().map(|(n, _)| *n).sum();
+            if self.error.is_none() && self.total.saturating_add(open) > MAX_YAML_NODES {
+                self.error = Some(format!(
+                    "line {}: the aliases expand to more than {MAX_YAML_NODES} YAML nodes",
+                    mark.line()
+                ));
+            }
+        }
+    }
+    let mut shape = Shape::default();
+    Parser::new_from_str(text)
+        .load(&mut shape, true)
+        .map_err(|e| e.to_string())?;
+    shape.error.map_or(Ok(()), Err)
+}
+
+/// Compiles every name pattern of a patch the way svdtools will (it unwraps the result):
+/// the keys of its mappings and the names listed under `_delete`, `_strip`, `_strip_end` and
+/// `_clear`. `at` names where in the patch, for the message.
+fn check_globs(y: &Yaml, at: &str) -> Result<(), String> {
+    let check = |spec: &str, at: &str| -> Result<(), String> {
+        let parts: Vec<&str> = if spec.contains('{') {
+            vec![spec]
+        } else {
+            spec.split(',').collect()
+        };
+        for p in parts {
+            globset::GlobBuilder::new(p)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| format!("{at}: `{spec}` is not a valid name pattern: {e}"))?;
+        }
+        Ok(())
+    };
+    match y {
+        Yaml::Hash(h) => {
+            for (k, v) in h {
+                let key = k.as_str().unwrap_or_default();
+                let here = if at.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{at}.{key}")
+                };
+                if !key.starts_with('_') {
+                    check(key, &here)?;
+                }
+                if matches!(key, "_delete" | "_strip" | "_strip_end" | "_clear") {
+                    match v {
+                        Yaml::String(s) => check(s, &here)?,
+                        Yaml::Array(a) => {
+                            for s in a.iter().filter_map(Yaml::as_str) {
+                                check(s, &here)?;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                check_globs(v, &here)?;
+            }
+        }
+        Yaml::Array(a) => {
+            for v in a {
+                check_globs(v, at)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Whether h7sh's dual-core patch is meant for this device (ST STM32H745/747/755/757).
