@@ -90,7 +90,7 @@ fn executable(line: &str) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(hostile_util::fuzz_config(512))]
 
     #[test]
     fn parsing_never_panics(input in line()) {
@@ -106,7 +106,7 @@ thread_local! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(hostile_util::fuzz_config(256))]
 
     #[test]
     fn executing_what_parses_never_panics(input in line()) {
@@ -127,5 +127,17 @@ proptest! {
                 }
             }
         });
+    }
+}
+
+/// Found by `executing_what_parses_never_panics`: a script error from rhai itself (an unknown
+/// variable) came with no hint.
+#[test]
+fn rhai_errors_in_eval_carry_a_hint() {
+    let mut s = hostile_util::fuzz_session();
+    for line in ["eval system != RCC_CR", "eval throw 3", "eval [1][5]"] {
+        let cmd = h7sh::lang::parse(line).unwrap().remove(0);
+        let e = s.execute(&cmd).expect_err(line);
+        assert!(!e.hint().is_empty(), "no hint for `{line}`: {e}");
     }
 }

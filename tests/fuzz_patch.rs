@@ -102,7 +102,7 @@ fn file() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+    #![proptest_config(hostile_util::fuzz_config(192))]
 
     #[test]
     fn applying_any_patch_never_panics(top in file(), inc0 in file(), inc1 in file()) {

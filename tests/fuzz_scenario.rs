@@ -87,7 +87,7 @@ fn scenario() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(hostile_util::fuzz_config(512))]
 
     #[test]
     fn loading_any_scenario_never_panics(text in scenario()) {

@@ -79,7 +79,7 @@ thread_local! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+    #![proptest_config(hostile_util::fuzz_config(192))]
 
     #[test]
     fn any_script_ends_with_a_value_or_an_error(body in proptest::collection::vec(statement(), 1..6)) {

@@ -123,7 +123,7 @@ const SPLICE: &[&str] = &[
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(hostile_util::fuzz_config(256))]
 
     #[test]
     fn loading_any_svd_never_panics(

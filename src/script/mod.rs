@@ -410,7 +410,13 @@ pub fn to_shell_error(err: EvalAltResult, file: &str, limits: &Limits) -> ShellE
                 (f.message, f.hint, f.kind)
             }
         }
-        EvalAltResult::ErrorRuntime(d, _) => (d.to_string(), String::new(), "script-failed"),
+        EvalAltResult::ErrorRuntime(d, _) => (
+            d.to_string(),
+            "the script threw this value itself (`throw`); catch it with try/catch, or use \
+             fail(msg, hint) to stop with a hint"
+                .into(),
+            "script-failed",
+        ),
         EvalAltResult::ErrorTerminated(token, _) if token.to_string() == "timeout" => (
             format!(
                 "the script ran longer than --timeout {} s",
@@ -480,7 +486,20 @@ pub fn to_shell_error(err: EvalAltResult, file: &str, limits: &Limits) -> ShellE
             "the shell functions and their arguments are listed in docs/scripting.md".into(),
             "script",
         ),
-        other => (other.to_string(), String::new(), "script"),
+        EvalAltResult::ErrorVariableNotFound(v, _) => (
+            format!("variable `{v}` not found"),
+            "declare it with `let` first; register and field names are strings in scripts: \
+             read(\"RCC_CR\"), not read(RCC_CR)"
+                .into(),
+            "script",
+        ),
+        other => (
+            other.to_string(),
+            "the script's line and column are above; the language is described at \
+             https://rhai.rs/book/ and the shell functions in docs/scripting.md"
+                .into(),
+            "script",
+        ),
     };
     ShellError::Script {
         message: format!("{at}: {message}"),

@@ -22,7 +22,6 @@ use crate::sim::scenario::Scenario;
 
 const MAGIC: &[u8; 8] = b"H7SHNV\x00\x01";
 
-
 /// What survives a power cycle.
 #[derive(Debug, Clone)]
 pub struct NvState {

@@ -481,11 +481,31 @@ impl Target {
             TargetError::ProbeLost("the connection was closed by a failed reconnect".into())
         })?;
         self.iface = Some(open_interface(iface.close(), false)?);
+        // probe-rs clears the sticky flags only when it powers the DP up; after a lost link the
+        // DP stayed powered, and a STICKYERR left from the failure would fault the next access.
+        self.clear_sticky_errors()?;
         self.identity.dpidr = match self.read_dpidr() {
             Ok(v) => v,
             Err(e) => return Err(self.no_target(e)),
         };
         Ok(())
+    }
+
+    /// ABORT with every sticky-flag clear (STKCMPCLR, STKERRCLR, WDERRCLR, ORUNERRCLR).
+    fn clear_sticky_errors(&mut self) -> Result<(), TargetError> {
+        use probe_rs::architecture::arm::dp::{Abort, DpRegister};
+        let mut abort = Abort(0);
+        abort.set_stkcmpclr(true);
+        abort.set_stkerrclr(true);
+        abort.set_wderrclr(true);
+        abort.set_orunerrclr(true);
+        let result =
+            self.iface()?
+                .write_raw_dp_register(DpAddress::Default, Abort::ADDRESS, abort.into());
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.no_target(TargetError::DebugPort(error::describe_arm_error(&e)))),
+        }
     }
 
     /// Runs `f` on probe-rs's memory interface of `ap`, attaching AP3 first if needed.

@@ -178,3 +178,17 @@ pub const HOSTILE_TOKENS: &[&str] = &[
     "<x>",
     "&a;",
 ];
+
+/// The fuzzers' configuration: `cases` cases from a fixed seed, so CI runs the same inputs every
+/// time (a failure there is a regression, not luck); `PROPTEST_RNG_SEED=N` explores others.
+pub fn fuzz_config(cases: u32) -> proptest::test_runner::Config {
+    use proptest::test_runner::{Config, RngSeed};
+    let mut c = Config {
+        cases,
+        ..Config::default()
+    };
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        c.rng_seed = RngSeed::Fixed(0x4837_5348);
+    }
+    c
+}
