@@ -179,13 +179,12 @@ fn ap3_fix(id: &str) -> (Vec<String>, String) {
                 .into(),
         ),
         "d2-stop-debug-off" => (
-            vec![
-                "ap 2".into(),
-                "write DBGMCU_CR DBGSTOP_D2=1 DBGSTBY_D2=1".into(),
-                "ap 0".into(),
-            ],
+            // Through AP0 (DBGMCU at 0x5C001000 on the CM7's bus), so the fix also works on
+            // probes that reach AP0 only (ST-LINK/V2 below V2J28).
+            vec!["write DBGMCU_CR DBGSTOP_D2=1 DBGSTBY_D2=1".into()],
             "keeps the D2 debug clock on while the CM4 is in Stop/Standby (what IDEs do with \
-             \"debug in low-power modes\"); or connect with --connect-under-reset"
+             \"debug in low-power modes\"); works from AP0 on every probe; or connect with \
+             --connect-under-reset"
                 .into(),
         ),
         _ => (

@@ -805,86 +805,85 @@ impl SwdSequence for SimStlinkMemory<'_> {
     }
 }
 
+impl SimStlinkMemory<'_> {
+    /// Memory commands over `bytes`, `chunk` bytes each, the n-th at `address + n * step`
+    /// (probe-rs's chunking per width, including its address steps).
+    fn chunked(
+        &mut self,
+        address: u64,
+        width: Width,
+        bytes: &mut [u8],
+        chunk: usize,
+        step: usize,
+        write: bool,
+    ) -> Result<(), ArmError> {
+        let address = valid_32bit_arm_address(address)?;
+        let ap = self.ap;
+        for (index, part) in bytes.chunks_mut(chunk).enumerate() {
+            let at = address.wrapping_add((index * step) as u32);
+            self.probe().mem_command(ap, at, width, part, write)?;
+        }
+        Ok(())
+    }
+
+    fn is_v2(&self) -> bool {
+        self.iface.probe.hw_version < 3
+    }
+}
+
 impl MemoryInterface<ArmError> for SimStlinkMemory<'_> {
     fn supports_native_64bit_access(&mut self) -> bool {
         false
     }
 
     fn read_64(&mut self, address: u64, data: &mut [u64]) -> Result<(), ArmError> {
-        let address = valid_32bit_arm_address(address)?;
-        let ap = self.ap;
-        for (i, d) in data.iter_mut().enumerate() {
-            let mut buf = [0u8; 8];
-            self.probe()
-                .mem_command(ap, address + (i * 8) as u32, Width::B32, &mut buf, false)?;
-            *d = u64::from_le_bytes(buf);
+        // probe-rs: one 8-byte 32-bit read per doubleword.
+        let mut bytes = vec![0u8; data.len() * 8];
+        self.chunked(address, Width::B32, &mut bytes, 8, 8, false)?;
+        for (d, b) in data.iter_mut().zip(bytes.chunks_exact(8)) {
+            *d = u64::from_le_bytes(b.try_into().unwrap_or_default());
         }
         Ok(())
     }
 
     fn read_32(&mut self, address: u64, data: &mut [u32]) -> Result<(), ArmError> {
-        let address = valid_32bit_arm_address(address)?;
-        let ap = self.ap;
-        for (index, chunk) in data.chunks_mut(MAX_READ_LEN / 4).enumerate() {
-            let mut buf = vec![0u8; 4 * chunk.len()];
-            self.probe().mem_command(
-                ap,
-                address + (index * MAX_READ_LEN) as u32,
-                Width::B32,
-                &mut buf,
-                false,
-            )?;
-            for (d, w) in chunk.iter_mut().zip(buf.chunks_exact(4)) {
-                *d = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            }
+        let mut bytes = vec![0u8; data.len() * 4];
+        self.chunked(
+            address,
+            Width::B32,
+            &mut bytes,
+            MAX_READ_LEN,
+            MAX_READ_LEN,
+            false,
+        )?;
+        for (d, b) in data.iter_mut().zip(bytes.chunks_exact(4)) {
+            *d = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
         Ok(())
     }
 
     fn read_16(&mut self, address: u64, data: &mut [u16]) -> Result<(), ArmError> {
-        let address = valid_32bit_arm_address(address)?;
-        let ap = self.ap;
-        let chunk_size = if self.iface.probe.hw_version < 3 {
-            32
-        } else {
-            64
-        };
-        for (index, chunk) in data.chunks_mut(chunk_size).enumerate() {
-            let mut buf = vec![0u8; 2 * chunk.len()];
-            // probe-rs 0.32 advances by `index * chunk_size` bytes, not halfwords: kept, so the
-            // personality returns what a real ST-LINK returns through probe-rs.
-            self.probe().mem_command(
-                ap,
-                address + (index * chunk_size) as u32,
-                Width::B16,
-                &mut buf,
-                false,
-            )?;
-            for (d, w) in chunk.iter_mut().zip(buf.chunks_exact(2)) {
-                *d = u16::from_le_bytes([w[0], w[1]]);
-            }
+        let halfwords = if self.is_v2() { 32 } else { 64 };
+        let mut bytes = vec![0u8; data.len() * 2];
+        // probe-rs 0.32 advances by `index * chunk_size` bytes, not halfwords: kept, so the
+        // personality returns what a real ST-LINK returns through probe-rs.
+        self.chunked(
+            address,
+            Width::B16,
+            &mut bytes,
+            2 * halfwords,
+            halfwords,
+            false,
+        )?;
+        for (d, b) in data.iter_mut().zip(bytes.chunks_exact(2)) {
+            *d = u16::from_le_bytes([b[0], b[1]]);
         }
         Ok(())
     }
 
     fn read_8(&mut self, address: u64, data: &mut [u8]) -> Result<(), ArmError> {
-        let address = valid_32bit_arm_address(address)?;
-        let ap = self.ap;
-        let chunk_size = if self.iface.probe.hw_version < 3 {
-            64
-        } else {
-            128
-        };
-        for (index, chunk) in data.chunks_mut(chunk_size).enumerate() {
-            self.probe().mem_command(
-                ap,
-                address + (index * chunk_size) as u32,
-                Width::B8,
-                chunk,
-                false,
-            )?;
-        }
-        Ok(())
+        let chunk = if self.is_v2() { 64 } else { 128 };
+        self.chunked(address, Width::B8, data, chunk, chunk, false)
     }
 
     fn write_64(&mut self, address: u64, data: &[u64]) -> Result<(), ArmError> {
@@ -896,62 +895,39 @@ impl MemoryInterface<ArmError> for SimStlinkMemory<'_> {
     }
 
     fn write_32(&mut self, address: u64, data: &[u32]) -> Result<(), ArmError> {
-        let address = valid_32bit_arm_address(address)?;
-        let ap = self.ap;
         let mut bytes: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
-        for (index, chunk) in bytes.chunks_mut(MAX_WRITE_LEN).enumerate() {
-            self.probe().mem_command(
-                ap,
-                address + (index * MAX_WRITE_LEN) as u32,
-                Width::B32,
-                chunk,
-                true,
-            )?;
-        }
-        Ok(())
+        self.chunked(
+            address,
+            Width::B32,
+            &mut bytes,
+            MAX_WRITE_LEN,
+            MAX_WRITE_LEN,
+            true,
+        )
     }
 
     fn write_16(&mut self, address: u64, data: &[u16]) -> Result<(), ArmError> {
-        let address = valid_32bit_arm_address(address)?;
-        let ap = self.ap;
-        let chunk_size = if self.iface.probe.hw_version < 3 {
-            32
-        } else {
-            256
-        };
+        let chunk = if self.is_v2() { 32 } else { 256 };
         let mut bytes: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
-        for (index, chunk) in bytes.chunks_mut(chunk_size).enumerate() {
-            // probe-rs 0.32 advances by `index * STLINK_MAX_WRITE_LEN`: kept, as for read_16.
-            self.probe().mem_command(
-                ap,
-                address.wrapping_add((index * MAX_WRITE_LEN) as u32),
-                Width::B16,
-                chunk,
-                true,
-            )?;
-        }
-        Ok(())
+        // probe-rs 0.32 advances by `index * STLINK_MAX_WRITE_LEN`: kept, as for read_16.
+        self.chunked(address, Width::B16, &mut bytes, chunk, MAX_WRITE_LEN, true)
     }
 
     fn write_8(&mut self, address: u64, data: &[u8]) -> Result<(), ArmError> {
-        let address = valid_32bit_arm_address(address)?;
-        let ap = self.ap;
-        let chunk_size = if self.iface.probe.hw_version < 3 {
-            64
-        } else {
-            512
-        };
+        let chunk = if self.is_v2() { 64 } else { 512 };
         let mut bytes = data.to_vec();
-        for (index, chunk) in bytes.chunks_mut(chunk_size).enumerate() {
-            self.probe().mem_command(
-                ap,
-                address + (index * chunk_size) as u32,
-                Width::B8,
-                chunk,
-                true,
-            )?;
+        if bytes.len() < chunk {
+            return self.chunked(address, Width::B8, &mut bytes, chunk, chunk, true);
         }
-        Ok(())
+        // probe-rs: bytes up to the first word boundary, whole words as 32-bit writes, the rest.
+        let head = ((4 - address % 4) % 4) as usize;
+        let words = (bytes.len() - head) / 4 * 4;
+        let (first, rest) = bytes.split_at_mut(head);
+        let (middle, last) = rest.split_at_mut(words);
+        self.chunked(address, Width::B8, first, chunk, chunk, true)?;
+        let at = address + head as u64;
+        self.chunked(at, Width::B32, middle, MAX_WRITE_LEN, MAX_WRITE_LEN, true)?;
+        self.chunked(at + words as u64, Width::B8, last, chunk, chunk, true)
     }
 
     fn supports_8bit_transfers(&self) -> Result<bool, ArmError> {
