@@ -312,3 +312,33 @@ fn step_and_core_reset_work_the_same_on_every_probe() {
         );
     }
 }
+
+#[test]
+fn connect_under_reset_says_why_when_there_is_nothing_to_catch() {
+    let dir = tempfile::tempdir().unwrap();
+    let off = dir.path().join("cm7-off.toml");
+    std::fs::write(&off, "name = \"cm7-off\"\n[option_bytes]\nBCM7 = 0\n").unwrap();
+    let erased = dir.path().join("cm7-erased.toml");
+    std::fs::write(
+        &erased,
+        "name = \"cm7-erased\"\n[option_bytes]\nBCM7_ADD0 = 0x0808\n",
+    )
+    .unwrap();
+    for kind in [ProbeKind::CmsisDap, ProbeKind::StlinkV3, ProbeKind::Jlink] {
+        let mut s = session_with(off.to_str().unwrap(), kind, &["--connect-under-reset"]).unwrap();
+        let notes = s.target().connect_notes.join("\n");
+        assert!(s.target().connect_changes.is_empty(), "{kind}");
+        assert!(
+            notes.contains("did not catch the CM7") && notes.contains("not booted"),
+            "{kind}: {notes}"
+        );
+
+        let mut s =
+            session_with(erased.to_str().unwrap(), kind, &["--connect-under-reset"]).unwrap();
+        let notes = s.target().connect_notes.join("\n");
+        assert!(
+            notes.contains("vector table") && notes.contains("erased"),
+            "{kind}: {notes}"
+        );
+    }
+}

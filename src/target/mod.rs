@@ -399,12 +399,15 @@ impl Target {
         // The catch is cleared whatever happened (it was set for this connect only).
         self.write32(cm7, scs::DEMCR, demcr)?;
         let why_not = match waited {
-            Err(TargetError::Timeout(_)) => Some(
-                "the CM7 is not halted after NRST was released (its DHCSR says it runs): the \
-                 probe may have released NRST before the catch was armed, or the reset line is \
-                 not wired to NRST"
+            Err(TargetError::Timeout(_)) => Some(match self.read32(cm7, scs::CPUID) {
+                Ok(0) => "the CM7 is not booted (its CPUID reads 0: BCM7 = 0?), so there is no \
+                          core to catch; `doctor` names the option byte"
                     .to_string(),
-            ),
+                _ => "the CM7 is not halted after NRST was released (its DHCSR says it runs): \
+                      the probe may have released NRST before the catch was armed, or the reset \
+                      line is not wired to NRST"
+                    .to_string(),
+            }),
             Err(e) => return Err(e),
             Ok(_) => {
                 let dfsr = self.read32(cm7, scs::DFSR)?;
@@ -426,6 +429,13 @@ impl Target {
                         "CM7 halted at its reset vector {pc:#010x} (connect under reset: \
                          DFSR.VCATCH, reset catch cleared)"
                     ));
+                    if vector == ERASED_VECTOR {
+                        self.connect_notes.push(format!(
+                            "the CM7's vector table at VTOR = {vtor:#010x} is erased (reset vector \
+                             0xffffffff): there is no firmware at its boot address; `doctor` says \
+                             more"
+                        ));
+                    }
                     None
                 }
             }
@@ -715,6 +725,8 @@ const NRESET_PIN: u32 = 1 << 7;
 /// DFSR: every reason bit, written to clear them (write-one-to-clear, ARMv7-M C1.6.1).
 const DFSR_ALL: u32 = 0x1F;
 const DFSR_VCATCH: u32 = 1 << 3;
+/// An erased reset vector (0xFFFFFFFF) with the Thumb bit cleared.
+const ERASED_VECTOR: u32 = 0xFFFF_FFFE;
 /// How long a core may take to come out of reset and halt on the reset catch.
 const RESET_CATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
