@@ -342,3 +342,22 @@ fn connect_under_reset_says_why_when_there_is_nothing_to_catch() {
         );
     }
 }
+
+/// A faulting address on a live AP3 is an access error, as on AP0, not a dead AP3 (issue 10).
+#[test]
+fn a_bus_fault_through_a_healthy_ap3_is_an_access_error_on_every_probe() {
+    for kind in ProbeKind::ALL {
+        if kind == ProbeKind::StlinkV2J27 {
+            continue;
+        }
+        let mut s = session("nucleo-h755zi-q", kind);
+        s.run_line("core cm4").unwrap();
+        let e = s.run_line("read 0x90000000").expect_err("unmapped");
+        assert_eq!(e.kind(), "access", "{kind}: {e}");
+        assert_eq!(
+            word(&mut s, "read 0xE000ED00") >> 4 & 0xFFF,
+            0xC24,
+            "{kind}"
+        );
+    }
+}

@@ -531,6 +531,11 @@ impl Target {
         let result = self.raw_with_mem(ap, addr, f);
         if ap == ApIndex::CM4 {
             if let Err(TargetError::Access { .. }) = &result {
+                // AP3 still answers as a Cortex-M4: the address faulted, as it would on AP0.
+                let cpuid = self.raw_with_mem(ap, scs::CPUID, |m| m.read_word_32(scs::CPUID));
+                if matches!(cpuid, Ok(v) if (v >> 4) & 0xFFF == CoreId::Cm4.expected_partno()) {
+                    return result;
+                }
                 // A failure after a good attach: the CM4 may have gone to Stop or been reset.
                 let diagnosis = self.diagnose_ap3(None);
                 let err = ap3_error(&diagnosis);
