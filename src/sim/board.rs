@@ -195,11 +195,6 @@ impl Board {
         self.chip.advance(nanos);
     }
 
-    /// The level of nRESET on the probe's pin (true = released, high).
-    pub fn nreset_high(&self) -> bool {
-        self.pins & PIN_NRESET != 0
-    }
-
     /// Virtual time since power-on.
     pub fn now_nanos(&self) -> u64 {
         self.chip.now_nanos()

@@ -294,7 +294,21 @@ impl Target {
         if opts.connect_under_reset {
             target.halt_at_reset_and_release()?;
         }
-        target.identity.dbgmcu_idc = target.read_dbgmcu(dbgmcu::IDC);
+        // DBGMCU_IDC through AP2 (its APB-D address, as OpenOCD reads it), else through AP0 at
+        // its system-bus address (as OpenOCD does on ST-LINKs that reach AP0 only).
+        let via_apbd = target.read32(ApIndex::APB_D, dbgmcu::BASE_APBD + dbgmcu::IDC);
+        if let Err(e @ TargetError::ProbeFirmware { .. }) = &via_apbd {
+            target.connect_notes.push(format!(
+                "{e}; only AP0 (CM7) answers: h7sh reads DBGMCU and diagnoses the CM4 through \
+                 AP0. {}",
+                e.hint()
+            ));
+        }
+        target.identity.dbgmcu_idc = via_apbd.ok().or_else(|| {
+            target
+                .read32(ApIndex::CM7, dbgmcu::BASE_SYSBUS + dbgmcu::IDC)
+                .ok()
+        });
         match target.identity.dev_id() {
             Some(dbgmcu::DEV_ID_H745_H755) => {}
             Some(other) => target.connect_notes.push(format!(
@@ -304,15 +318,6 @@ impl Target {
             None => target
                 .connect_notes
                 .push("DBGMCU_IDC could not be read through AP2 nor AP0".to_string()),
-        }
-        if let Err(e @ TargetError::ProbeFirmware { .. }) =
-            target.read32(ApIndex::APB_D, dbgmcu::BASE_APBD + dbgmcu::IDC)
-        {
-            target.connect_notes.push(format!(
-                "{e}; only AP0 (CM7) answers: h7sh reads DBGMCU and diagnoses the CM4 through \
-                 AP0. {}",
-                e.hint()
-            ));
         }
         match target.read32(ApIndex::CM7, scs::CPUID) {
             Ok(0) => target.connect_notes.push(
@@ -329,14 +334,6 @@ impl Target {
             target.enable_low_power_debug()?;
         }
         Ok(target)
-    }
-
-    /// A DBGMCU register through AP2 (its APB-D address, as OpenOCD reads it), else through
-    /// AP0 at its system-bus address (as OpenOCD does on ST-LINKs that reach AP0 only).
-    pub fn read_dbgmcu(&mut self, offset: u64) -> Option<u32> {
-        self.read32(ApIndex::APB_D, dbgmcu::BASE_APBD + offset)
-            .or_else(|_| self.read32(ApIndex::CM7, dbgmcu::BASE_SYSBUS + offset))
-            .ok()
     }
 
     /// The probe-rs interface; gone only after a failed reconnect.
@@ -462,11 +459,6 @@ impl Target {
             ));
         }
         Ok(())
-    }
-
-    /// Measure core-control deadlines on `clock` (the virtual board's time on the virtual board).
-    pub fn set_clock(&mut self, clock: Box<dyn TargetClock>) {
-        self.clock = clock;
     }
 
     pub fn probe_name(&self) -> &str {

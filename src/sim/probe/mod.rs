@@ -96,19 +96,6 @@ impl ProbeKind {
         }
     }
 
-    /// Host-to-probe latency of one USB exchange: a round trip costs this much target time
-    /// besides its wire traffic (high-speed bulk about 125 µs, a full-speed probe or HID report
-    /// one 1 ms frame).
-    pub fn round_trip_nanos(self) -> u64 {
-        match self {
-            ProbeKind::CmsisDap | ProbeKind::StlinkV3 => 125_000,
-            ProbeKind::CmsisDapV1
-            | ProbeKind::StlinkV2J27
-            | ProbeKind::StlinkV2
-            | ProbeKind::Jlink => 1_000_000,
-        }
-    }
-
     /// Parses a personality name; the error lists the valid ones.
     pub fn parse(name: &str) -> Result<ProbeKind, String> {
         let lower = name.trim().to_ascii_lowercase();

@@ -169,8 +169,6 @@ pub struct SimStlink {
     speed_khz: u32,
     /// APs opened with JTAG_INIT_AP (probe-rs `StLink::opened_aps`), with the CSW found then.
     opened_aps: BTreeMap<u8, u32>,
-    /// Status of the last memory command, for JTAG_GETLASTRWSTATUS2.
-    last_rw_status: u8,
 }
 
 impl SimStlink {
@@ -189,7 +187,6 @@ impl SimStlink {
             protocol: WireProtocol::Swd,
             speed_khz,
             opened_aps: BTreeMap::new(),
-            last_rw_status: status::OK,
         }
     }
 
@@ -344,14 +341,15 @@ impl SimStlink {
                 }
                 r
             };
-            s.last_rw_status = match outcome {
+            // The firmware keeps the command's status for JTAG_GETLASTRWSTATUS2, the second
+            // exchange, which is where probe-rs learns it.
+            let rw_status = match outcome {
                 Ok(()) => status::OK,
                 Err(FwError::Link(e)) => return Err(usb_lost(e)),
                 Err(FwError::Status(code)) => code,
             };
-            // JTAG_GETLASTRWSTATUS2.
             drop(s.usb(PortId::Ap(ap))?);
-            match s.last_rw_status {
+            match rw_status {
                 status::OK => Ok(()),
                 code => Err(failed(code)),
             }
