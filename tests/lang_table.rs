@@ -152,6 +152,7 @@ fn good_cases() -> Vec<(&'static str, Command)> {
         ("find \"rcc cr\"", C::Find("rcc cr".into())),
         ("info", C::Info),
         ("status", C::Status),
+        ("reconnect", C::Reconnect),
         ("halt", C::Halt),
         ("Resume", C::Resume),
         ("STEP", C::Step),

@@ -31,7 +31,7 @@ fn word(s: &mut Session, addr: u64) -> u32 {
 /// `word` after a wire fault: the link is brought back first (as `info` would).
 fn word_after_fault(s: &mut Session, addr: u64) -> u32 {
     for _ in 0..3 {
-        let _ = s.target().reconnect();
+        let _ = s.run_line("reconnect");
         if let Ok(Some(Outcome::Memory { values, .. })) =
             s.run_line(&format!("read {addr:#x}")).map(|mut v| v.pop())
         {

@@ -361,3 +361,55 @@ fn a_bus_fault_through_a_healthy_ap3_is_an_access_error_on_every_probe() {
         );
     }
 }
+
+/// A link that drops mid-session (a run of no-ACKs that outlasts a reconnect) comes back with
+/// `reconnect` on every probe: a failed reconnect keeps the probe, the next access says the link
+/// is down and how to bring it back, and a later `reconnect` attaches.
+#[test]
+fn reconnect_retries_after_a_failed_reconnect_on_every_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ProbeKind::ALL {
+        // probe-rs retries a silent DP about 1000 times per attach on CMSIS-DAP and J-Link; an
+        // ST-LINK's firmware gives up after the first unanswered DPIDR read.
+        let count = if kind.name().starts_with("stlink") {
+            20
+        } else {
+            1500
+        };
+        let scenario = dir.path().join(format!("glitch-{kind}.toml"));
+        std::fs::write(
+            &scenario,
+            format!(
+                "name = \"glitch\"\n[faults]\nno_ack_burst = {{ after = 300, count = {count} }}\n"
+            ),
+        )
+        .unwrap();
+        let mut s = session(scenario.to_str().unwrap(), kind);
+        let lost = (0..300).find_map(|_| s.run_line("read 0xE000ED00").err());
+        let lost = lost.unwrap_or_else(|| panic!("{kind}: the burst never came"));
+        assert_eq!(lost.kind(), "debug-port", "{kind}: {lost}");
+        let (mut failed, mut back) = (0, false);
+        for _ in 0..40 {
+            match s.run_line("reconnect") {
+                Ok(_) => {
+                    back = true;
+                    break;
+                }
+                Err(e) => {
+                    failed += 1;
+                    assert_eq!(e.kind(), "debug-port", "{kind}: {e}");
+                    assert!(e.hint().contains("`reconnect`"), "{kind}: {}", e.hint());
+                    let next = s.run_line("read 0xE000ED00").unwrap_err().to_string();
+                    assert!(next.contains("`reconnect` tries again"), "{kind}: {next}");
+                }
+            }
+        }
+        assert!(failed > 0, "{kind}: no reconnect met the burst");
+        assert!(back, "{kind}: still down after 40 reconnects");
+        assert_eq!(
+            word(&mut s, "read 0xE000ED00") >> 4 & 0xFFF,
+            0xC27,
+            "{kind}"
+        );
+    }
+}

@@ -565,6 +565,9 @@ fn p_info(_: &mut Args) -> Result<Command, ParseError> {
 fn p_status(_: &mut Args) -> Result<Command, ParseError> {
     Ok(Command::Status)
 }
+fn p_reconnect(_: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Reconnect)
+}
 fn p_halt(_: &mut Args) -> Result<Command, ParseError> {
     Ok(Command::Halt)
 }
@@ -860,6 +863,20 @@ static COMMANDS: &[CommandSpec] = &[
         repeat_last: false,
         subcommands: &[],
         parse: p_status,
+    },
+    CommandSpec {
+        name: "reconnect",
+        aliases: &[],
+        synopsis: "reconnect",
+        summary: "attach to the debug port again after a lost link",
+        help: "Closes the link to the chip and attaches again, as after a power cycle, a reset \
+               that dropped the debug port, or a glitch on the wire. The probe stays open: \
+               when the target does not answer yet, run it again once the board is back. AP3 \
+               (CM4) is attached again on its next use.",
+        args: &[],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_reconnect,
     },
     CommandSpec {
         name: "halt",

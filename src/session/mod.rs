@@ -243,6 +243,7 @@ impl Session {
             Command::Find(pattern) => Ok(self.find(pattern)),
             Command::Info => Ok(self.info()),
             Command::Status => Ok(self.status()),
+            Command::Reconnect => self.reconnect(),
             Command::Halt => self.core_action("halt"),
             Command::Resume => self.core_action("resume"),
             Command::Step => self.core_action("step"),
@@ -1032,6 +1033,20 @@ impl Session {
         }
     }
 
+    /// Attach again; what was known of the chip's state may no longer hold.
+    fn reconnect(&mut self) -> Result<Outcome, ShellError> {
+        self.known_state.clear();
+        self.last_values.clear();
+        self.target.reconnect()?;
+        Ok(Outcome::Message {
+            text: format!(
+                "reconnected through {} (DPIDR {:#010x}); AP3 is attached again on its next use",
+                self.target.probe_name(),
+                self.target.identity().dpidr
+            ),
+        })
+    }
+
     // ---- virtual board and waiting -----------------------------------------------------------
 
     fn sim(&mut self, cmd: &SimCommand) -> Result<Outcome, ShellError> {
@@ -1051,9 +1066,7 @@ impl Session {
             }
             SimCommand::PowerCycle => {
                 board.power_cycle();
-                self.target.reconnect()?;
-                self.known_state.clear();
-                self.last_values.clear();
+                self.reconnect()?;
                 Ok(Outcome::Message {
                     text: "virtual board power-cycled (option bytes reloaded, RAM cleared)".into(),
                 })

@@ -94,7 +94,7 @@ impl TargetError {
                     .into()
             }
             TargetError::DebugPort(_) => {
-                "check the SWD wiring and target power; if RDP level 2 was \
+                "check the SWD wiring and target power, then `reconnect`; if RDP level 2 was \
                  programmed the debug port is disabled for good; try --connect-under-reset"
                     .into()
             }
@@ -243,6 +243,19 @@ fn classify_probe(ap: u8, addr: u64, err: DebugProbeError) -> TargetError {
         StlinkError::UnalignedAddress => TargetError::Unaligned { addr, size: 4 },
         _ => TargetError::ProbeLost(chain(&err)),
     }
+}
+
+/// What a failed attach says: the ST-LINK's status by name (probe-rs's text for it is generic),
+/// else probe-rs's chain of causes.
+pub(crate) fn attach_failure(err: &probe_rs::Error) -> String {
+    if let probe_rs::Error::Probe(DebugProbeError::ProbeSpecific(inner)) = err {
+        if let Some(StlinkError::CommandFailed(status)) = inner.downcast_ref::<StlinkError>() {
+            return format!(
+                "the ST-LINK could not connect to the debug port (ST-LINK status {status:?})"
+            );
+        }
+    }
+    chain(err)
 }
 
 /// Classifies a probe-rs error of an access through `ap` at `addr`.

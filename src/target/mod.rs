@@ -163,8 +163,13 @@ enum Ap3State {
 
 /// A connection to the chip through probe-rs.
 pub struct Target {
-    /// None only after a reconnect failed: every access then says the probe is lost.
+    /// None only after a reconnect failed; `detached` then holds the probe for the next try.
     iface: Option<Box<dyn ArmDebugInterface>>,
+    /// The probe, kept when a reconnect could not attach (a glitch, a board still powering
+    /// up), so that `reconnect` can try again instead of needing h7sh restarted.
+    detached: Option<Probe>,
+    /// Why the last reconnect failed, for the errors of accesses made before the next one.
+    link_down: Option<String>,
     probe_name: String,
     /// The probe gives raw DAP access (CMSIS-DAP, J-Link); an ST-LINK runs memory commands in
     /// its firmware instead, with its own limits (halfword blocks, see `read_block`).
@@ -272,10 +277,12 @@ impl Target {
             }
             None => "STM32H7 dual-core (detected through DBGMCU_IDC)".to_string(),
         };
-        let iface = open_interface(probe, opts.connect_under_reset)?;
+        let iface = open_interface(probe, opts.connect_under_reset).map_err(|(_, e)| e)?;
         let raw_dap = iface.try_dap_probe().is_some();
         let mut target = Target {
             iface: Some(iface),
+            detached: None,
+            link_down: None,
             probe_name,
             raw_dap,
             identity: ChipIdentity {
@@ -338,9 +345,16 @@ impl Target {
 
     /// The probe-rs interface; gone only after a failed reconnect.
     fn iface(&mut self) -> Result<&mut Box<dyn ArmDebugInterface>, TargetError> {
-        self.iface.as_mut().ok_or_else(|| {
-            TargetError::ProbeLost("the connection was closed by a failed reconnect".into())
-        })
+        match (&mut self.iface, &self.detached) {
+            (Some(iface), _) => Ok(iface),
+            (None, Some(_)) => Err(TargetError::DebugPort(format!(
+                "the link is down since the last reconnect failed ({}); `reconnect` tries again",
+                self.link_down.as_deref().unwrap_or("no answer")
+            ))),
+            (None, None) => Err(TargetError::ProbeLost(
+                "the probe was closed and could not be reopened".into(),
+            )),
+        }
     }
 
     /// Turns a failure to reach the debug port into an error that says whether the target has
@@ -349,10 +363,15 @@ impl Target {
         let TargetError::DebugPort(message) = err else {
             return err;
         };
-        let voltage = self
-            .iface
-            .take()
-            .and_then(|i| i.close().get_target_voltage().ok().flatten());
+        // The voltage is the probe's, not the interface's: close the interface and keep the
+        // probe for the next `reconnect`.
+        let mut voltage = None;
+        if let Some(iface) = self.iface.take() {
+            let mut probe = iface.close();
+            voltage = probe.get_target_voltage().ok().flatten();
+            self.detached = Some(probe);
+            self.link_down = Some(message.clone());
+        }
         TargetError::DebugPort(format!("{message}; {}", voltage_text(voltage)))
     }
 
@@ -479,10 +498,26 @@ impl Target {
     /// (probe-rs's `reinitialize` does nothing on an ST-LINK).
     pub fn reconnect(&mut self) -> Result<(), TargetError> {
         self.invalidate();
-        let iface = self.iface.take().ok_or_else(|| {
-            TargetError::ProbeLost("the connection was closed by a failed reconnect".into())
-        })?;
-        self.iface = Some(open_interface(iface.close(), false)?);
+        let probe = match (self.iface.take(), self.detached.take()) {
+            (Some(iface), _) => iface.close(),
+            (None, Some(probe)) => probe,
+            (None, None) => {
+                return Err(TargetError::ProbeLost(
+                    "the probe was closed and could not be reopened".into(),
+                ))
+            }
+        };
+        match open_interface(probe, false) {
+            Ok(iface) => {
+                self.iface = Some(iface);
+                self.link_down = None;
+            }
+            Err((probe, e)) => {
+                self.detached = Some(probe);
+                self.link_down = Some(e.to_string());
+                return Err(e);
+            }
+        }
         // probe-rs clears the sticky flags only when it powers the DP up; after a lost link the
         // DP stayed powered, and a STICKYERR left from the failure would fault the next access.
         self.clear_sticky_errors()?;
@@ -740,36 +775,41 @@ fn voltage_text(volts: Option<f32>) -> String {
 
 /// Opens probe-rs's interface on `probe`: attach, then the default sequence's DP power-up.
 /// Under reset NRST is asserted first, as probe-rs does it (through the DAP pins when the probe
-/// has them, since CMSIS-DAP's connect would otherwise release it).
+/// has them, since CMSIS-DAP's connect would otherwise release it). On failure the probe comes
+/// back (when probe-rs returns it) so that a reconnect can try again.
 fn open_interface(
     mut probe: Probe,
     under_reset: bool,
-) -> Result<Box<dyn ArmDebugInterface>, TargetError> {
+) -> Result<Box<dyn ArmDebugInterface>, (Probe, TargetError)> {
     if under_reset {
         let asserted = match probe.try_as_dap_probe() {
             Some(dap) => dap.swj_pins(0, NRESET_PIN, 0).map(|_| ()),
             None => probe.target_reset_assert(),
         };
-        asserted.map_err(error::probe_error)?;
+        if let Err(e) = asserted {
+            return Err((probe, error::probe_error(e)));
+        }
     }
     if let Err(e) = probe.attach_to_unspecified() {
         let volts = probe.get_target_voltage().ok().flatten();
-        return Err(TargetError::DebugPort(format!(
+        let err = TargetError::DebugPort(format!(
             "{}; {}",
-            error::chain(&e),
+            error::attach_failure(&e),
             voltage_text(volts)
-        )));
+        ));
+        return Err((probe, err));
     }
     let sequence: Arc<dyn ArmDebugSequence> = DefaultArmSequence::create();
     probe
         .try_into_arm_debug_interface(sequence)
         .map_err(|(mut probe, e)| {
             let volts = probe.get_target_voltage().ok().flatten();
-            TargetError::DebugPort(format!(
+            let err = TargetError::DebugPort(format!(
                 "{}; {}",
                 error::describe_arm_error(&e),
                 voltage_text(volts)
-            ))
+            ));
+            (probe, err)
         })
 }
 
