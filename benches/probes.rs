@@ -32,27 +32,54 @@ fn take(s: &mut Session) -> (u64, u64) {
     r
 }
 
+/// Round trips per `read()` of a Rhai loop of `n` reads, and the loop's host-side rate.
+fn script_loop(kind: ProbeKind, n: u32) -> (f64, f64) {
+    let mut s = session("nucleo-h755zi-q", kind);
+    let _ = s.run_line("read FLASH_OPTSR_CUR");
+    take(&mut s);
+    let script = format!("eval for i in 0..{n} {{ read(\"FLASH_OPTSR_CUR\"); }}");
+    let start = std::time::Instant::now();
+    s.run_line(&script).expect("script loop");
+    let secs = start.elapsed().as_secs_f64();
+    let (rt, _) = take(&mut s);
+    (rt as f64 / f64::from(n), f64::from(n) / secs)
+}
+
 fn main() {
-    let commands: [(&str, &str, &[&str]); 6] = [
+    let commands: Vec<(String, &str, Vec<&str>)> = [
         (
             "read FLASH_OPTSR_CUR (2nd)",
             "nucleo-h755zi-q",
-            &["read FLASH_OPTSR_CUR"],
+            vec!["read FLASH_OPTSR_CUR"],
         ),
         (
             "write RCC_GCR.BOOT_C2 1",
             "bcm4-off",
-            &["write RCC_GCR.BOOT_C2 1"],
+            vec!["write RCC_GCR.BOOT_C2 1"],
         ),
         (
             "core cm4; read CPUID",
             "nucleo-h755zi-q",
-            &["core cm4", "read 0xE000ED00"],
+            vec!["core cm4", "read 0xE000ED00"],
         ),
-        ("ob", "nucleo-h755zi-q", &["ob"]),
-        ("show RCC", "nucleo-h755zi-q", &["show RCC"]),
-        ("doctor (cm4-stop-no-dbg)", "cm4-stop-no-dbg", &["doctor"]),
-    ];
+        ("ob", "nucleo-h755zi-q", vec!["ob"]),
+        ("show RCC", "nucleo-h755zi-q", vec!["show RCC"]),
+        ("status", "nucleo-h755zi-q", vec!["status"]),
+    ]
+    .into_iter()
+    .map(|(l, sc, c)| (l.to_string(), sc, c))
+    .chain(
+        [
+            "nucleo-h755zi-q",
+            "bcm4-off",
+            "cm4-stop-no-dbg",
+            "cm4-bad-boot",
+            "rdp1",
+        ]
+        .into_iter()
+        .map(|sc| (format!("doctor ({sc})"), sc, vec!["doctor"])),
+    )
+    .collect();
     print!("{:<30}", "round trips / transactions");
     for k in ProbeKind::ALL {
         print!(" {:>15}", k.name());
@@ -66,18 +93,19 @@ fn main() {
     }
     println!();
     for (label, scenario, lines) in commands {
+        let label = label.as_str();
         print!("{label:<30}");
         for k in ProbeKind::ALL {
             let mut s = session(scenario, k);
             // The first read of a register opens AP state; measure the second.
             if label.contains("(2nd)") {
-                for l in lines {
+                for l in &lines {
                     let _ = s.run_line(l);
                 }
             }
             take(&mut s);
             let mut failed = false;
-            for l in lines {
+            for l in &lines {
                 failed |= s.run_line(l).is_err();
             }
             let (rt, tr) = take(&mut s);
@@ -90,4 +118,18 @@ fn main() {
         }
         println!();
     }
+    let n = 10_000;
+    print!("{:<30}", format!("Rhai loop of {n} read()"));
+    let mut rates = Vec::new();
+    for k in ProbeKind::ALL {
+        let (per_read, rate) = script_loop(k, n);
+        rates.push(rate);
+        print!(" {:>15}", format!("{per_read:.2} / read"));
+    }
+    println!();
+    print!("{:<30}", "  host rate, reads/s");
+    for rate in rates {
+        print!(" {:>15}", format!("{rate:.0}"));
+    }
+    println!();
 }
