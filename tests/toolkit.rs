@@ -657,8 +657,13 @@ fn snap_diff_between_a_bad_and_a_good_boot() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("RCC.GCR"), "{out}");
-    assert!(out.contains("BOOT_C2"), "{out}");
-    assert!(out.contains("0 -> 1"), "{out}");
+    let changed = |field: &str, change: &str| {
+        out.lines()
+            .any(|l| l.contains(field) && l.trim_end().ends_with(change))
+    };
+    // What else changed depends on how far the two cores' templates got meanwhile (the CM4 to
+    // its WFE, the CM7 on to its clock set-up): only the write itself is certain.
+    assert!(changed("BOOT_C2", "0 (NoForce) -> 1 (Force)"), "{out}");
     assert!(out.contains("diff `bad` (FLASH): 0 of"), "{out}");
 }
 

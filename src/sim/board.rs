@@ -172,9 +172,11 @@ impl Board {
         self.dap.reset_stats();
     }
 
-    /// Count one probe round trip (one USB exchange on a real probe) addressed to `port`.
+    /// Count one probe round trip (one USB exchange on a real probe) addressed to `port`; the
+    /// chip runs on for the exchange's USB latency, as it does while a real host waits.
     pub fn note_round_trip(&mut self, port: PortId) {
         self.dap.note_round_trip(port);
+        self.chip.advance(self.probe_kind.round_trip_nanos());
     }
 
     /// Remove and restore target power: the chip reloads, the debug port returns to its

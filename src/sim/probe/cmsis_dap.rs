@@ -1,8 +1,12 @@
 //! The CMSIS-DAP personalities (v2 bulk and v1 HID): `DebugProbe` + `RawDapAccess`, as probe-rs's
 //! `probe/cmsisdap/mod.rs` drives a CMSIS-DAP probe:
-//! - One call = one round trip (one USB exchange on a real probe); a block transfer is cut into
-//!   packets of `(packet_size - 6) / 4` words, one round trip each (v2: 512-byte packets, 126
-//!   words; v1 HID: 64 bytes, 14 words).
+//! - Register writes are queued and go out with the next register read, in one DAP_Transfer:
+//!   one round trip (one USB exchange on a real probe) for the writes and the read, as probe-rs's
+//!   `batch_add` / `process_batch` do; a batch of writes alone goes out when it fills a packet
+//!   (`(packet_size - 3) / 5` writes), on `raw_flush`, before a block transfer and on detach.
+//!   A block transfer is cut into packets of `(packet_size - 6) / 4` words, one round trip each
+//!   (v2: 512-byte packets, 126 words; v1 HID: 64 bytes, 14 words). SWJ sequences and pins do not
+//!   send the batch first (probe-rs 0.32 has that call commented out).
 //! - Attaching is DAP_Connect + SWJ clock + transfer and SWD configuration + host status (five
 //!   round trips). DAP_Connect drives nRESET high (ARM's reference firmware, PORT_SWD_SETUP), so
 //!   a reset asserted by `target_reset_assert` before attaching is released by the attach; pins
@@ -61,6 +65,8 @@ pub struct SimProbe {
     name: &'static str,
     /// DAP_Connect done (probe-rs `CmsisDap::connected`).
     connected: bool,
+    /// Register writes not sent yet (probe-rs `CmsisDap::batch`).
+    batch: Vec<(RegisterAddress, u32)>,
 }
 
 impl SimProbe {
@@ -87,6 +93,42 @@ impl SimProbe {
             packet_size,
             name,
             connected: false,
+            batch: Vec::new(),
+        }
+    }
+
+    /// Writes that fit one DAP_Transfer packet (probe-rs `batch_add`'s `max_writes`).
+    fn max_batch_writes(&self) -> usize {
+        (self.packet_size - 3) / 5
+    }
+
+    /// One DAP_Transfer: the queued writes, then `read` if any, in one round trip. The transfer
+    /// stops at the first failure, as the firmware does; the writes after it are dropped.
+    fn process_batch(&mut self, read: Option<RegisterAddress>) -> Result<Option<u32>, ArmError> {
+        let writes = std::mem::take(&mut self.batch);
+        let Some(first) = read.or_else(|| writes.first().map(|w| w.0)) else {
+            return Ok(None);
+        };
+        let mut b = self.round_trip(Some(first)).map_err(link_err)?;
+        for (address, value) in &writes {
+            let a = address.a2_and_3();
+            let req = match request_port(*address) {
+                Port::Ap => Request::ap_write(a, *value),
+                Port::Dp => Request::dp_write(a, *value),
+            };
+            exchange(&mut b, req)?;
+        }
+        match read {
+            Some(address) if address.is_ap() => {
+                exchange(&mut b, Request::ap_read(address.a2_and_3()))?;
+                exchange(&mut b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL)).map(Some)
+            }
+            Some(address) => exchange(&mut b, Request::dp_read(address.a2_and_3())).map(Some),
+            None => {
+                // "Check last write": a posted write's own fault shows on the next request.
+                exchange(&mut b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL))?;
+                Ok(None)
+            }
         }
     }
 
@@ -225,7 +267,8 @@ impl DebugProbe for SimProbe {
     }
 
     fn detach(&mut self) -> Result<(), probe_rs::Error> {
-        // DAP_Disconnect and DAP_HostStatus.
+        // The batch first, then DAP_Disconnect and DAP_HostStatus.
+        self.process_batch(None).map_err(probe_rs::Error::from)?;
         for _ in 0..2 {
             drop(self.round_trip(None).map_err(DebugProbeError::from)?);
         }
@@ -294,14 +337,8 @@ impl DebugProbe for SimProbe {
 
 impl RawDapAccess for SimProbe {
     fn raw_read_register(&mut self, address: RegisterAddress) -> Result<u32, ArmError> {
-        let mut b = self.round_trip(Some(address)).map_err(link_err)?;
-        let a = address.a2_and_3();
-        if address.is_ap() {
-            exchange(&mut b, Request::ap_read(a))?;
-            exchange(&mut b, Request::dp_read(dp_addr::RDBUFF_TARGETSEL))
-        } else {
-            exchange(&mut b, Request::dp_read(a))
-        }
+        self.process_batch(Some(address))?
+            .ok_or_else(|| DebugProbeError::Other("the read returned no data".into()).into())
     }
 
     fn raw_read_block(
@@ -309,6 +346,7 @@ impl RawDapAccess for SimProbe {
         address: RegisterAddress,
         values: &mut [u32],
     ) -> Result<(), ArmError> {
+        self.process_batch(None)?;
         if values.is_empty() {
             return Ok(());
         }
@@ -336,7 +374,11 @@ impl RawDapAccess for SimProbe {
     }
 
     fn raw_write_register(&mut self, address: RegisterAddress, value: u32) -> Result<(), ArmError> {
-        self.raw_write_block(address, &[value])
+        self.batch.push((address, value));
+        if self.batch.len() >= self.max_batch_writes() {
+            self.process_batch(None)?;
+        }
+        Ok(())
     }
 
     fn raw_write_block(
@@ -344,6 +386,7 @@ impl RawDapAccess for SimProbe {
         address: RegisterAddress,
         values: &[u32],
     ) -> Result<(), ArmError> {
+        self.process_batch(None)?;
         if values.is_empty() {
             return Ok(());
         }
@@ -365,8 +408,7 @@ impl RawDapAccess for SimProbe {
     }
 
     fn raw_flush(&mut self) -> Result<(), ArmError> {
-        // Nothing is batched: every call has been sent already.
-        Ok(())
+        self.process_batch(None).map(|_| ())
     }
 
     fn jtag_sequence(&mut self, cycles: u8, _tms: bool, _tdi: u64) -> Result<(), DebugProbeError> {

@@ -96,6 +96,20 @@ impl ProbeKind {
         }
     }
 
+    /// Host-to-probe latency of one USB exchange, charged to the board's clock per round trip:
+    /// the chip runs on while the host waits for the probe (high-speed bulk, CMSIS-DAP v2 and
+    /// STLINK-V3: one 125 µs microframe; full-speed, HID reports, ST-LINK/V2 and J-Link BASE:
+    /// one 1 ms frame).
+    pub fn round_trip_nanos(self) -> u64 {
+        match self {
+            ProbeKind::CmsisDap | ProbeKind::StlinkV3 => 125_000,
+            ProbeKind::CmsisDapV1
+            | ProbeKind::StlinkV2J27
+            | ProbeKind::StlinkV2
+            | ProbeKind::Jlink => 1_000_000,
+        }
+    }
+
     /// Parses a personality name; the error lists the valid ones.
     pub fn parse(name: &str) -> Result<ProbeKind, String> {
         let lower = name.trim().to_ascii_lowercase();
