@@ -332,6 +332,9 @@ impl Target {
             Err(e) if !in_reset_window(&e) => return Err(e),
             _ => {}
         }
+        // The APs keep their CSW through a reset (they are in the debug domain); opening them
+        // again after one costs a few round trips and assumes nothing.
+        self.forget_ap_states();
         let outcome = self.poll_core(
             core,
             "halt at its reset vector after VECTRESET",
@@ -391,6 +394,7 @@ impl Target {
             _ => {}
         }
         self.invalidate();
+        self.forget_ap_states();
         if halt {
             for core in &armed {
                 self.wait_core(

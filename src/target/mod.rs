@@ -8,6 +8,7 @@
 
 mod core;
 mod error;
+mod memap;
 mod scan;
 
 pub use self::core::{CoreRegister, CoreState, CoreStatus, TargetClock, WallClock, CORE_REGISTERS};
@@ -170,6 +171,9 @@ pub struct Target {
     detached: Option<Probe>,
     /// Why the last reconnect failed, for the errors of accesses made before the next one.
     link_down: Option<String>,
+    /// Per AP (0..=3): its CSW as last written, so an access need not reopen the AP (raw-DAP
+    /// probes only; an ST-LINK's firmware keeps its own).
+    ap_states: [Option<memap::ApState>; 4],
     probe_name: String,
     /// The probe gives raw DAP access (CMSIS-DAP, J-Link); an ST-LINK runs memory commands in
     /// its firmware instead, with its own limits (halfword blocks, see `read_block`).
@@ -283,6 +287,7 @@ impl Target {
             iface: Some(iface),
             detached: None,
             link_down: None,
+            ap_states: [None; 4],
             probe_name,
             raw_dap,
             identity: ChipIdentity {
@@ -389,6 +394,7 @@ impl Target {
     /// really stopped there (DHCSR.S_HALT, DFSR.VCATCH, PC = the reset vector); the reset catch
     /// is cleared again. A catch that did not happen is said, with why, as a connect note.
     fn halt_at_reset_and_release(&mut self) -> Result<(), TargetError> {
+        self.forget_ap_states();
         let cm7 = ApIndex::CM7;
         // CMSIS-DAP's DAP_Connect and J-Link's attach drive nRESET high: assert it again now
         // that the debug port is up (an ST-LINK kept it low; asserting twice is harmless).
@@ -491,6 +497,12 @@ impl Target {
     /// Forget what is known about AP3 (after a reset or power cycle the CM4 may have changed).
     pub fn invalidate(&mut self) {
         self.ap3 = Ap3State::NotTried;
+        self.ap_states[ApIndex::CM4.get() as usize] = None;
+    }
+
+    /// Forget the APs' remembered CSWs: the next access through each opens it afresh.
+    pub(crate) fn forget_ap_states(&mut self) {
+        self.ap_states = [None; 4];
     }
 
     /// Connects the debug port again (after the target lost power or the link dropped): the
@@ -498,6 +510,7 @@ impl Target {
     /// (probe-rs's `reinitialize` does nothing on an ST-LINK).
     pub fn reconnect(&mut self) -> Result<(), TargetError> {
         self.invalidate();
+        self.forget_ap_states();
         let probe = match (self.iface.take(), self.detached.take()) {
             (Some(iface), _) => iface.close(),
             (None, Some(probe)) => probe,
@@ -579,11 +592,20 @@ impl Target {
         addr: u64,
         f: impl FnOnce(&mut dyn ArmMemoryInterface) -> Result<R, ArmError>,
     ) -> Result<R, TargetError> {
-        let mut mem = self
-            .iface()?
-            .memory_interface(&fq(ap))
-            .map_err(|e| classify(ap.get(), addr, e))?;
-        f(&mut *mem).map_err(|e| classify(ap.get(), addr, e))
+        self.iface()?;
+        let classified = |e| classify(ap.get(), addr, e);
+        let (Some(iface), raw_dap) = (self.iface.as_mut(), self.raw_dap) else {
+            unreachable!("checked by iface() above");
+        };
+        if raw_dap {
+            let state = &mut self.ap_states[ap.get() as usize];
+            let mut mem =
+                memap::CachedMemAp::open(&mut **iface, fq(ap), state).map_err(classified)?;
+            f(&mut mem).map_err(classified)
+        } else {
+            let mut mem = iface.memory_interface(&fq(ap)).map_err(classified)?;
+            f(&mut *mem).map_err(classified)
+        }
     }
 
     /// Attaches AP3 on first use: its CPUID must read as a Cortex-M4.
@@ -611,6 +633,7 @@ impl Target {
                 })
             }
             other => {
+                self.ap_states[ApIndex::CM4.get() as usize] = None;
                 let diagnosis = self.diagnose_ap3(other.ok());
                 let err = ap3_error(&diagnosis);
                 self.ap3 = Ap3State::Failed(diagnosis);

@@ -1,0 +1,303 @@
+//! A MEM-AP whose CSW h7sh remembers between commands, for probes that give raw DAP access
+//! (CMSIS-DAP, J-Link).
+//!
+//! probe-rs's `memory_interface` opens the AP afresh on every call: it reads IDR, CSW and CFG
+//! (three round trips: probe-rs's CMSIS-DAP batch flushes at every read) before the access
+//! itself. What h7sh keeps instead is the CSW that probe-rs chose when it first opened the AP;
+//! an access then writes CSW only when its size differs from the last one written, and TAR, and
+//! reads or writes DRW: the writes queue in probe-rs's batch behind the read, so a single read is
+//! one DAP transfer, one round trip (as pyOCD and OpenOCD do it).
+//!
+//! What is remembered is dropped ([`ApState`] set back to `None`) whenever it may no longer hold:
+//! after any failed access (a FAULT or WAIT leaves sticky flags and probe-rs's ABORT; a lost link
+//! may have powered the DP down), a reconnect, a reset h7sh makes and connect under reset. A
+//! power cycle of the board resets the DP, which shows as a failed access first.
+
+use probe_rs::architecture::arm::ap::{ApRegister, CSW, DRW, TAR};
+use probe_rs::architecture::arm::memory::ArmMemoryInterface;
+use probe_rs::architecture::arm::{ArmDebugInterface, ArmError, FullyQualifiedApAddress};
+use probe_rs::probe::DebugProbeError;
+use probe_rs::MemoryInterface;
+
+/// CSW.Size (bits 2:0) and CSW.AddrInc (bits 5:4), the only fields an access changes.
+const CSW_SIZE_MASK: u32 = 0x7;
+const CSW_ADDRINC_SINGLE: u32 = 1 << 4;
+const CSW_ADDRINC_MASK: u32 = 0x3 << 4;
+/// TAR auto-increment is guaranteed only within a 1 KiB block (ADIv5.2 C2.2.2).
+const AUTOINC_BLOCK: u64 = 1024;
+/// CSW.DeviceEn: the AP can make transfers now (clear while its bus is off, e.g. AP3 with the
+/// CM4 gated or D2 without a debug clock).
+const CSW_DEVICE_EN: u32 = 1 << 6;
+
+/// What h7sh knows of one AP's registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ApState {
+    /// The CSW last written (probe-rs's choice of protection and master bits, with the size
+    /// and auto-increment of the last access).
+    pub csw: u32,
+    /// An APB-AP: 32-bit accesses only.
+    pub only_32bit: bool,
+}
+
+/// Access size in CSW.Size encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Size {
+    U8 = 0,
+    U16 = 1,
+    U32 = 2,
+}
+
+impl Size {
+    fn bytes(self) -> u64 {
+        1 << self as u64
+    }
+}
+
+/// probe-rs's memory interface over the remembered state of one AP.
+pub(crate) struct CachedMemAp<'a> {
+    iface: &'a mut dyn ArmDebugInterface,
+    ap: FullyQualifiedApAddress,
+    state: &'a mut Option<ApState>,
+    /// Forget the state after this access: the AP's bus was off when it was opened, so what it
+    /// read back may not be what it holds once the bus comes up.
+    transient: bool,
+}
+
+impl Drop for CachedMemAp<'_> {
+    fn drop(&mut self) {
+        if self.transient {
+            *self.state = None;
+        }
+    }
+}
+
+impl<'a> CachedMemAp<'a> {
+    /// The AP's memory interface; the first time (or after the state was dropped) probe-rs opens
+    /// it once, and the CSW it wrote is read back and kept.
+    pub(crate) fn open(
+        iface: &'a mut dyn ArmDebugInterface,
+        ap: FullyQualifiedApAddress,
+        state: &'a mut Option<ApState>,
+    ) -> Result<Self, ArmError> {
+        let mut transient = false;
+        if state.is_none() {
+            let only_32bit = {
+                let mem = iface.memory_interface(&ap)?;
+                !mem.supports_8bit_transfers()?
+            };
+            let csw = iface.read_raw_ap_register(&ap, CSW::ADDRESS)?;
+            transient = csw & CSW_DEVICE_EN == 0;
+            *state = Some(ApState { csw, only_32bit });
+        }
+        Ok(CachedMemAp {
+            iface,
+            ap,
+            state,
+            transient,
+        })
+    }
+
+    fn state(&mut self) -> Result<&mut ApState, ArmError> {
+        self.state
+            .as_mut()
+            .ok_or_else(|| ArmError::Other("the AP's state was dropped".into()))
+    }
+
+    /// Runs an access; any failure drops what is remembered of this AP.
+    fn guarded<R>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<R, ArmError>,
+    ) -> Result<R, ArmError> {
+        let result = f(self);
+        if result.is_err() {
+            *self.state = None;
+        }
+        result
+    }
+
+    /// CSW for `size` with auto-increment on, written only when it differs from the last.
+    fn set_size(&mut self, size: Size) -> Result<(), ArmError> {
+        let state = self.state()?;
+        if state.only_32bit && size != Size::U32 {
+            return Err(ArmError::UnsupportedTransferWidth(
+                size.bytes() as usize * 8,
+            ));
+        }
+        let csw =
+            (state.csw & !(CSW_SIZE_MASK | CSW_ADDRINC_MASK)) | size as u32 | CSW_ADDRINC_SINGLE;
+        if csw != state.csw {
+            self.iface
+                .write_raw_ap_register(&self.ap, CSW::ADDRESS, csw)?;
+            // Kept only once the write is on its way; a failure drops the state anyway.
+            self.state()?.csw = csw;
+        }
+        Ok(())
+    }
+
+    fn set_tar(&mut self, address: u64) -> Result<(), ArmError> {
+        let tar = u32::try_from(address).map_err(|_| ArmError::OutOfBounds)?;
+        self.iface
+            .write_raw_ap_register(&self.ap, TAR::ADDRESS, tar)
+    }
+
+    /// `count` DRW reads from `address` on, each as a 32-bit word with the item in its lane:
+    /// one TAR write and one block per 1 KiB auto-increment block (a single read when one item).
+    fn read_items(&mut self, address: u64, size: Size, out: &mut [u32]) -> Result<(), ArmError> {
+        let step = size.bytes();
+        if !address.is_multiple_of(step) {
+            return Err(ArmError::alignment_error(address, step as usize));
+        }
+        self.set_size(size)?;
+        let mut addr = address;
+        let mut rest = out;
+        while !rest.is_empty() {
+            let room = ((AUTOINC_BLOCK - addr % AUTOINC_BLOCK) / step) as usize;
+            let (chunk, tail) = rest.split_at_mut(room.min(rest.len()));
+            self.set_tar(addr)?;
+            if let [only] = chunk {
+                *only = self.iface.read_raw_ap_register(&self.ap, DRW::ADDRESS)?;
+            } else {
+                self.iface
+                    .read_raw_ap_register_repeated(&self.ap, DRW::ADDRESS, chunk)?;
+            }
+            addr += step * chunk.len() as u64;
+            rest = tail;
+        }
+        Ok(())
+    }
+
+    /// `values` (each already in its byte lane) to DRW from `address` on.
+    fn write_items(&mut self, address: u64, size: Size, values: &[u32]) -> Result<(), ArmError> {
+        let step = size.bytes();
+        if !address.is_multiple_of(step) {
+            return Err(ArmError::alignment_error(address, step as usize));
+        }
+        self.set_size(size)?;
+        let mut addr = address;
+        let mut rest = values;
+        while !rest.is_empty() {
+            let room = ((AUTOINC_BLOCK - addr % AUTOINC_BLOCK) / step) as usize;
+            let (chunk, tail) = rest.split_at(room.min(rest.len()));
+            self.set_tar(addr)?;
+            if let [only] = chunk {
+                self.iface
+                    .write_raw_ap_register(&self.ap, DRW::ADDRESS, *only)?;
+            } else {
+                self.iface
+                    .write_raw_ap_register_repeated(&self.ap, DRW::ADDRESS, chunk)?;
+            }
+            addr += step * chunk.len() as u64;
+            rest = tail;
+        }
+        Ok(())
+    }
+}
+
+/// The byte lane of the item at `address` in a DRW word (ADIv5.2 C2.2.6: data is on the lanes of
+/// the address, not shifted down).
+fn lane_shift(address: u64) -> u32 {
+    ((address & 3) * 8) as u32
+}
+
+impl MemoryInterface<ArmError> for CachedMemAp<'_> {
+    fn supports_native_64bit_access(&mut self) -> bool {
+        false
+    }
+
+    fn read_64(&mut self, address: u64, data: &mut [u64]) -> Result<(), ArmError> {
+        let mut words = vec![0u32; data.len() * 2];
+        self.read_32(address, &mut words)?;
+        for (d, w) in data.iter_mut().zip(words.chunks_exact(2)) {
+            *d = u64::from(w[0]) | (u64::from(w[1]) << 32);
+        }
+        Ok(())
+    }
+
+    fn read_32(&mut self, address: u64, data: &mut [u32]) -> Result<(), ArmError> {
+        self.guarded(|m| m.read_items(address, Size::U32, data))
+    }
+
+    fn read_16(&mut self, address: u64, data: &mut [u16]) -> Result<(), ArmError> {
+        let mut words = vec![0u32; data.len()];
+        self.guarded(|m| m.read_items(address, Size::U16, &mut words))?;
+        for (i, (d, w)) in data.iter_mut().zip(words).enumerate() {
+            *d = (w >> lane_shift(address + 2 * i as u64)) as u16;
+        }
+        Ok(())
+    }
+
+    fn read_8(&mut self, address: u64, data: &mut [u8]) -> Result<(), ArmError> {
+        let mut words = vec![0u32; data.len()];
+        self.guarded(|m| m.read_items(address, Size::U8, &mut words))?;
+        for (i, (d, w)) in data.iter_mut().zip(words).enumerate() {
+            *d = (w >> lane_shift(address + i as u64)) as u8;
+        }
+        Ok(())
+    }
+
+    fn write_64(&mut self, address: u64, data: &[u64]) -> Result<(), ArmError> {
+        let words: Vec<u32> = data
+            .iter()
+            .flat_map(|d| [*d as u32, (*d >> 32) as u32])
+            .collect();
+        self.write_32(address, &words)
+    }
+
+    fn write_32(&mut self, address: u64, data: &[u32]) -> Result<(), ArmError> {
+        self.guarded(|m| m.write_items(address, Size::U32, data))
+    }
+
+    fn write_16(&mut self, address: u64, data: &[u16]) -> Result<(), ArmError> {
+        let lanes: Vec<u32> = (0..data.len())
+            .map(|i| u32::from(data[i]) << lane_shift(address + 2 * i as u64))
+            .collect();
+        self.guarded(|m| m.write_items(address, Size::U16, &lanes))
+    }
+
+    fn write_8(&mut self, address: u64, data: &[u8]) -> Result<(), ArmError> {
+        let lanes: Vec<u32> = (0..data.len())
+            .map(|i| u32::from(data[i]) << lane_shift(address + i as u64))
+            .collect();
+        self.guarded(|m| m.write_items(address, Size::U8, &lanes))
+    }
+
+    fn supports_8bit_transfers(&self) -> Result<bool, ArmError> {
+        Ok(self.state.is_some_and(|s| !s.only_32bit))
+    }
+
+    fn flush(&mut self) -> Result<(), ArmError> {
+        self.guarded(|m| m.iface.flush())
+    }
+}
+
+impl ArmMemoryInterface for CachedMemAp<'_> {
+    fn fully_qualified_address(&self) -> FullyQualifiedApAddress {
+        self.ap.clone()
+    }
+
+    fn base_address(&mut self) -> Result<u64, ArmError> {
+        let ap = self.ap.clone();
+        self.iface.memory_interface(&ap)?.base_address()
+    }
+
+    fn get_arm_debug_interface(&mut self) -> Result<&mut dyn ArmDebugInterface, DebugProbeError> {
+        Ok(&mut *self.iface)
+    }
+
+    fn generic_status(&mut self) -> Result<CSW, ArmError> {
+        let raw = self.iface.read_raw_ap_register(&self.ap, CSW::ADDRESS)?;
+        CSW::try_from(raw).map_err(ArmError::RegisterParse)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_sit_on_the_lanes_of_their_address() {
+        assert_eq!(lane_shift(0x2000_0000), 0);
+        assert_eq!(lane_shift(0x2000_0002), 16);
+        assert_eq!(lane_shift(0x2000_0003), 24);
+    }
+}
