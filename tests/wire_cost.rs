@@ -78,8 +78,14 @@ fn commands_stay_within_their_round_trip_budgets_on_cmsis_dap() {
     let rt = cost(&mut s, "read RCC_GCR", "write RCC_GCR.BOOT_C2 1");
     assert!(rt <= 3, "field write: {rt}");
     let mut s = session("nucleo-h755zi-q", kind);
+    // Connecting: probe-rs's attach and DP power-up take 18 of these; h7sh adds DPIDR,
+    // DBGMCU_IDC through AP2 and the CM7's CPUID (each AP opened once).
+    let rt = round_trips(&mut s);
+    assert!(rt <= 30, "connect: {rt}");
     let rt = cost(&mut s, "", "ob");
     assert!(rt <= 4, "ob: {rt}");
+    let rt = cost(&mut s, "", "show RCC");
+    assert!(rt <= 13, "show RCC (13 runs of registers): {rt}");
     for scenario in [
         "nucleo-h755zi-q",
         "bcm4-off",
