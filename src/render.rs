@@ -159,9 +159,18 @@ pub fn text(o: &Outcome, s: &Style) -> String {
                     .old
                     .map(|o| format!(" (was {})", hex(o, w.size)))
                     .unwrap_or_default();
+                let back = match w.readback {
+                    Some(b) => format!(
+                        "; reads back {}: {} did not take the written value (read-only, \
+                         set-only or self-clearing in silicon)",
+                        hex(b, w.size),
+                        w.not_taken.join(", ")
+                    ),
+                    None => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "{target}: {verb} {} to {:#010x} via AP{}{old}",
+                    "{target}: {verb} {} to {:#010x} via AP{}{old}{back}",
                     hex(w.new, w.size),
                     w.address,
                     w.ap
@@ -302,10 +311,13 @@ pub fn text(o: &Outcome, s: &Style) -> String {
                 }
             }
         }
-        Outcome::Core { action, status } => {
+        Outcome::Core { action, status, pc } => {
+            let at = pc
+                .map(|pc| format!(" at PC {pc:#010x}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "{} {action}: {}",
+                "{} {action}: {}{at}",
                 status.core.name(),
                 status.state.name()
             );

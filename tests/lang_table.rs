@@ -151,6 +151,102 @@ fn good_cases() -> Vec<(&'static str, Command)> {
         ("find MODER", C::Find("MODER".into())),
         ("find \"rcc cr\"", C::Find("rcc cr".into())),
         ("info", C::Info),
+        ("ap cm4", C::Ap(Some(3))),
+        ("ap APB-D", C::Ap(Some(2))),
+        ("ap d3", C::Ap(Some(1))),
+        ("core 0", C::Core(Some(CoreName::Cm7))),
+        ("core 3", C::Core(Some(CoreName::Cm4))),
+        (
+            "mdw 0x24000000 4",
+            C::Read {
+                target: addr(0x2400_0000, Some(AccessSize::U32)),
+                count: Some(4),
+            },
+        ),
+        (
+            "mdh 0x24000002",
+            C::Read {
+                target: addr(0x2400_0002, Some(AccessSize::U16)),
+                count: None,
+            },
+        ),
+        (
+            "MDB 0x24000003 2",
+            C::Read {
+                target: addr(0x2400_0003, Some(AccessSize::U8)),
+                count: Some(2),
+            },
+        ),
+        (
+            "read32 0x24000000 16",
+            C::Read {
+                target: addr(0x2400_0000, Some(AccessSize::U32)),
+                count: Some(4),
+            },
+        ),
+        (
+            "read16 0x24000000 4",
+            C::Read {
+                target: addr(0x2400_0000, Some(AccessSize::U16)),
+                count: Some(2),
+            },
+        ),
+        (
+            "read8 0x24000000/b",
+            C::Read {
+                target: addr(0x2400_0000, Some(AccessSize::U8)),
+                count: None,
+            },
+        ),
+        (
+            "mww 0x24000000 0x11223344",
+            C::Write {
+                target: addr(0x2400_0000, Some(AccessSize::U32)),
+                value: num(0x1122_3344),
+            },
+        ),
+        (
+            "mwh 0x24000000 7",
+            C::Write {
+                target: addr(0x2400_0000, Some(AccessSize::U16)),
+                value: num(7),
+            },
+        ),
+        (
+            "mwb 0x24000000 7",
+            C::Write {
+                target: addr(0x2400_0000, Some(AccessSize::U8)),
+                value: num(7),
+            },
+        ),
+        (
+            "write32 0x24000000 1",
+            C::Write {
+                target: addr(0x2400_0000, Some(AccessSize::U32)),
+                value: num(1),
+            },
+        ),
+        (
+            "write16 0x24000000 1",
+            C::Write {
+                target: addr(0x2400_0000, Some(AccessSize::U16)),
+                value: num(1),
+            },
+        ),
+        (
+            "write8 0x24000000 1",
+            C::Write {
+                target: addr(0x2400_0000, Some(AccessSize::U8)),
+                value: num(1),
+            },
+        ),
+        ("h", C::Halt),
+        ("g", C::Resume),
+        ("go", C::Resume),
+        ("c", C::Resume),
+        ("continue", C::Resume),
+        ("s", C::Step),
+        ("help ob set", C::Help(Some("ob set".into()))),
         ("status", C::Status),
         ("reconnect", C::Reconnect),
         ("halt", C::Halt),
@@ -505,6 +601,29 @@ fn bad_inputs_give_clear_errors() {
         ),
         ("run \"a\"b", "right after a quoted string", "space", 1, 8),
         ("core cm9", "unknown core `cm9`", "`cm7`, `cm4`", 1, 6),
+        ("core 2", "AP2 has no core", "`core cm4` (AP3)", 1, 6),
+        (
+            "mdw RCC_CR",
+            "takes an address, not the name `RCC_CR`",
+            "read RCC_CR",
+            1,
+            5,
+        ),
+        (
+            "mdw 0x24000000/h",
+            "`mdw` makes 32-bit accesses",
+            "drop the size suffix",
+            1,
+            5,
+        ),
+        (
+            "read32 0x24000000 6",
+            "LEN 6 is not a whole number",
+            "in bytes, as pyOCD",
+            1,
+            19,
+        ),
+        ("mww 0x24000000 1 4", "unexpected", "usage: write", 1, 18),
         ("sim", "missing sub-command for `sim`", "sim stats", 1, 4),
         (
             "sim jump",

@@ -14,6 +14,8 @@ pub struct Ap3Evidence {
     pub dbgmcu_cr: Option<u32>,
     /// CPUID as read through AP3 (0 on a gated core).
     pub cm4_cpuid: Option<u32>,
+    /// The session connected under reset already: the hints do not suggest it again.
+    pub connected_under_reset: bool,
 }
 
 /// A named cause with the text a user needs.
@@ -42,6 +44,7 @@ pub fn gather(read: &mut dyn FnMut(u8, u64) -> Option<u32>) -> Ap3Evidence {
         dbgmcu_cr: read(ap::APB_D, dbgmcu::BASE_APBD + dbgmcu::CR)
             .or_else(|| read(ap::CM7, dbgmcu::BASE_SYSBUS + dbgmcu::CR)),
         cm4_cpuid: None,
+        connected_under_reset: false,
     }
 }
 
@@ -83,10 +86,15 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
             "the D2 domain is in Stop/Standby (RCC_CR.D2CKRDY = 0) and DBGMCU_CR.DBGSTOP_D2/DBGSTBY_D2 \
              are 0, so AP3 has no debug clock"
                 .to_string(),
-            "keep the D2 debug clock on: `write DBGMCU_CR DBGSTOP_D2=1 DBGSTBY_D2=1` (a field \
-             write that keeps DBGMCU_CR's other bits; works through AP0 or AP2), or connect \
-             with --connect-under-reset"
-                .to_string(),
+            format!(
+                "keep the D2 debug clock on: `write DBGMCU_CR DBGSTOP_D2=1 DBGSTBY_D2=1` (a field \
+                 write that keeps DBGMCU_CR's other bits; works through AP0 or AP2){}",
+                if evidence.connected_under_reset {
+                    ""
+                } else {
+                    ", or connect with --connect-under-reset"
+                }
+            ),
         )
     } else {
         let mut seen = Vec::new();
@@ -110,9 +118,15 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
         (
             "ap3-unreachable-unknown",
             format!("no known cause found ({seen})"),
-            "check the CM4 boot address (FLASH_BOOT4_CUR) and supply configuration (PWR_CR3); \
-             try --connect-under-reset"
-                .to_string(),
+            format!(
+                "check the CM4 boot address (FLASH_BOOT4_CUR) and supply configuration \
+                 (PWR_CR3){}",
+                if evidence.connected_under_reset {
+                    "; `reset system halt` catches both cores at their reset vectors"
+                } else {
+                    "; try --connect-under-reset"
+                }
+            ),
         )
     };
     Ap3Diagnosis {

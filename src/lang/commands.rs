@@ -2,7 +2,9 @@
 
 use super::lex::{Statement, Token};
 use super::value::{self, NUMBER_HINT};
-use super::{Command, CoreName, ParseError, ResetKind, SimCommand, Target, Value, WaitOp};
+use super::{
+    AccessSize, Command, CoreName, ParseError, ResetKind, SimCommand, Target, Value, WaitOp,
+};
 
 /// What an argument position takes; used by completion and documented in `help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -86,6 +88,8 @@ pub struct Args {
     end_col: usize,
     raw: Option<(String, usize)>,
     cmd: String,
+    /// The command word as typed, lower case (an alias such as `mdw` changes the meaning).
+    typed: String,
     usage: &'static str,
     spec: &'static CommandSpec,
 }
@@ -408,6 +412,7 @@ pub(crate) fn parse_statement(stmt: Statement) -> Result<Command, ParseError> {
         end_col: stmt.end_col,
         raw: stmt.raw,
         cmd: spec.name.to_string(),
+        typed: first.text.to_lowercase(),
         usage: spec.synopsis,
         spec,
     };
@@ -448,8 +453,14 @@ pub fn suggest(word: &str) -> Option<&'static str> {
         return None;
     }
     let w = word.to_lowercase();
+    // A typo of a reading command must not be answered with a writing one (`mdw` is not `w`):
+    // writing commands are proposed only for words that start like one.
+    let looks_like_write = w.starts_with('w') || w.starts_with("mw");
     let mut best: Option<(usize, &'static str)> = None;
     for spec in COMMANDS {
+        if spec.name == "write" && !looks_like_write {
+            continue;
+        }
         for cand in std::iter::once(&spec.name).chain(spec.aliases.iter()) {
             let d = edit_distance(&w, cand);
             if d <= 2 && d < w.chars().count() && best.is_none_or(|(bd, _)| d < bd) {
@@ -473,6 +484,27 @@ pub fn help_text(cmd: Option<&str>) -> Result<String, ParseError> {
         out.push_str("Type `help CMD` for details.\n");
         return Ok(out);
     };
+    let mut words = word.split_whitespace();
+    let first = words.next().unwrap_or(word);
+    if let (Some(parent), Some(sub_word)) = (lookup(first), words.next()) {
+        let Some(sub) = parent.subcommands.iter().find(|s| s.matches(sub_word)) else {
+            let subs: Vec<&str> = parent.subcommands.iter().map(|s| s.name).collect();
+            return Err(ParseError::new(
+                format!("`{}` has no sub-command `{sub_word}`", parent.name),
+                if subs.is_empty() {
+                    format!("`help {}` describes it", parent.name)
+                } else {
+                    format!("its sub-commands: {}", subs.join(", "))
+                },
+                1,
+                1,
+            ));
+        };
+        return Ok(format!(
+            "usage: {}\n\n{}\n\n{}\n",
+            sub.synopsis, sub.summary, sub.help
+        ));
+    }
     let Some(spec) = lookup(word) else {
         let hint = match suggest(word) {
             Some(s) => format!("did you mean `{s}`? type `help` for the list"),
@@ -504,28 +536,127 @@ pub fn help_text(cmd: Option<&str>) -> Result<String, ParseError> {
 // ---------------------------------------------------------------------------
 // Argument parsers
 
+/// AP labels `ap` accepts besides numbers (what `ap` lists), as `core` accepts AP numbers.
+const AP_LABELS: [(&str, u64); 5] = [("cm7", 0), ("d3", 1), ("apb-d", 2), ("apbd", 2), ("cm4", 3)];
+
 fn p_ap(a: &mut Args) -> Result<Command, ParseError> {
+    if let Some(word) = a.keyword(&AP_LABELS.map(|(l, _)| l)) {
+        let n = AP_LABELS.iter().find(|(l, _)| *l == word).map(|(_, n)| *n);
+        return Ok(Command::Ap(n));
+    }
     Ok(Command::Ap(a.opt_number("N")?))
 }
 
 fn p_core(a: &mut Args) -> Result<Command, ParseError> {
-    Ok(Command::Core(
-        match a.opt_keyword_strict("core", &["cm7", "cm4"])? {
-            Some("cm7") => Some(CoreName::Cm7),
-            Some(_) => Some(CoreName::Cm4),
-            None => None,
-        },
-    ))
+    let numeric = a
+        .tokens
+        .get(a.pos)
+        .is_some_and(|t| !t.quoted && value::parse_number(&t.text).is_ok());
+    if !numeric {
+        return Ok(Command::Core(
+            match a.opt_keyword_strict("core", &["cm7", "cm4"])? {
+                Some("cm7") => Some(CoreName::Cm7),
+                Some(_) => Some(CoreName::Cm4),
+                None => None,
+            },
+        ));
+    }
+    let col = a.tokens.get(a.pos).map(|t| t.col);
+    match a.opt_number("core")? {
+        None => Ok(Command::Core(None)),
+        Some(0) => Ok(Command::Core(Some(CoreName::Cm7))),
+        Some(3) => Ok(Command::Core(Some(CoreName::Cm4))),
+        Some(n) => Err(ParseError::new(
+            format!("AP{n} has no core"),
+            "the cores are `core cm7` (AP0) and `core cm4` (AP3); `ap N` selects any AP",
+            col.unwrap_or(0),
+            a.line,
+        )),
+    }
+}
+
+/// Peers' memory commands as aliases of `read`/`write`: OpenOCD's `mdw ADDR [COUNT]` and
+/// `mww ADDR VALUE`, pyOCD's `read32 ADDR [LEN]` (LEN in bytes, as pyOCD counts it) and
+/// `write32 ADDR VALUE`, with their 16- and 8-bit forms.
+const SIZED_ALIASES: [(&str, AccessSize, bool); 12] = [
+    ("mdw", AccessSize::U32, false),
+    ("mdh", AccessSize::U16, false),
+    ("mdb", AccessSize::U8, false),
+    ("read32", AccessSize::U32, true),
+    ("read16", AccessSize::U16, true),
+    ("read8", AccessSize::U8, true),
+    ("mww", AccessSize::U32, false),
+    ("mwh", AccessSize::U16, false),
+    ("mwb", AccessSize::U8, false),
+    ("write32", AccessSize::U32, false),
+    ("write16", AccessSize::U16, false),
+    ("write8", AccessSize::U8, false),
+];
+
+/// The target of a sized alias: an address, at the alias's size.
+fn sized_target(
+    a: &mut Args,
+    target: Target,
+) -> Result<(Target, Option<(AccessSize, bool)>), ParseError> {
+    let Some(&(alias, size, bytes)) = SIZED_ALIASES.iter().find(|(n, _, _)| *n == a.typed) else {
+        return Ok((target, None));
+    };
+    let col = a.tokens[a.pos - 1].col;
+    match target {
+        Target::Address { addr, size: None } => Ok((
+            Target::Address {
+                addr,
+                size: Some(size),
+            },
+            Some((size, bytes)),
+        )),
+        Target::Address { size: Some(s), .. } if s == size => Ok((target, Some((size, bytes)))),
+        Target::Address { .. } => Err(ParseError::new(
+            format!("`{alias}` makes {}-bit accesses", size.bytes() * 8),
+            "drop the size suffix, or use `read`/`write` with it".to_string(),
+            col,
+            a.line,
+        )),
+        Target::Name(n) => Err(ParseError::new(
+            format!("`{alias}` takes an address, not the name `{n}`"),
+            format!("use `read {n}` / `write {n} VALUE` for registers by name"),
+            col,
+            a.line,
+        )),
+    }
 }
 
 fn p_read(a: &mut Args) -> Result<Command, ParseError> {
     let target = a.target("TARGET")?;
+    let (target, sized) = sized_target(a, target)?;
+    let col = a.tokens.get(a.pos).map(|t| t.col);
     let count = a.opt_number("COUNT")?;
+    let count = match (sized, count) {
+        (Some((size, true)), Some(len)) => {
+            let bytes = u64::from(size.bytes());
+            if len == 0 || len % bytes != 0 {
+                return Err(ParseError::new(
+                    format!("LEN {len} is not a whole number of {bytes}-byte items"),
+                    format!(
+                        "`{}` counts LEN in bytes, as pyOCD does (e.g. {} for 4 items); \
+                         `read ADDR COUNT` counts items",
+                        a.typed,
+                        4 * bytes
+                    ),
+                    col.unwrap_or(0),
+                    a.line,
+                ));
+            }
+            Some(len / bytes)
+        }
+        (_, count) => count,
+    };
     Ok(Command::Read { target, count })
 }
 
 fn p_write(a: &mut Args) -> Result<Command, ParseError> {
     let target = a.target("TARGET")?;
+    let (target, _) = sized_target(a, target)?;
     if a.next_is_assignment() {
         let register = match target {
             Target::Name(n) => n,
@@ -607,7 +738,12 @@ fn p_reg(a: &mut Args) -> Result<Command, ParseError> {
 }
 
 fn p_help(a: &mut Args) -> Result<Command, ParseError> {
-    Ok(Command::Help(a.opt_word()))
+    // `help ob set`: a command and one of its sub-commands, kept as one topic.
+    let topic = a.opt_word().map(|cmd| match a.opt_word() {
+        Some(sub) => format!("{cmd} {sub}"),
+        None => cmd,
+    });
+    Ok(Command::Help(topic))
 }
 
 fn p_sim(a: &mut Args) -> Result<Command, ParseError> {
@@ -774,11 +910,12 @@ static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "ap",
         aliases: &[],
-        synopsis: "ap [N]",
+        synopsis: "ap [N|cm7|d3|apb-d|cm4]",
         summary: "show or select the access port",
-        help: "Without N, shows the current access port. With N, selects it: 0 = CM7 (AXI), \
-               1 = D3 AHB, 2 = APB-D (debug components), 3 = CM4 (AHB).",
-        args: &[ArgKind::Number],
+        help: "Without N, lists the access ports and marks the selected one. With N (or its \
+               label), selects it: 0 `cm7` = CM7 AHB-AP, 1 `d3` = D3 AHB-AP, 2 `apb-d` = APB-AP \
+               (ROM table, DBGMCU, trace), 3 `cm4` = CM4 AHB-AP.",
+        args: &[ArgKind::Keywords(&["cm7", "d3", "apb-d", "cm4"])],
         repeat_last: false,
         subcommands: &[],
         parse: p_ap,
@@ -786,9 +923,10 @@ static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "core",
         aliases: &[],
-        synopsis: "core [cm7|cm4]",
+        synopsis: "core [cm7|cm4|0|3]",
         summary: "show or select the core (and its access port)",
-        help: "Without argument, shows the selected core. `core cm7` selects AP 0, `core cm4` selects AP 3.",
+        help: "Without argument, shows the selected core (the selected AP's line). `core cm7` (or \
+               `core 0`) selects AP0, `core cm4` (or `core 3`) selects AP3.",
         args: &[ArgKind::Keywords(&["cm7", "cm4"])],
         repeat_last: false,
         subcommands: &[],
@@ -796,12 +934,14 @@ static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "read",
-        aliases: &["r"],
+        aliases: &["r", "mdw", "mdh", "mdb", "read32", "read16", "read8"],
         synopsis: "read|r TARGET [COUNT]",
         summary: "read a register, field or memory",
         help: "TARGET is a name (PERIPH.REG.FIELD, PERIPH_REG, GPIOA.AFR[1], P.CL[2].REG) or an \
                address with an optional access size: /b (8-bit), /h (16-bit), /w (32-bit), \
-               e.g. `read 0x08000000/w 4`. COUNT reads that many consecutive items.",
+               e.g. `read 0x08000000/w 4`. COUNT reads that many consecutive items. OpenOCD's \
+               `mdw|mdh|mdb ADDR [COUNT]` and pyOCD's `read32|read16|read8 ADDR [LEN]` (LEN in \
+               bytes, as in pyOCD) read memory at their size.",
         args: &[ArgKind::Target, ArgKind::Number],
         repeat_last: false,
         subcommands: &[],
@@ -809,12 +949,14 @@ static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "write",
-        aliases: &["w"],
+        aliases: &["w", "mww", "mwh", "mwb", "write32", "write16", "write8"],
         synopsis: "write|w TARGET VALUE | write|w REG FIELD=VALUE...",
         summary: "write a register, field or memory",
         help: "`write TARGET VALUE` writes a register, field or address. `write REG F1=V1 F2=V2` \
                updates several fields in one read-modify-write. VALUE is a number (42, 0x2A, \
-               0b101010, 0o52, `_` separators) or an enumerated value name such as Enabled.",
+               0b101010, 0o52, `_` separators) or an enumerated value name such as Enabled. \
+               OpenOCD's `mww|mwh|mwb ADDR VALUE` and pyOCD's `write32|write16|write8 ADDR \
+               VALUE` write memory at their size.",
         args: &[ArgKind::Target, ArgKind::FieldAssignments],
         repeat_last: true,
         subcommands: &[],
@@ -847,7 +989,8 @@ static COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         synopsis: "info",
         summary: "show chip, probe and session information",
-        help: "Shows the connected part, probe, selected core/AP and loaded SVD.",
+        help: "Shows the probe and connection, the loaded SVD, the chip's identity (DPIDR, \
+               DBGMCU_IDC) and each access port with its ROM table and core (CPUID).",
         args: &[],
         repeat_last: false,
         subcommands: &[],
@@ -880,8 +1023,8 @@ static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "halt",
-        aliases: &[],
-        synopsis: "halt",
+        aliases: &["h"],
+        synopsis: "halt|h",
         summary: "halt the selected core",
         help: "Halts the selected core and shows its PC.",
         args: &[],
@@ -891,8 +1034,8 @@ static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "resume",
-        aliases: &[],
-        synopsis: "resume",
+        aliases: &["g", "go", "c", "continue"],
+        synopsis: "resume|go|g|continue|c",
         summary: "resume the selected core",
         help: "Lets the selected core run.",
         args: &[],
@@ -902,8 +1045,8 @@ static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "step",
-        aliases: &[],
-        synopsis: "step",
+        aliases: &["s"],
+        synopsis: "step|s",
         summary: "single-step the selected core",
         help: "Executes one instruction on the (halted) selected core and shows the new PC.",
         args: &[],
@@ -1016,7 +1159,8 @@ static COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         synopsis: "snap NAME [PERIPH...]",
         summary: "save a snapshot of peripheral registers",
-        help: "Saves the registers of the listed peripherals (default: all) under NAME for `diff`.",
+        help: "Saves the registers of the listed peripherals under NAME for `diff` (default: \
+               FLASH, RCC, PWR, DBGMCU, SYSCFG and HSEM, the ones that decide how the cores boot).",
         args: &[ArgKind::Word, ArgKind::Peripheral],
         repeat_last: true,
         subcommands: &[],
@@ -1060,7 +1204,9 @@ static COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         synopsis: "record FILE | record stop",
         summary: "record commands to a script file",
-        help: "Appends every following command, in canonical form, to FILE until `record stop`. \
+        help: "Writes every following command that succeeds, in canonical form, to FILE \
+               (replacing it; failed commands are left out so the script replays cleanly) \
+               until `record stop`. \
                Quote a file literally named stop: `record \"stop\"`.",
         args: &[ArgKind::File],
         repeat_last: false,

@@ -56,6 +56,15 @@ impl AccessSize {
             AccessSize::U32 => 'w',
         }
     }
+
+    /// Bytes per item.
+    pub fn bytes(self) -> u32 {
+        match self {
+            AccessSize::U8 => 1,
+            AccessSize::U16 => 2,
+            AccessSize::U32 => 4,
+        }
+    }
 }
 
 /// A value to write or compare: a number, or a symbol (enumerated-value

@@ -221,7 +221,8 @@ impl Session {
 
     fn dispatch(&mut self, cmd: &Command) -> Result<Outcome, ShellError> {
         match cmd {
-            Command::Ap(None) | Command::Core(None) => Ok(self.ap_outcome(true)),
+            Command::Ap(None) => Ok(self.ap_outcome(true)),
+            Command::Core(None) => Ok(self.ap_outcome(false)),
             Command::Ap(Some(n)) => {
                 self.ap = ApIndex::new(*n)?;
                 Ok(self.ap_outcome(false))
@@ -342,13 +343,26 @@ impl Session {
                 })
             }
             Tgt::Name(name) => {
-                if count.is_some() {
+                let (dev, r) = self.resolve(name)?;
+                if let Some(count) = count {
+                    let hint = match r {
+                        Resolved::Register(id) => {
+                            let reg = dev.register(id);
+                            match self.bus_address(reg.address) {
+                                Ok(a) => format!(
+                                    "read {count} items from its address: `read {a:#010x} {count}`, \
+                                     or the whole peripheral with `show`"
+                                ),
+                                Err(_) => "read several items with an address".to_string(),
+                            }
+                        }
+                        _ => "read several items with an address: `read ADDRESS COUNT`".to_string(),
+                    };
                     return Err(ShellError::bad_value(
                         "COUNT applies to addresses, not to register names",
-                        "read several words with an address: `read 0x58024400 4`",
+                        hint,
                     ));
                 }
-                let (dev, r) = self.resolve(name)?;
                 match r {
                     Resolved::Peripheral(p) => Err(ShellError::bad_value(
                         format!("`{}` is a peripheral", dev.peripheral(p).name),
@@ -726,6 +740,8 @@ impl Session {
                     size: width.bytes() * 8,
                     old: None,
                     new: *v,
+                    readback: None,
+                    not_taken: Vec::new(),
                 };
                 if !self.options.dry_run {
                     self.target.write(self.ap, *addr, width, *v as u32)?;
@@ -770,7 +786,7 @@ impl Session {
         if !reg.access.is_writable() {
             return Err(ShellError::refused(
                 format!("{name} is read-only"),
-                "nothing was written",
+                read_only_hint(&name),
             ));
         }
         if reg.size < 64 && value >> reg.size != 0 {
@@ -780,16 +796,22 @@ impl Session {
             ));
         }
         let addr = self.bus_address(reg.address)?;
-        let op = WriteOp {
+        let mut op = WriteOp {
             address: addr,
             ap: self.ap.get(),
             size: reg.size,
             old: None,
             new: value,
+            readback: None,
+            not_taken: Vec::new(),
         };
         if !self.options.dry_run {
             self.target
                 .write(self.ap, addr, Self::reg_width(reg.size), value as u32)?;
+            let all: Vec<FieldId> = (0..reg.fields.len() as u32)
+                .map(|field| FieldId { reg: id, field })
+                .collect();
+            self.check_readback(dev, id, &all, &mut op)?;
         }
         Ok(Outcome::Written {
             target: name,
@@ -842,7 +864,7 @@ impl Session {
             if !f.access.is_writable() || !reg.access.is_writable() {
                 return Err(ShellError::refused(
                     format!("{fname} is read-only"),
-                    "nothing was written",
+                    read_only_hint(&fname),
                 ));
             }
             if f.width < 64 && v >> f.width != 0 {
@@ -895,16 +917,20 @@ impl Session {
             let f = dev.field(fid);
             new = (new & !f.mask()) | ((v << f.lsb) & f.mask());
         }
-        let op = WriteOp {
+        let mut op = WriteOp {
             address: addr,
             ap: self.ap.get(),
             size: reg.size,
             old: Some(old),
             new,
+            readback: None,
+            not_taken: Vec::new(),
         };
         if !self.options.dry_run {
             self.check_interrupt()?;
             self.target.write(self.ap, addr, width, new as u32)?;
+            let written: Vec<FieldId> = fields.iter().map(|&(fid, _)| fid).collect();
+            self.check_readback(dev, id, &written, &mut op)?;
         }
         let target = if fields.len() == 1 {
             dev.canonical_name(Resolved::Field(fields[0].0))
@@ -916,6 +942,55 @@ impl Session {
             writes: vec![op],
             dry_run: self.options.dry_run,
         })
+    }
+
+    /// Reads a written register back (as pyOCD's `wreg -r` does) and names the fields of
+    /// `written` that do not hold what was written: silicon that ignores a write (a read-only
+    /// CUR register, a set-only bit, a self-clearing start bit) must not look like success.
+    /// Fields whose writes act rather than store (write-1-to-clear...) and write-only ones are
+    /// not compared; registers with read side effects are not read back.
+    fn check_readback(
+        &mut self,
+        dev: &Device,
+        id: RegId,
+        written: &[FieldId],
+        op: &mut WriteOp,
+    ) -> Result<(), ShellError> {
+        let reg = dev.register(id);
+        if !reg.access.is_readable()
+            || reg.read_side_effect
+            || reg.fields.iter().any(|f| f.read_side_effect)
+        {
+            return Ok(());
+        }
+        // Fields that hold what is written (a set-only one holds a 1, and keeps it when 0 is
+        // written: exactly the surprise to report).
+        let stores = |f: &crate::svd::Field| {
+            matches!(
+                f.modified_write,
+                ModifiedWrite::Modify | ModifiedWrite::OneToSet | ModifiedWrite::ZeroToClear
+            ) && f.access.is_readable()
+        };
+        let width = Self::reg_width(reg.size);
+        let back = u64::from(self.target.read(self.ap, op.address, width, 1)?[0]);
+        let mut not_taken = Vec::new();
+        if reg.fields.is_empty() {
+            if back != op.new {
+                not_taken.push("bits".to_string());
+            }
+        } else {
+            for &fid in written {
+                let f = dev.field(fid);
+                if stores(f) && (back ^ op.new) & f.mask() != 0 {
+                    not_taken.push(f.name.clone());
+                }
+            }
+        }
+        if !not_taken.is_empty() {
+            op.readback = Some(back);
+            op.not_taken = not_taken;
+        }
+        Ok(())
     }
 
     // ---- cores -------------------------------------------------------------------------------
@@ -940,7 +1015,15 @@ impl Session {
             _ => self.target.step(core)?,
         };
         self.known_state.insert(core, status.state);
-        Ok(Outcome::Core { action, status })
+        // Where it stopped, as J-Link Commander and pyOCD show on halt and step.
+        let pc = match (action, status.state) {
+            ("halt" | "step", CoreState::Halted) => self
+                .target
+                .read_core_reg(core, CoreRegister::by_name("pc")?)
+                .ok(),
+            _ => None,
+        };
+        Ok(Outcome::Core { action, status, pc })
     }
 
     fn reset(&mut self, kind: ResetKind, halt: bool) -> Result<Outcome, ShellError> {
@@ -1188,7 +1271,7 @@ impl Session {
                 });
             }
             if elapsed >= timeout {
-                return Err(TargetError::Timeout(format!(
+                return Err(TargetError::ConditionTimeout(format!(
                     "{name} {} {expected:#x} not reached within {timeout} ms (last value {current:#x})",
                     op.as_str()
                 ))
@@ -1241,4 +1324,25 @@ fn merge_reserved_gaps(
         out_groups.push(group.clone());
     }
     (out_runs, out_groups)
+}
+
+/// What to do instead of writing a read-only register or field: option bytes change through
+/// `ob set`, flash status flags through their clear register; otherwise nothing to add.
+fn read_only_hint(name: &str) -> String {
+    let upper = name.to_ascii_uppercase();
+    let field = upper.rsplit('.').next().unwrap_or(&upper).to_string();
+    if upper.starts_with("FLASH.") && upper.contains("_CUR") {
+        let example = if upper.matches('.').count() == 2 {
+            format!("`ob set {field}=VALUE`")
+        } else {
+            "`ob set NAME=VALUE` (see `ob`)".to_string()
+        };
+        format!("nothing was written; current option bytes change only by programming: {example}")
+    } else if upper.starts_with("FLASH.SR") {
+        "nothing was written; flash status flags clear through FLASH_CCR1/CCR2 (write 1 to \
+         the CLR_ bit)"
+            .to_string()
+    } else {
+        "nothing was written".to_string()
+    }
 }

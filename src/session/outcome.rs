@@ -51,6 +51,14 @@ pub struct WriteOp {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<u64>,
     pub new: u64,
+    /// The register read back after the write, when it differs from what was written in the
+    /// bits that should hold it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readback: Option<u64>,
+    /// Fields (or `bits`) that do not read back as written: read-only, set-only or
+    /// self-clearing in silicon whatever the SVD says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_taken: Vec<String>,
 }
 
 /// A `find` hit.
@@ -132,6 +140,10 @@ pub enum Outcome {
     Core {
         action: &'static str,
         status: CoreStatus,
+        /// The PC where a halt or step left the core (None if it did not stop or the register
+        /// transfer failed).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pc: Option<u32>,
     },
     Registers {
         core: &'static str,

@@ -40,6 +40,9 @@ pub enum TargetError {
     NotHalted(u8),
     #[error("timed out: {0}")]
     Timeout(String),
+    /// `wait`: the condition did not hold in time (not a core that failed to answer).
+    #[error("timed out: {0}")]
+    ConditionTimeout(String),
     #[error("unknown core register `{0}`")]
     UnknownCoreRegister(String),
     #[error("unknown chip `{0}`")]
@@ -65,7 +68,7 @@ impl TargetError {
             TargetError::Ap3Unreachable { .. } => "ap3-unreachable",
             TargetError::NoSuchAp(_) | TargetError::NoCore(_) => "ap",
             TargetError::NotHalted(_) => "not-halted",
-            TargetError::Timeout(_) => "timeout",
+            TargetError::Timeout(_) | TargetError::ConditionTimeout(_) => "timeout",
             TargetError::UnknownCoreRegister(_) => "unknown-name",
             TargetError::UnknownChip(_) => "chip",
             TargetError::Unaligned { .. } | TargetError::ApWidth { .. } => "bad-value",
@@ -113,10 +116,21 @@ impl TargetError {
             TargetError::ProbeUnsupported { .. } => {
                 "use a CMSIS-DAP or J-Link probe for this, or the virtual board".into()
             }
-            TargetError::Access { ap, .. } => format!(
-                "check the address is mapped in the view of AP{ap} (`ap` lists them); \
-                 flash reads fault under RDP level 1; `doctor` checks both"
-            ),
+            TargetError::Access { ap, addr, .. } => {
+                let (flash, size) = crate::h7::facts::boot_state::BOOT_FLASH;
+                if (flash..flash + size).contains(addr) {
+                    "flash reads fault under RDP level 1 (`doctor` checks it); flash is written \
+                     only through the FLASH interface (unlock, PG, 256-bit words), never by a \
+                     plain bus write"
+                        .into()
+                } else {
+                    format!(
+                        "the address is unmapped, protected or not clocked in the view of \
+                         AP{ap} (a peripheral whose RCC clock enable is 0 faults); `find` gives \
+                         register addresses"
+                    )
+                }
+            }
             TargetError::Ap3Unreachable { hint, .. } => hint.clone(),
             TargetError::NoSuchAp(_) => {
                 "use `ap 0` (CM7), `ap 1` (D3), `ap 2` (APB-D) or `ap 3` (CM4)".into()
@@ -127,6 +141,11 @@ impl TargetError {
             TargetError::NotHalted(_) => "halt the core first: `halt`".into(),
             TargetError::Timeout(_) => {
                 "the core may be in reset, in low power or locked up: see `status`".into()
+            }
+            TargetError::ConditionTimeout(_) => {
+                "nothing changed it in time: wait longer with `timeout MS`, or check what should \
+                 change it (`status` shows whether the cores run; `doctor` checks the boot state)"
+                    .into()
             }
             TargetError::UnknownCoreRegister(_) => {
                 "core registers: r0-r12, sp, lr, pc, xpsr, msp, psp, control, primask, basepri, \

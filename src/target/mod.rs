@@ -174,6 +174,8 @@ pub struct Target {
     /// Per AP (0..=3): its CSW as last written, so an access need not reopen the AP (raw-DAP
     /// probes only; an ST-LINK's firmware keeps its own).
     ap_states: [Option<memap::ApState>; 4],
+    /// Connected with `--connect-under-reset` (hints do not suggest it again).
+    connected_under_reset: bool,
     probe_name: String,
     /// The probe gives raw DAP access (CMSIS-DAP, J-Link); an ST-LINK runs memory commands in
     /// its firmware instead, with its own limits (halfword blocks, see `read_block`).
@@ -288,6 +290,7 @@ impl Target {
             detached: None,
             link_down: None,
             ap_states: [None; 4],
+            connected_under_reset: opts.connect_under_reset,
             probe_name,
             raw_dap,
             identity: ChipIdentity {
@@ -649,6 +652,7 @@ impl Target {
             self.raw_with_mem(ap, addr, |m| m.read_word_32(addr)).ok()
         });
         evidence.cm4_cpuid = cm4_cpuid;
+        evidence.connected_under_reset = self.connected_under_reset;
         ap3::diagnose(evidence)
     }
 

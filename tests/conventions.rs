@@ -1,0 +1,212 @@
+//! What users of OpenOCD, pyOCD and J-Link Commander bring (issue 10, items 5, 8 and 9): the
+//! peers' command forms work and mean what they mean there, `ap` and `core` take each other's
+//! forms, halt and step say where the core stopped, a typo of a reading command is never answered
+//! with a writing one, and every example in the help texts is a valid command.
+
+mod common;
+use common::*;
+
+#[test]
+fn ap_takes_labels_and_core_takes_ap_numbers_and_core_alone_shows_one_line() {
+    let (code, out, err) = sim("nucleo-h755zi-q", "ap cm4; core; core 0; ap apb-d; ap");
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("* AP3 cm4"), "{out}");
+    assert_eq!(
+        lines[1], lines[0],
+        "`core` shows the selected core's line only: {out}"
+    );
+    assert!(lines[2].starts_with("* AP0 cm7"), "{out}");
+    assert!(lines[3].starts_with("* AP2 apb-d"), "{out}");
+    assert_eq!(lines.len(), 4 + 4, "`ap` alone lists the four APs: {out}");
+    let (code, _, err) = sim("nucleo-h755zi-q", "core 2");
+    assert_eq!(code, 1);
+    assert!(err.contains("AP2 has no core"), "{err}");
+}
+
+#[test]
+fn openocd_and_pyocd_memory_commands_access_memory_at_their_size() {
+    let (code, out, err) = sim(
+        "nucleo-h755zi-q",
+        "mww 0x24000000 0x11223344; mdh 0x24000002; mdb 0x24000001; mdw 0x24000000; \
+         write16 0x24000000 0xBEEF; read32 0x24000000 8; read8 0x24000003",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("0x24000002: 0x1122\n"), "{out}");
+    assert!(out.contains("0x24000001: 0x33\n"), "{out}");
+    assert!(out.contains("0x24000000: 0x11223344\n"), "{out}");
+    // pyOCD's LEN is in bytes: 8 bytes are two words.
+    assert!(out.contains("0x24000000: 0x1122beef 0x00000000\n"), "{out}");
+    assert!(out.contains("0x24000003: 0x11\n"), "{out}");
+}
+
+#[test]
+fn halt_and_step_say_where_the_core_stopped_under_the_peers_short_names() {
+    let (code, out, err) = sim("nucleo-h755zi-q", "h; s; s; g; status");
+    assert_eq!(code, 0, "{err}");
+    let pcs: Vec<u32> = out
+        .lines()
+        .filter_map(|l| l.split("at PC ").nth(1))
+        .map(|pc| u32::from_str_radix(pc.trim_start_matches("0x"), 16).unwrap())
+        .collect();
+    assert_eq!(pcs.len(), 3, "halt and two steps each give the PC: {out}");
+    assert!(
+        pcs[1] > pcs[0] && pcs[2] > pcs[1],
+        "steps advance the PC: {pcs:x?}"
+    );
+    assert!(out.contains("cm7 resume: running"), "{out}");
+}
+
+#[test]
+fn the_pc_is_in_the_json_of_halt_and_absent_from_resume() {
+    let (code, objs, err) = sim_json("nucleo-h755zi-q", "halt; resume");
+    assert_eq!(code, 0, "{err}");
+    assert!(objs[0]["pc"].as_u64().is_some(), "{:?}", objs[0]);
+    assert!(objs[1].get("pc").is_none(), "{:?}", objs[1]);
+}
+
+#[test]
+fn a_typo_of_a_reading_command_is_never_answered_with_a_writing_one() {
+    for typo in ["mdx", "mdd", "md", "rd", "reed", "rad", "mdq", "dump"] {
+        if let Some(s) = h7sh::lang::suggest(typo) {
+            let spec = h7sh::lang::lookup(s).unwrap();
+            assert_ne!(spec.name, "write", "`{typo}` was answered with `{s}`");
+        }
+    }
+    assert_eq!(h7sh::lang::suggest("wirte"), Some("write"));
+    assert_eq!(h7sh::lang::suggest("mwx"), Some("mww"));
+}
+
+#[test]
+fn help_describes_sub_commands() {
+    let (code, out, err) = sim("nucleo-h755zi-q", "help ob set");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("usage: ob set NAME=VALUE"), "{out}");
+    let (code, _, err) = sim("nucleo-h755zi-q", "help ob frob");
+    assert_eq!(code, 1);
+    assert!(err.contains("its sub-commands: set"), "{err}");
+}
+
+/// Every command quoted in a help text (`...` starting with a command name) parses: the help
+/// cannot drift from the grammar.
+#[test]
+fn every_example_in_the_help_texts_parses() {
+    let mut checked = 0;
+    let mut specs: Vec<&h7sh::lang::CommandSpec> = h7sh::lang::commands().iter().collect();
+    let subs: Vec<&h7sh::lang::CommandSpec> =
+        specs.iter().flat_map(|s| s.subcommands.iter()).collect();
+    specs.extend(subs);
+    for spec in specs {
+        for (i, example) in spec.help.split('`').enumerate() {
+            let first = example.split_whitespace().next().unwrap_or("");
+            // Odd pieces are inside backticks; only those that start with a command are examples
+            // (others are names, values or flags).
+            if i % 2 == 0 || h7sh::lang::lookup(first).is_none() || !example.contains(' ') {
+                continue;
+            }
+            // Placeholders in upper case (`write TARGET VALUE`) are usage, not examples.
+            if example
+                .split_whitespace()
+                .skip(1)
+                .any(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_uppercase() || c == '.'))
+            {
+                continue;
+            }
+            h7sh::lang::parse(example)
+                .unwrap_or_else(|e| panic!("help of `{}`: `{example}`: {e}", spec.name));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} examples found");
+}
+
+/// Issue 10 item 2: a write that silicon ignores is never reported as done. Read-only registers
+/// ST marks read-write are refused with what to do instead; a write that does not read back
+/// (set-only BOOT_C2) says so, in text and JSON; a write that took says nothing more.
+#[test]
+fn writes_that_do_not_take_effect_are_refused_or_reported() {
+    let (code, _, err) = sim("nucleo-h755zi-q", "write FLASH_OPTSR_CUR.RDP 0xBB");
+    assert_eq!(code, 1);
+    assert!(err.contains("FLASH.OPTSR_CUR.RDP is read-only"), "{err}");
+    assert!(err.contains("`ob set RDP=VALUE`"), "{err}");
+    let (code, _, err) = sim("nucleo-h755zi-q", "write FLASH_SR1 0");
+    assert_eq!(code, 1);
+    assert!(err.contains("FLASH_CCR1"), "{err}");
+    let (code, _, err) = sim("nucleo-h755zi-q", "read FLASH_OPTKEYR");
+    assert_eq!(code, 1);
+    assert!(err.contains("write-only"), "{err}");
+
+    let (code, out, err) = sim(
+        "bcm4-off",
+        "write RCC_GCR.BOOT_C2 1; write RCC_GCR.BOOT_C2 0; write RCC_CR.HSION 1",
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(!lines[0].contains("reads back"), "{out}");
+    assert!(
+        lines[1].contains("reads back 0x00000008: BOOT_C2 did not take the written value"),
+        "{out}"
+    );
+    assert!(!lines[2].contains("reads back"), "{out}");
+
+    let (code, objs, err) = sim_json(
+        "bcm4-off",
+        "write RCC_GCR.BOOT_C2 1; write RCC_GCR.BOOT_C2 0",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        objs[0]["writes"][0].get("readback").is_none(),
+        "{:?}",
+        objs[0]
+    );
+    assert_eq!(objs[1]["writes"][0]["readback"], 8, "{:?}", objs[1]);
+    assert_eq!(
+        objs[1]["writes"][0]["not_taken"][0], "BOOT_C2",
+        "{:?}",
+        objs[1]
+    );
+}
+
+/// Issue 10 item 4: hints follow from the command and the state, and never suggest what was
+/// already done or what does not exist.
+#[test]
+fn hints_follow_the_command_and_the_state() {
+    let hint_of = |scenario: &str, flags: &[&str], cmds: &str| {
+        let mut args = vec!["--sim", scenario, "--json"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["-c", cmds]);
+        let o = Sandbox::new().run(&args);
+        let err = stderr(&o);
+        let e: serde_json::Value = serde_json::from_str(err.lines().last().unwrap_or(""))
+            .unwrap_or_else(|e| panic!("{cmds}: no JSON error ({e}): {err}"));
+        e["hint"].as_str().unwrap().to_string()
+    };
+    let h = hint_of("nucleo-h755zi-q", &[], "read FLASH_OPTSR_CUR 2");
+    assert!(h.contains("`read 0x5200201c 2`"), "{h}");
+    let h = hint_of("nucleo-h755zi-q", &[], "write 0x08000000 0");
+    assert!(h.contains("FLASH interface"), "{h}");
+    let h = hint_of("nucleo-h755zi-q", &[], "read 0x60000000");
+    assert!(!h.contains("`ap` lists"), "`ap` lists no memory map: {h}");
+    assert!(h.contains("not clocked"), "{h}");
+    let h = hint_of(
+        "nucleo-h755zi-q",
+        &[],
+        "wait RCC_CR.D2CKRDY == 0 timeout 100",
+    );
+    assert!(h.contains("timeout MS"), "{h}");
+    assert!(
+        !h.contains("locked up"),
+        "a register wait is not a core timeout: {h}"
+    );
+    let h = hint_of("cm4-stop-no-dbg", &[], "core cm4; read 0xE000ED00");
+    assert!(h.contains("--connect-under-reset"), "{h}");
+    let h = hint_of(
+        "cm4-stop-no-dbg",
+        &["--connect-under-reset"],
+        "core cm4; read 0xE000ED00",
+    );
+    assert!(
+        !h.contains("--connect-under-reset"),
+        "already connected under reset: {h}"
+    );
+}
