@@ -210,3 +210,35 @@ fn hints_follow_the_command_and_the_state() {
         "already connected under reset: {h}"
     );
 }
+
+/// Issue 10 item 3: one fix per cause. The AP3 error's hint starts with exactly the commands
+/// `doctor` gives for the same cause (one text, defined once in `h7::ap3`), each pasteable.
+#[test]
+fn the_ap3_error_and_doctor_give_the_same_fix() {
+    for scenario in ["bcm4-off", "cm4-stop-no-dbg"] {
+        let (_, _, err) = sim_json(scenario, "core cm4; read 0xE000ED00");
+        let e: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
+        let hint = e["hint"].as_str().unwrap();
+        let (code, objs, err) = sim_json(scenario, "doctor");
+        assert_eq!(code, 0, "{err}");
+        let finding = objs[0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["summary"].as_str().unwrap().contains("AP3"))
+            .unwrap_or_else(|| panic!("{scenario}: no AP3 finding: {:?}", objs[0]));
+        let fix: Vec<&str> = finding["fix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert!(
+            hint.starts_with(&format!("`{}`", fix.join("; "))),
+            "{scenario}: hint {hint:?} vs doctor {fix:?}"
+        );
+        for command in fix {
+            h7sh::lang::parse(command).unwrap_or_else(|e| panic!("{command}: {e}"));
+        }
+    }
+}

@@ -53,7 +53,10 @@ fn an_error_stops_the_script_with_file_line_col_message_hint_and_exit_1() {
     );
     assert!(err.contains(&shown), "{err}");
     assert!(
-        err.contains("  hint: release it now with `write RCC_GCR.BOOT_C2 1`"),
+        err.contains("  hint: `ob set BCM4=1; reset`: ")
+            && err.contains(
+                "to release the CM4 once, without changing option bytes: `write RCC_GCR.BOOT_C2 1`"
+            ),
         "{err}"
     );
 }

@@ -56,13 +56,10 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
     let dbg_d2 = evidence
         .dbgmcu_cr
         .map(|v| v & (dbgmcu::DBGSTOP_D2 | dbgmcu::DBGSTBY_D2));
-    let (id, cause, hint) = if bcm4 == Some(0) && boot_c2 == Some(0) {
+    let (id, cause) = if bcm4 == Some(0) && boot_c2 == Some(0) {
         (
             "cm4-not-booted",
             "the CM4 is not booted: BCM4 option byte is 0 and RCC_GCR.BOOT_C2 is 0".to_string(),
-            "release it now with `write RCC_GCR.BOOT_C2 1`, or enable it for good with \
-             FLASH_OPTSR_PRG.BCM4 = 1 (option-byte programming) and a system reset"
-                .to_string(),
         )
     } else if bcm4 == Some(1)
         && boot_c2 == Some(0)
@@ -76,9 +73,6 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
             "the CM4 is not booted although BCM4 = 1: the option byte was programmed after the \
              last reset (CPUID reads 0 through AP3, RCC_GCR.BOOT_C2 = 0, D2 clock running)"
                 .to_string(),
-            "reset the chip (`reset`) so the boot logic samples BCM4 again, or release the CM4 now \
-             with `write RCC_GCR.BOOT_C2 1`"
-                .to_string(),
         )
     } else if d2ckrdy == Some(0) && dbg_d2 == Some(0) {
         (
@@ -86,15 +80,6 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
             "the D2 domain is in Stop/Standby (RCC_CR.D2CKRDY = 0) and DBGMCU_CR.DBGSTOP_D2/DBGSTBY_D2 \
              are 0, so AP3 has no debug clock"
                 .to_string(),
-            format!(
-                "keep the D2 debug clock on: `write DBGMCU_CR DBGSTOP_D2=1 DBGSTBY_D2=1` (a field \
-                 write that keeps DBGMCU_CR's other bits; works through AP0 or AP2){}",
-                if evidence.connected_under_reset {
-                    ""
-                } else {
-                    ", or connect with --connect-under-reset"
-                }
-            ),
         )
     } else {
         let mut seen = Vec::new();
@@ -118,21 +103,65 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
         (
             "ap3-unreachable-unknown",
             format!("no known cause found ({seen})"),
-            format!(
-                "check the CM4 boot address (FLASH_BOOT4_CUR) and supply configuration \
-                 (PWR_CR3){}",
-                if evidence.connected_under_reset {
-                    "; `reset system halt` catches both cores at their reset vectors"
-                } else {
-                    "; try --connect-under-reset"
-                }
-            ),
         )
     };
+    let hint = hint(id, evidence.connected_under_reset);
     Ap3Diagnosis {
         id,
         cause,
         hint,
         evidence,
     }
+}
+
+/// The fix of an AP3 cause: commands a user can paste, and what they do. The one text per
+/// cause: the AP3 error's hint, `doctor` and `report` all use it.
+pub fn fix(id: &str, connected_under_reset: bool) -> (Vec<String>, String) {
+    let or_under_reset = if connected_under_reset {
+        ""
+    } else {
+        "; or connect with --connect-under-reset"
+    };
+    match id {
+        "cm4-not-booted" => (
+            vec!["ob set BCM4=1".into(), "reset".into()],
+            "programs the CM4 boot option for good (acts at the reset); to release the CM4 \
+             once, without changing option bytes: `write RCC_GCR.BOOT_C2 1`"
+                .into(),
+        ),
+        "cm4-boot-pending-reset" => (
+            vec!["reset".into()],
+            "the boot logic samples BCM4 at reset; to release the CM4 without a reset: \
+             `write RCC_GCR.BOOT_C2 1`"
+                .into(),
+        ),
+        "d2-stop-debug-off" => (
+            // Through AP0 (DBGMCU at 0x5C001000 on the CM7's bus), so the fix also works on
+            // probes that reach AP0 only (ST-LINK/V2 below V2J28).
+            vec!["write DBGMCU_CR DBGSTOP_D2=1 DBGSTBY_D2=1".into()],
+            format!(
+                "keeps the D2 debug clock on while the CM4 is in Stop/Standby (what IDEs do \
+                 with \"debug in low-power modes\"; a field write that keeps DBGMCU_CR's other \
+                 bits); works from AP0 on every probe{or_under_reset}"
+            ),
+        ),
+        _ => (
+            vec!["info".into(), "status".into()],
+            format!(
+                "no known cause matched: check the CM4 boot address (`ob`) and the supply \
+                 configuration (PWR_CR3){}, and post `report` output",
+                if connected_under_reset {
+                    "; `reset system halt` catches both cores at their reset vectors"
+                } else {
+                    "; try --connect-under-reset"
+                }
+            ),
+        ),
+    }
+}
+
+/// The hint of an AP3 error: the fix's commands, then what they do.
+fn hint(id: &str, connected_under_reset: bool) -> String {
+    let (commands, note) = fix(id, connected_under_reset);
+    format!("`{}`: {note}", commands.join("; "))
 }

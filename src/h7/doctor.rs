@@ -163,39 +163,6 @@ pub fn ap3_evidence(d: &Ap3Diagnosis) -> Evidence {
     ev
 }
 
-/// The fix commands of an AP3 diagnosis id.
-fn ap3_fix(id: &str) -> (Vec<String>, String) {
-    match id {
-        "cm4-not-booted" => (
-            vec!["ob set BCM4=1".into(), "reset".into()],
-            "programs the CM4 boot option for good (acts at the reset); to release the CM4 \
-             once, without changing option bytes: `write RCC_GCR.BOOT_C2 1`"
-                .into(),
-        ),
-        "cm4-boot-pending-reset" => (
-            vec!["reset".into()],
-            "the boot logic samples BCM4 at reset; to release the CM4 without a reset: \
-             `write RCC_GCR.BOOT_C2 1`"
-                .into(),
-        ),
-        "d2-stop-debug-off" => (
-            // Through AP0 (DBGMCU at 0x5C001000 on the CM7's bus), so the fix also works on
-            // probes that reach AP0 only (ST-LINK/V2 below V2J28).
-            vec!["write DBGMCU_CR DBGSTOP_D2=1 DBGSTBY_D2=1".into()],
-            "keeps the D2 debug clock on while the CM4 is in Stop/Standby (what IDEs do with \
-             \"debug in low-power modes\"); works from AP0 on every probe; or connect with \
-             --connect-under-reset"
-                .into(),
-        ),
-        _ => (
-            vec!["info".into(), "status".into()],
-            "no known cause matched: check the CM4 boot address (`ob`) and the supply \
-             configuration (PWR_CR3), try --connect-under-reset, and post `report` output"
-                .into(),
-        ),
-    }
-}
-
 fn not_booted(r: &Readings, core: &Core, cpuid_zero: bool) -> Option<Finding> {
     let bcm = r.optsr_cur.map(|v| get(v, core.bcm));
     let boot = flag(r.rcc_gcr, core.boot_bit);
@@ -365,7 +332,7 @@ pub fn diagnose(r: &Readings) -> Vec<Finding> {
     let mut ap3_unknown = None;
     match &r.cm4 {
         Cm4Access::Unreachable(d) => {
-            let (fix, note) = ap3_fix(d.id);
+            let (fix, note) = crate::h7::ap3::fix(d.id, d.evidence.connected_under_reset);
             let finding = Finding {
                 id: d.id,
                 severity: Severity::Error,
