@@ -84,6 +84,9 @@ pub struct Cli {
     /// One JSON object per command on stdout; errors as JSON on stderr
     #[arg(long)]
     pub json: bool,
+    /// Do not print the SVD line at start (errors and connect notes still print)
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Answer yes to every confirmation
     #[arg(long)]
     pub yes: bool,
@@ -318,7 +321,7 @@ pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
         part: cli.chip.clone(),
         ..LoadOptions::default()
     })?;
-    if !cli.json {
+    if !cli.json && !cli.quiet {
         eprintln!("{}", views.source_line);
     }
     let opts = ConnectOptions {

@@ -225,12 +225,23 @@ pub fn text(o: &Outcome, s: &Style) -> String {
         Outcome::Info {
             probe,
             connection,
+            wire,
             svd,
             identity,
             aps,
         } => {
             let _ = writeln!(out, "probe:      {probe}");
             let _ = writeln!(out, "connection: {connection}");
+            let volts = match wire.target_voltage {
+                Some(v) => format!("target voltage {v:.2} V"),
+                None => "target voltage not measured by this probe".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "wire:       {} at {} kHz, {volts}",
+                wire.protocol.to_uppercase(),
+                wire.speed_khz
+            );
             let _ = writeln!(out, "svd:        {svd}");
             let _ = writeln!(out, "chip:       {}", identity.chip);
             let _ = writeln!(out, "DPIDR:      {:#010x}", identity.dpidr);

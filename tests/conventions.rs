@@ -242,3 +242,61 @@ fn the_ap3_error_and_doctor_give_the_same_fix() {
         }
     }
 }
+
+/// Issue 10 items 7 and 13: `--speed` is honoured under `--sim` (the virtual probe rounds it
+/// as the real one does) and `info` shows the protocol, clock and target voltage.
+#[test]
+fn info_shows_the_wire_as_set_up() {
+    let cases = [
+        (
+            "cmsis-dap",
+            "1800",
+            "SWD at 1800 kHz, target voltage not measured",
+        ),
+        (
+            "stlink-v3",
+            "1800",
+            "SWD at 1000 kHz, target voltage 3.30 V",
+        ),
+        (
+            "stlink-v2",
+            "1800",
+            "SWD at 1800 kHz, target voltage 3.30 V",
+        ),
+        ("jlink", "2000", "SWD at 2000 kHz, target voltage 3.30 V"),
+    ];
+    for (kind, speed, wire) in cases {
+        let o = Sandbox::new().run(&[
+            "--sim",
+            "nucleo-h755zi-q",
+            "--sim-probe",
+            kind,
+            "--speed",
+            speed,
+            "-c",
+            "info",
+        ]);
+        let out = stdout(&o);
+        assert!(
+            out.contains(&format!("wire:       {wire}")),
+            "{kind}: {out}"
+        );
+    }
+}
+
+/// Issue 10 item 13: the SVD line is one short line, and `-q` leaves it out.
+#[test]
+fn the_svd_line_is_short_and_q_silences_it() {
+    let o = Sandbox::new().run(&["--sim", "nucleo-h755zi-q", "-c", "read RCC_CR"]);
+    let err = stderr(&o);
+    let line = err.lines().find(|l| l.starts_with("SVD: ")).unwrap();
+    assert!(line.chars().count() <= 100, "{line}");
+    let o = Sandbox::new().run(&["--sim", "nucleo-h755zi-q", "-q", "-c", "read RCC_CR"]);
+    assert!(o.status.success());
+    assert!(!stderr(&o).contains("SVD: "), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("RCC.CR @ 0x58024400"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -349,3 +349,17 @@ fn explicit_cm4_file() {
     assert!(again.from_cache);
     assert_eq!(again.cm4.name, "B");
 }
+
+/// Issue 10 item 7: a config key h7sh does not read is an error that says where the setting
+/// goes, never silently ignored.
+#[test]
+fn an_unknown_config_key_is_an_error_that_says_where_it_goes() {
+    let env = Env::new();
+    env.write("config/config.toml", "speed = 4000\n");
+    let e = load(&env.opts()).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("unknown key `speed`"), "{text}");
+    assert!(text.contains("--speed KHZ"), "{text}");
+    env.write("config/config.toml", "svd_patches = []\n");
+    assert!(load(&env.opts()).is_ok());
+}

@@ -1136,6 +1136,7 @@ impl Session {
         Outcome::Info {
             probe: self.target.probe_name().to_string(),
             connection: self.connection.clone(),
+            wire: self.target.wire().clone(),
             svd: self.views.source_line.clone(),
             identity: self.target.identity().clone(),
             aps,

@@ -130,6 +130,7 @@ pub enum Outcome {
     Info {
         probe: String,
         connection: String,
+        wire: crate::target::WireInfo,
         svd: String,
         identity: ChipIdentity,
         aps: Vec<ApInfo>,

@@ -86,6 +86,23 @@ fn read_config(dir: &Path) -> Result<Option<ConfigFile>, SvdError> {
     let table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| err(e.to_string()))?;
+    // A key h7sh does not read is an error, not silence: `speed = 4000` would otherwise look
+    // honoured.
+    if let Some(key) = table
+        .keys()
+        .find(|k| !["svd", "svd_cm4", "svd_patches"].contains(&k.as_str()))
+    {
+        let instead = match key.as_str() {
+            "speed" => "; the wire speed is `--speed KHZ` on the command line",
+            "protocol" => "; the wire protocol is `--protocol swd|jtag` on the command line",
+            "probe" => "; the probe is `--probe VID:PID[:SERIAL]` on the command line",
+            _ => "",
+        };
+        return Err(err(format!(
+            "unknown key `{key}`: h7sh reads only `svd`, `svd_cm4` and `svd_patches` from its \
+             config file{instead}"
+        )));
+    }
     // Relative paths in the config are relative to the config file's folder.
     let rel = |s: &str| {
         let p = PathBuf::from(s);

@@ -496,9 +496,9 @@ fn builtin_views(
         cm4 = builtin::patched(&cm4, user)?;
     }
     let n = cm7.patches.len();
+    // One short line (`-q` silences it); docs/svd.md says how to pick another.
     let source_line = format!(
-        "SVD: built-in {part} register set (ST's SVD facts +{n} patch{}, no descriptions; {}); \
-         {PICK_ANOTHER}",
+        "SVD: built-in {part} (+{n} patch{}; {}: no descriptions, --svd FILE adds them)",
         plural(n),
         origin.describe()
     );
@@ -641,7 +641,7 @@ pub fn load(opts: &LoadOptions) -> Result<DeviceViews, SvdError> {
         )
     };
     let source_line = format!(
-        "SVD: {}{cm4_note} (+{n} patch{}, {}, {}); {PICK_ANOTHER}",
+        "SVD: {}{cm4_note} (+{n} patch{}, {}, {})",
         cm7_path.display(),
         plural(n),
         if from_cache { "from cache" } else { "parsed" },

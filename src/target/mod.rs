@@ -162,6 +162,17 @@ enum Ap3State {
     Failed(Ap3Diagnosis),
 }
 
+/// How the probe talks to the chip, as set up at connect (for `info`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WireInfo {
+    /// `swd` or `jtag`.
+    pub protocol: &'static str,
+    /// The clock the probe runs at (a probe rounds a requested speed to one it has).
+    pub speed_khz: u32,
+    /// The target voltage the probe measured at connect; None if it cannot measure it.
+    pub target_voltage: Option<f32>,
+}
+
 /// A connection to the chip through probe-rs.
 pub struct Target {
     /// None only after a reconnect failed; `detached` then holds the probe for the next try.
@@ -176,6 +187,7 @@ pub struct Target {
     ap_states: [Option<memap::ApState>; 4],
     /// Connected with `--connect-under-reset` (hints do not suggest it again).
     connected_under_reset: bool,
+    wire: WireInfo,
     probe_name: String,
     /// The probe gives raw DAP access (CMSIS-DAP, J-Link); an ST-LINK runs memory commands in
     /// its firmware instead, with its own limits (halfword blocks, see `read_block`).
@@ -274,6 +286,14 @@ impl Target {
         if let Some(khz) = opts.speed_khz {
             probe.set_speed(khz).map_err(open_err)?;
         }
+        let wire = WireInfo {
+            protocol: match probe.protocol() {
+                Some(WireProtocol::Jtag) => "jtag",
+                _ => "swd",
+            },
+            speed_khz: probe.speed_khz(),
+            target_voltage: probe.get_target_voltage().ok().flatten(),
+        };
         let chip = match &opts.chip {
             Some(name) => {
                 let t = probe_rs::config::Registry::from_builtin_families()
@@ -291,6 +311,7 @@ impl Target {
             link_down: None,
             ap_states: [None; 4],
             connected_under_reset: opts.connect_under_reset,
+            wire,
             probe_name,
             raw_dap,
             identity: ChipIdentity {
@@ -487,6 +508,11 @@ impl Target {
             ));
         }
         Ok(())
+    }
+
+    /// Protocol, clock and target voltage as set up at connect.
+    pub fn wire(&self) -> &WireInfo {
+        &self.wire
     }
 
     pub fn probe_name(&self) -> &str {
