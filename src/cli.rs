@@ -78,6 +78,10 @@ pub struct Cli {
     /// Run commands (separated by `;` or newlines) and exit; stops at the first error (exit 1)
     #[arg(short = 'c', long = "command", value_name = "CMDS")]
     pub command: Vec<String>,
+    /// Run a file of h7sh commands (one or more per line, as typed) and exit, as pyOCD's -x;
+    /// stops at the first error (exit 1)
+    #[arg(short = 'x', long = "execute", value_name = "FILE")]
+    pub execute: Option<PathBuf>,
     /// Access port to start on (0 CM7, 1 D3, 2 APB-D, 3 CM4)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub ap: u64,
@@ -172,6 +176,10 @@ pub fn main_with(mut cli: Cli) -> i32 {
         }
         return 0;
     }
+    if let Some(e) = misplaced_option(&cli) {
+        report(&e);
+        return 1;
+    }
     if let Some(script) = cli.script.first() {
         // Before connecting: a wrong path should not wait for a probe first.
         if let Err(e) = crate::files::check(Path::new(script), crate::files::Kind::Script) {
@@ -181,7 +189,38 @@ pub fn main_with(mut cli: Cli) -> i32 {
             });
             return 1;
         }
+        // `h7sh cmds.txt`: a file of h7sh commands is run as one, as with -x.
+        if cli.script.len() == 1 && command_file(Path::new(script)).is_some() {
+            cli.execute = Some(PathBuf::from(cli.script.remove(0)));
+        }
     }
+    if let Some(scenario) = &cli.sim {
+        // `h7sh --sim cmds.txt`: a command file where a scenario was expected.
+        let path = Path::new(scenario);
+        if !scenario.ends_with(".toml") && path.is_file() && command_file(path).is_some() {
+            report(&ShellError::BadValue {
+                message: format!("`{scenario}` is a file of h7sh commands, not a scenario"),
+                hint: format!(
+                    "run it on the virtual board with `h7sh --sim -x {scenario}`; scenarios are \
+                     .toml files or built-in names (`h7sh --list-scenarios`)"
+                ),
+            });
+            return 1;
+        }
+    }
+    let executed = match &cli.execute {
+        None => None,
+        Some(path) => match crate::files::read_to_string(path, crate::files::Kind::Script) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                report(&ShellError::Io {
+                    message: format!("cannot read command file {}: {e}", path.display()),
+                    hint: "give the path of a file of h7sh commands".into(),
+                });
+                return 1;
+            }
+        },
+    };
     let mut session = match connect(&cli) {
         Ok(s) => s,
         Err(e) => {
@@ -192,6 +231,15 @@ pub fn main_with(mut cli: Cli) -> i32 {
     session.set_script_limits(crate::script::limits_from(&cli));
     if !cli.script.is_empty() {
         return match crate::script::run_cli(&mut session, &cli.script) {
+            Ok(()) => 0,
+            Err(e) => {
+                report(&e);
+                1
+            }
+        };
+    }
+    if let Some(input) = executed {
+        return match run_commands(&mut session, &input, cli.json, &style) {
             Ok(()) => 0,
             Err(e) => {
                 report(&e);
@@ -473,4 +521,40 @@ impl VirtualBoard for BoardHandle {
             .map(|c| c.scenario_name().to_string())
             .unwrap_or_default()
     }
+}
+
+/// The text of `path` if it is a file of h7sh commands (it parses as commands and is not a
+/// .rhai script), for `h7sh FILE` and the `--sim FILE` mix-up.
+fn command_file(path: &Path) -> Option<String> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("rhai"))
+    {
+        return None;
+    }
+    let text = crate::files::read_to_string(path, crate::files::Kind::Script).ok()?;
+    let commands = crate::lang::parse(&text).ok()?;
+    (!commands.is_empty()).then_some(text)
+}
+
+/// An h7sh option written after the script, where it would go to the script as an argument
+/// (`h7sh x.rhai --sim`): say so instead of connecting without it.
+fn misplaced_option(cli: &Cli) -> Option<ShellError> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let ours = |word: &str| {
+        let long = word.strip_prefix("--")?.split('=').next()?;
+        command
+            .get_arguments()
+            .any(|a| a.get_long() == Some(long))
+            .then(|| format!("--{long}"))
+    };
+    let flag = cli.script.iter().skip(1).find_map(|w| ours(w))?;
+    let script = &cli.script[0];
+    Some(ShellError::BadValue {
+        message: format!(
+            "`{flag}` comes after the script {script}, so it would be passed to the script"
+        ),
+        hint: format!("put h7sh's options before the script: `h7sh {flag} ... {script}`"),
+    })
 }

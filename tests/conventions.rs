@@ -300,3 +300,52 @@ fn the_svd_line_is_short_and_q_silences_it() {
         stdout(&o)
     );
 }
+
+/// Issue 10 item 14: command files run with `-x FILE` (pyOCD's convention) or as `h7sh FILE`;
+/// a command file given where a scenario goes, and h7sh options written after a script, get
+/// errors that say what was meant.
+#[test]
+fn command_files_and_misplaced_arguments() {
+    let sb = Sandbox::new();
+    let cmds = sb.dir.path().join("bringup.txt");
+    std::fs::write(
+        &cmds,
+        "# a forum repro\nread RCC_GCR.BOOT_C2\nwrite RCC_GCR.BOOT_C2 1\n",
+    )
+    .unwrap();
+    let cmds = cmds.to_str().unwrap();
+    let o = sb.run(&["--sim", "bcm4-off", "-x", cmds]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("RCC.GCR.BOOT_C2: wrote"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = sb.run(&["--sim", cmds]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is a file of h7sh commands, not a scenario"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains(&format!("h7sh --sim -x {cmds}")),
+        "{}",
+        stderr(&o)
+    );
+
+    let script = sb.dir.path().join("x.rhai");
+    std::fs::write(&script, "print(\"hi\");\n").unwrap();
+    let script = script.to_str().unwrap();
+    let o = sb.run(&[script, "--sim"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("`--sim` comes after the script"),
+        "{}",
+        stderr(&o)
+    );
+    // Arguments that are not h7sh options still go to the script.
+    let o = sb.run(&["--sim", script, "hello"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -9,6 +9,7 @@ mod toolkit;
 
 pub use error::ShellError;
 pub use outcome::*;
+pub use toolkit::{ObSetOutcome, ToolkitOutcome};
 
 use crate::h7::facts::dbgmcu;
 use crate::lang::{

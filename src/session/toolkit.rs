@@ -86,6 +86,8 @@ pub struct ObSetOutcome {
     pub relocked: bool,
     pub reset_needed: bool,
     pub steps: Vec<Step>,
+    /// The user answered no at the confirmation: nothing was written (not an error).
+    pub cancelled: bool,
 }
 
 /// `doctor`.
@@ -320,6 +322,10 @@ fn ob_text(out: &mut String, o: &ObOutcome, s: &Style) {
 }
 
 fn ob_set_text(out: &mut String, o: &ObSetOutcome, s: &Style) {
+    if o.cancelled {
+        let _ = writeln!(out, "cancelled: nothing was written");
+        return;
+    }
     if o.changes.is_empty() && o.discarded.is_empty() {
         let _ = writeln!(
             out,
@@ -641,6 +647,7 @@ impl Session {
             relocked: words.locked(),
             reset_needed: plan.reset_needed,
             steps: Vec::new(),
+            cancelled: false,
         };
         if plan.changes.is_empty() && plan.discarded.is_empty() {
             return Ok(outcome);
@@ -649,7 +656,10 @@ impl Session {
             outcome.steps = ob::dry_run_steps(&plan, words.locked());
             return Ok(outcome);
         }
-        self.confirm_ob_change(&plan)?;
+        if !self.confirm_ob_change(&plan)? {
+            outcome.cancelled = true;
+            return Ok(outcome);
+        }
         // From the unlock to the relock, Ctrl-C must not kill the process (in `-c` mode it
         // would): it sets the session flag, which the engine reads before OPTSTART only.
         crate::script::install_ctrlc(self.interrupt_flag());
@@ -671,10 +681,10 @@ impl Session {
         Ok(outcome)
     }
 
-    /// Interactive sessions ask; `-c` and scripts need `--yes`.
-    fn confirm_ob_change(&mut self, plan: &ob::ObPlan) -> Result<(), ShellError> {
+    /// Interactive sessions ask (false: the user said no); `-c` and scripts need `--yes`.
+    fn confirm_ob_change(&mut self, plan: &ob::ObPlan) -> Result<bool, ShellError> {
         if self.options.yes {
-            return Ok(());
+            return Ok(true);
         }
         let mut question = String::from("program the option bytes:\n");
         for c in &plan.changes {
@@ -699,13 +709,8 @@ impl Session {
         }
         question.push_str("go ahead?");
         if let Some(confirm) = self.confirm.as_mut() {
-            if confirm(&question) {
-                return Ok(());
-            }
-            return Err(ShellError::refused(
-                "option-byte change cancelled",
-                "nothing was written",
-            ));
+            // Answering no is a choice, not a failure (exit status 0, as `rm -i` does).
+            return Ok(confirm(&question));
         }
         Err(ShellError::refused(
             "`ob set` changes non-volatile option bytes and needs a confirmation",
