@@ -349,3 +349,37 @@ fn command_files_and_misplaced_arguments() {
     let o = sb.run(&["--sim", script, "hello"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Issue 10 item 6: `--dry-run` of `ob set` lists exactly the writes the real run makes, same
+/// addresses, values and order.
+#[test]
+fn the_dry_run_of_ob_set_lists_the_writes_of_the_real_run() {
+    let writes = |scenario: &str, mode: &str, cmd: &str| -> Vec<(u64, u64)> {
+        let o = Sandbox::new().run(&["--sim", scenario, "--json", mode, "-c", cmd]);
+        assert!(o.status.success(), "{cmd} {mode}: {}", stderr(&o));
+        let v: serde_json::Value =
+            serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+        v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| Some((s["address"].as_u64()?, s["value"].as_u64()?)))
+            .collect()
+    };
+    for (scenario, cmd) in [
+        ("bcm4-off", "ob set BCM4=1"),
+        ("nucleo-h755zi-q", "ob set BOR_LEV=2 IWDG1_SW=0"),
+        ("cm4-bad-boot", "ob set BCM4_ADD0=0x0810"),
+    ] {
+        let dry = writes(scenario, "--dry-run", cmd);
+        let real = writes(scenario, "--yes", cmd);
+        assert!(!dry.is_empty(), "{scenario}: {cmd}: no writes listed");
+        assert_eq!(dry, real, "{scenario}: {cmd}");
+    }
+    // And in the real run's order: relock, then verify.
+    let o = Sandbox::new().run(&["--sim", "bcm4-off", "--dry-run", "-c", "ob set BCM4=1"]);
+    let out = stdout(&o);
+    let relock = out.find("relock: FLASH_OPTCR.OPTLOCK").unwrap();
+    let verify = out.find("verify: the *_CUR").unwrap();
+    assert!(relock < verify, "{out}");
+}

@@ -1179,11 +1179,19 @@ pub struct ProgramReport {
 /// fault must not leave OPTCR unlocked.
 pub const RELOCK_ATTEMPTS: u32 = 5;
 
-/// The steps a plan would take, without touching the chip (--dry-run).
-pub fn dry_run_steps(plan: &ObPlan, locked: bool) -> Vec<Step> {
+/// The sequence `program` would run on the chip as it is now (`words`): the same writes, with
+/// the same values, in the same order, and its checks as notes (`--dry-run`).
+pub fn dry_run_steps(plan: &ObPlan, words: &ObWords) -> Vec<Step> {
     let reg = |off: u64| flash::BASE + off;
     let mut steps = Vec::new();
-    if locked {
+    if words.optchangeerr() {
+        steps.push(Step::write(
+            "clear a stale OPTCHANGEERR: FLASH_OPTCCR.CLR_OPTCHANGEERR",
+            reg(flash::OPTCCR),
+            flash::CLR_OPTCHANGEERR,
+        ));
+    }
+    if words.locked() {
         steps.push(Step::write(
             "unlock: FLASH_OPTKEYR = key 1",
             reg(flash::OPTKEYR),
@@ -1210,15 +1218,23 @@ pub fn dry_run_steps(plan: &ObPlan, locked: bool) -> Vec<Step> {
     ));
     steps.push(Step::note("wait while FLASH_OPTSR_CUR.OPT_BUSY = 1"));
     steps.push(Step::note(
-        "check FLASH_OPTSR_CUR.OPTCHANGEERR (clear with FLASH_OPTCCR)",
+        "if FLASH_OPTSR_CUR.OPTCHANGEERR = 1: clear it (FLASH_OPTCCR.CLR_OPTCHANGEERR) and stop",
     ));
-    steps.push(Step::note("verify the *_CUR registers"));
     steps.push(Step::write(
         "relock: FLASH_OPTCR.OPTLOCK = 1",
         reg(flash::OPTCR),
-        flash::OPTCR_OPTLOCK,
+        optcr_keep(words.optcr) | flash::OPTCR_OPTLOCK,
+    ));
+    steps.push(Step::note("OPTCR is locked (read back)"));
+    steps.push(Step::note(
+        "verify: the *_CUR registers hold the new values",
     ));
     steps
+}
+
+/// OPTCR bits that must be written back as they are (not OPTLOCK/OPTSTART/MER).
+fn optcr_keep(optcr: u32) -> u32 {
+    optcr & (flash::OPTCR_OPTCHANGEERRIE | flash::OPTCR_SWAP_BANK)
 }
 
 const PRG_CHECK_NOTE: &str =
@@ -1251,10 +1267,6 @@ impl<B: ObBus> Run<'_, B> {
             .map_err(|e| ObFailure::Bus {
                 message: e.to_string(),
             })
-    }
-    /// OPTCR bits that must be written back as they are (not OPTLOCK/OPTSTART/MER).
-    fn optcr_keep(optcr: u32) -> u32 {
-        optcr & (flash::OPTCR_OPTCHANGEERRIE | flash::OPTCR_SWAP_BANK)
     }
 
     fn sequence(&mut self, plan: &ObPlan, timeout_ms: u64) -> Result<(), ObFailure> {
@@ -1322,7 +1334,7 @@ impl<B: ObBus> Run<'_, B> {
         self.write(
             "FLASH_OPTCR.OPTSTART = 1",
             flash::OPTCR,
-            Self::optcr_keep(optcr) | flash::OPTCR_OPTSTART,
+            optcr_keep(optcr) | flash::OPTCR_OPTSTART,
         )?;
         self.steps
             .push(Step::note("wait while FLASH_OPTSR_CUR.OPT_BUSY = 1"));
@@ -1366,7 +1378,7 @@ impl<B: ObBus> Run<'_, B> {
                     if let Err(e) = self.write(
                         "relock: FLASH_OPTCR.OPTLOCK = 1",
                         flash::OPTCR,
-                        Self::optcr_keep(optcr) | flash::OPTCR_OPTLOCK,
+                        optcr_keep(optcr) | flash::OPTCR_OPTLOCK,
                     ) {
                         self.steps
                             .push(Step::note(format!("relock write failed: {}", e.text())));

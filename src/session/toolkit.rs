@@ -653,7 +653,7 @@ impl Session {
             return Ok(outcome);
         }
         if self.options.dry_run {
-            outcome.steps = ob::dry_run_steps(&plan, words.locked());
+            outcome.steps = ob::dry_run_steps(&plan, &words);
             return Ok(outcome);
         }
         if !self.confirm_ob_change(&plan)? {
