@@ -251,15 +251,22 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
             && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
     }));
     let mut current_ap = session.selected_ap();
+    // What Enter on an empty line runs, as in gdb and J-Link Commander: `step` again, or the
+    // next page of a memory read; nothing after any other command.
+    let mut repeat: Option<String> = None;
     session.refresh_state();
     loop {
         let prompt = format!("h7sh [{}]> ", session.prompt_state());
         match rl.readline(&prompt) {
-            Ok(line) => {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let added = rl.add_history_entry(line.as_str()).unwrap_or(false);
+            Ok(typed) => {
+                let repeated = typed.trim().is_empty();
+                let line = match (&repeat, repeated) {
+                    (_, false) => typed,
+                    (Some(r), true) => r.clone(),
+                    (None, true) => continue,
+                };
+                repeat = None;
+                let added = !repeated && rl.add_history_entry(line.as_str()).unwrap_or(false);
                 if let (Some(path), true) = (&history, added) {
                     // Saved after every command so that a crash loses nothing.
                     if let Err(e) = append_history(path, &line, max_history) {
@@ -274,15 +281,20 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
                 match lang::parse(&line) {
                     Err(e) => eprint!("{}", render::error_text(&e.into(), &style)),
                     Ok(cmds) => {
+                        let mut failed = false;
                         for cmd in &cmds {
                             match session.execute(cmd) {
                                 Ok(Outcome::Quit) => quit = true,
                                 Ok(o) => print!("{}", render::text(&o, &style)),
                                 Err(e) => {
                                     eprint!("{}", render::error_text(&e, &style));
+                                    failed = true;
                                     break;
                                 }
                             }
+                        }
+                        if !failed {
+                            repeat = repeat_of(&cmds);
                         }
                     }
                 }
@@ -303,4 +315,29 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What Enter on an empty line runs after `cmds`: the same `step`, or a memory read's next
+/// page (the same count from the address after it); None for anything else.
+pub fn repeat_of(cmds: &[lang::Command]) -> Option<String> {
+    use lang::{Command, Target};
+    match cmds {
+        [Command::Step(_)] => Some(cmds[0].to_line()),
+        [Command::Read {
+            target: Target::Address { addr, size },
+            count,
+        }] => {
+            let bytes = u64::from(size.map_or(4, |s| s.bytes()));
+            let items = count.unwrap_or(1);
+            let next = Command::Read {
+                target: Target::Address {
+                    addr: addr.checked_add(bytes.checked_mul(items)?)?,
+                    size: *size,
+                },
+                count: *count,
+            };
+            Some(next.to_line())
+        }
+        _ => None,
+    }
 }

@@ -383,3 +383,21 @@ fn the_dry_run_of_ob_set_lists_the_writes_of_the_real_run() {
     let verify = out.find("verify: the *_CUR").unwrap();
     assert!(relock < verify, "{out}");
 }
+
+#[test]
+fn what_enter_repeats() {
+    use h7sh::repl::repeat_of;
+    let parse = |l: &str| h7sh::lang::parse(l).unwrap();
+    assert_eq!(repeat_of(&parse("step 3")).as_deref(), Some("step 3"));
+    assert_eq!(
+        repeat_of(&parse("read 0x24000000/h 4")).as_deref(),
+        Some("read 0x24000008/h 4")
+    );
+    assert_eq!(
+        repeat_of(&parse("mdw 0x24000000")).as_deref(),
+        Some("read 0x24000004/w")
+    );
+    assert_eq!(repeat_of(&parse("read RCC_CR")), None);
+    assert_eq!(repeat_of(&parse("write 0x24000000 1")), None);
+    assert_eq!(repeat_of(&parse("step; step")), None);
+}

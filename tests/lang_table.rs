@@ -245,13 +245,14 @@ fn good_cases() -> Vec<(&'static str, Command)> {
         ("go", C::Resume),
         ("c", C::Resume),
         ("continue", C::Resume),
-        ("s", C::Step),
+        ("s", C::Step(1)),
+        ("step 25", C::Step(25)),
         ("help ob set", C::Help(Some("ob set".into()))),
         ("status", C::Status),
         ("reconnect", C::Reconnect),
         ("halt", C::Halt),
         ("Resume", C::Resume),
-        ("STEP", C::Step),
+        ("STEP", C::Step(1)),
         (
             "reset",
             C::Reset {
@@ -488,7 +489,7 @@ fn multiple_commands_separators_and_blank_input() {
     assert_eq!(parse("  \n\n # nothing\n;;"), Ok(vec![]));
     assert_eq!(
         parse("halt; step ;resume"),
-        Ok(vec![Command::Halt, Command::Step, Command::Resume])
+        Ok(vec![Command::Halt, Command::Step(1), Command::Resume])
     );
     assert_eq!(
         parse("halt\nread RCC.CR # c ; ignored\r\n\n  r 0x0/b 2;quit"),
@@ -511,7 +512,7 @@ fn multiple_commands_separators_and_blank_input() {
         Ok(vec![
             Command::Halt,
             Command::Eval("x; y".into()),
-            Command::Step
+            Command::Step(1)
         ])
     );
 }
@@ -602,6 +603,7 @@ fn bad_inputs_give_clear_errors() {
         ("run \"a\"b", "right after a quoted string", "space", 1, 8),
         ("core cm9", "unknown core `cm9`", "`cm7`, `cm4`", 1, 6),
         ("core 2", "AP2 has no core", "`core cm4` (AP3)", 1, 6),
+        ("step 0", "cannot step 0 instructions", "`resume`", 1, 6),
         (
             "mdw RCC_CR",
             "takes an address, not the name `RCC_CR`",

@@ -136,3 +136,33 @@ fn side_effect_read_asks_first() {
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }
+
+/// Issue 10 item 10: Enter on an empty line repeats `step` and pages a memory read, as gdb and
+/// J-Link Commander do; after other commands it does nothing.
+#[test]
+fn enter_repeats_step_and_pages_memory() {
+    let sb = Sandbox::new();
+    let mut p = start(&sb, "nucleo-h755zi-q");
+    p.send_line("halt").unwrap();
+    p.exp_string("cm7 halt: halted at PC ").unwrap();
+    prompt(&mut p);
+    p.send_line("step").unwrap();
+    let (_, first) = p
+        .exp_regex(r"cm7 step: halted at PC 0x[0-9a-f]{8}")
+        .unwrap();
+    prompt(&mut p);
+    p.send_line("").unwrap();
+    let (_, second) = p
+        .exp_regex(r"cm7 step: halted at PC 0x[0-9a-f]{8}")
+        .unwrap();
+    assert_ne!(first, second, "Enter stepped again");
+    prompt(&mut p);
+    p.send_line("read 0x24000000 2").unwrap();
+    p.exp_string("0x24000000:").unwrap();
+    prompt(&mut p);
+    p.send_line("").unwrap();
+    p.exp_string("0x24000008:").expect("the next page");
+    prompt(&mut p);
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+}

@@ -705,9 +705,22 @@ fn p_halt(_: &mut Args) -> Result<Command, ParseError> {
 fn p_resume(_: &mut Args) -> Result<Command, ParseError> {
     Ok(Command::Resume)
 }
-fn p_step(_: &mut Args) -> Result<Command, ParseError> {
-    Ok(Command::Step)
+fn p_step(a: &mut Args) -> Result<Command, ParseError> {
+    let col = a.tokens.get(a.pos).map_or(0, |t| t.col);
+    match a.opt_number("N")? {
+        None => Ok(Command::Step(1)),
+        Some(n @ 1..=MAX_STEPS) => Ok(Command::Step(n)),
+        Some(n) => Err(ParseError::new(
+            format!("cannot step {n} instructions"),
+            format!("N is 1 to {MAX_STEPS}; to run freely use `resume`, then `halt`"),
+            col,
+            a.line,
+        )),
+    }
 }
+
+/// Most instructions one `step N` makes (each is a few probe round trips; Ctrl-C stops it).
+pub const MAX_STEPS: u64 = 100_000;
 fn p_regs(_: &mut Args) -> Result<Command, ParseError> {
     Ok(Command::Regs)
 }
@@ -1046,10 +1059,11 @@ static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "step",
         aliases: &["s"],
-        synopsis: "step|s",
+        synopsis: "step|s [N]",
         summary: "single-step the selected core",
-        help: "Executes one instruction on the (halted) selected core and shows the new PC.",
-        args: &[],
+        help: "Executes one instruction (or N) on the (halted) selected core and shows the new \
+               PC. In the shell, Enter on an empty line after `step` steps again.",
+        args: &[ArgKind::Number],
         repeat_last: false,
         subcommands: &[],
         parse: p_step,

@@ -178,7 +178,8 @@ pub enum Command {
     Reconnect,
     Halt,
     Resume,
-    Step,
+    /// `step [N]`: N instructions (1 when not given).
+    Step(u64),
     Reset {
         kind: ResetKind,
         halt: bool,
@@ -349,7 +350,8 @@ impl Command {
             Command::Reconnect => "reconnect".into(),
             Command::Halt => "halt".into(),
             Command::Resume => "resume".into(),
-            Command::Step => "step".into(),
+            Command::Step(1) => "step".into(),
+            Command::Step(n) => format!("step {n}"),
             Command::Reset { kind, halt } => {
                 let k = match kind {
                     ResetKind::Core => "core",

@@ -420,7 +420,7 @@ pub fn register(engine: &mut Engine, args: Array) {
     // Cores.
     engine.register_fn("halt", || core_state(Command::Halt));
     engine.register_fn("resume", || core_state(Command::Resume));
-    engine.register_fn("step", || core_state(Command::Step));
+    engine.register_fn("step", || core_state(Command::Step(1)));
     engine.register_fn("reset", || reset("system"));
     engine.register_fn("reset", reset);
     engine.register_fn("status", status);

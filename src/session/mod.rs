@@ -248,7 +248,7 @@ impl Session {
             Command::Reconnect => self.reconnect(),
             Command::Halt => self.core_action("halt"),
             Command::Resume => self.core_action("resume"),
-            Command::Step => self.core_action("step"),
+            Command::Step(n) => self.step_n(*n),
             Command::Reset { kind, halt } => self.reset(*kind, *halt),
             Command::Regs => self.regs(),
             Command::Reg { name, value } => self.reg(name, value.as_ref()),
@@ -1000,6 +1000,16 @@ impl Session {
         self.ap
             .core()
             .ok_or_else(|| TargetError::NoCore(self.ap.get()).into())
+    }
+
+    /// `step N`: N single steps, Ctrl-C between two; the outcome is the last one's.
+    fn step_n(&mut self, n: u64) -> Result<Outcome, ShellError> {
+        let mut last = self.core_action("step")?;
+        for _ in 1..n {
+            self.check_interrupt()?;
+            last = self.core_action("step")?;
+        }
+        Ok(last)
     }
 
     fn core_action(&mut self, action: &'static str) -> Result<Outcome, ShellError> {
