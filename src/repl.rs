@@ -9,8 +9,8 @@ use crate::target::CORE_REGISTERS;
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
-use rustyline::hint::{Hinter, HistoryHinter};
-use rustyline::history::DefaultHistory;
+use rustyline::hint::Hinter;
+use rustyline::history::{DefaultHistory, SearchDirection};
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 use std::borrow::Cow;
@@ -22,7 +22,9 @@ use std::sync::Arc;
 pub struct ShellHelper {
     pub device: Arc<Device>,
     files: FilenameCompleter,
-    hinter: HistoryHinter,
+    /// Lines that failed in this session: the history hint never offers them (Up still
+    /// recalls them, to be fixed).
+    pub failed: std::collections::HashSet<String>,
     pub style: Style,
 }
 
@@ -31,7 +33,7 @@ impl ShellHelper {
         ShellHelper {
             device,
             files: FilenameCompleter::new(),
-            hinter: HistoryHinter::new(),
+            failed: std::collections::HashSet::new(),
             style,
         }
     }
@@ -79,6 +81,30 @@ impl ShellHelper {
                 // Enumerated values of the field named just before the value.
                 match ctx.args.first() {
                     Some(field) => self.enum_candidates(field, &lower),
+                    None => vec![],
+                }
+            }
+            CompletionKind::Arg(ArgKind::FieldAssignments) if ctx.command == Some("ob") => {
+                // `ob set NAME=VALUE`: the option-byte fields by their RM0399 names.
+                crate::h7::ob::FIELDS
+                    .iter()
+                    .map(|f| f.name)
+                    .filter(|n| n.to_ascii_lowercase().starts_with(&lower))
+                    .map(|n| format!("{n}="))
+                    .collect()
+            }
+            CompletionKind::AssignmentValue { name } if ctx.command == Some("ob") => {
+                match crate::h7::ob::FIELDS
+                    .iter()
+                    .find(|f| f.name.eq_ignore_ascii_case(name))
+                {
+                    Some(f) => f
+                        .values
+                        .iter()
+                        .map(|(_, n)| *n)
+                        .filter(|n| n.to_ascii_lowercase().starts_with(&lower))
+                        .map(String::from)
+                        .collect(),
                     None => vec![],
                 }
             }
@@ -150,8 +176,27 @@ impl Completer for ShellHelper {
 
 impl Hinter for ShellHelper {
     type Hint = String;
+    /// The newest history entry that extends `line` and did not fail (rustyline's
+    /// HistoryHinter, minus the failed lines).
     fn hint(&self, line: &str, pos: usize, ctx: &Context<'_>) -> Option<String> {
-        self.hinter.hint(line, pos, ctx)
+        if line.is_empty() || pos < line.len() {
+            return None;
+        }
+        let history = ctx.history();
+        let mut start = if ctx.history_index() == history.len() {
+            ctx.history_index().checked_sub(1)?
+        } else {
+            ctx.history_index()
+        };
+        loop {
+            let found = history
+                .starts_with(line, start, SearchDirection::Reverse)
+                .ok()??;
+            if found.entry != line && !self.failed.contains(found.entry.as_ref()) {
+                return Some(found.entry[pos..].to_owned());
+            }
+            start = found.idx.checked_sub(1)?;
+        }
     }
 }
 
@@ -278,10 +323,11 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
                 }
                 let mut quit = false;
                 session.clear_interrupt();
+                let mut failed = true;
                 match lang::parse(&line) {
                     Err(e) => eprint!("{}", render::error_text(&e.into(), &style)),
                     Ok(cmds) => {
-                        let mut failed = false;
+                        failed = false;
                         for cmd in &cmds {
                             match session.execute(cmd) {
                                 Ok(Outcome::Quit) => quit = true,
@@ -296,6 +342,13 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
                         if !failed {
                             repeat = repeat_of(&cmds);
                         }
+                    }
+                }
+                if let Some(h) = rl.helper_mut() {
+                    if failed {
+                        h.failed.insert(line.clone());
+                    } else {
+                        h.failed.remove(&line);
                     }
                 }
                 if quit {

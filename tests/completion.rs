@@ -50,3 +50,33 @@ fn core_registers_and_keywords() {
     assert!(candidates("reg p").contains(&"pc".to_string()));
     assert!(candidates("core c").contains(&"cm4".to_string()));
 }
+
+/// Issue 10 item 16: `ob set` completes the option-byte field names and their values.
+#[test]
+fn ob_set_completes_option_byte_fields_and_values() {
+    let c = candidates("ob set BC");
+    assert!(c.contains(&"BCM4=".to_string()), "{c:?}");
+    assert!(c.contains(&"BCM7=".to_string()), "{c:?}");
+    let c = candidates("ob set BCM4=E");
+    assert!(c.iter().any(|v| v.starts_with('E')), "{c:?}");
+}
+
+/// Issue 10 item 16: the history hint skips lines that failed in this session.
+#[test]
+fn the_history_hint_never_offers_a_failed_line() {
+    use rustyline::hint::Hinter;
+    use rustyline::history::{DefaultHistory, History};
+    let mut history = DefaultHistory::new();
+    history.add("read RCC_GCR.BOOT_C2").unwrap();
+    history.add("read RCC_GCRX").unwrap();
+    let ctx = rustyline::Context::new(&history);
+    let mut h = helper();
+    assert_eq!(h.hint("read RCC_GC", 11, &ctx).as_deref(), Some("RX"));
+    h.failed.insert("read RCC_GCRX".into());
+    assert_eq!(
+        h.hint("read RCC_GC", 11, &ctx).as_deref(),
+        Some("R.BOOT_C2")
+    );
+    h.failed.insert("read RCC_GCR.BOOT_C2".into());
+    assert_eq!(h.hint("read RCC_GC", 11, &ctx), None);
+}
