@@ -347,10 +347,13 @@ pub fn text(o: &Outcome, s: &Style) -> String {
             core,
             name,
             value,
+            float,
             written,
         } => {
             let verb = if *written { "set" } else { "=" };
-            let _ = writeln!(out, "{core} {name} {verb} {value:#010x}");
+            let width = if name.starts_with('d') { 18 } else { 10 };
+            let as_float = float.map(|f| format!(" ({f})")).unwrap_or_default();
+            let _ = writeln!(out, "{core} {name} {verb} {value:#0width$x}{as_float}");
         }
         Outcome::Reset { kind, halt, halted } => {
             let h = if *halt {

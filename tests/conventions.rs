@@ -401,3 +401,40 @@ fn what_enter_repeats() {
     assert_eq!(repeat_of(&parse("write 0x24000000 1")), None);
     assert_eq!(repeat_of(&parse("step; step")), None);
 }
+
+/// Issue 10 item 11: numbers take sums and differences and k/M size suffixes; FPU registers take
+/// and show floats, and d0-d15 are the double view of s0-s31.
+#[test]
+fn number_expressions_suffixes_and_floats() {
+    use h7sh::lang::parse_number;
+    assert_eq!(parse_number("0x24000000+4").unwrap(), 0x2400_0004);
+    assert_eq!(parse_number("0x08100000-4k").unwrap(), 0x0810_0000 - 4096);
+    assert_eq!(parse_number("1M").unwrap(), 1 << 20);
+    assert_eq!(parse_number("0x1_0000+0x10-0b100").unwrap(), 0x1_000c);
+    // A hex number is not suffixed: `0x1b`, `0xE` stay hex digits.
+    assert_eq!(parse_number("0x1b").unwrap(), 0x1b);
+    let e = parse_number("0x100-0x200").unwrap_err();
+    assert!(e.message.contains("below 0"), "{e:?}");
+    let e = parse_number("4+zz").unwrap_err();
+    assert_eq!(e.column, 3, "{e:?}");
+    assert!(parse_number("-4").is_err());
+
+    let (code, out, err) = sim(
+        "nucleo-h755zi-q",
+        "halt; reg s0 1.5; reg s0; reg d1 -2.25; reg s3; mdw 0x24000000+0x10-4",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("cm7 s0 = 0x3fc00000 (1.5)"), "{out}");
+    assert!(
+        out.contains("cm7 d1 set 0xc002000000000000 (-2.25)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cm7 s3 = 0xc0020000"),
+        "the high word of d1: {out}"
+    );
+    assert!(out.contains("0x2400000c:"), "{out}");
+    let (code, _, err) = sim("nucleo-h755zi-q", "halt; reg r0 1.5");
+    assert_eq!(code, 1);
+    assert!(err.contains("floats go to the FPU registers"), "{err}");
+}

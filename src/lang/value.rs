@@ -99,9 +99,72 @@ fn negative(s: &str) -> ParseError {
     err(format!("negative number `{s}` is not allowed"), hint, 1)
 }
 
-/// Parses an unsigned number: decimal, `0x` hex, `0b` binary or `0o` octal,
-/// with optional `_` separators. Values beyond `u64` are an error.
+/// Parses an unsigned number: decimal, `0x` hex, `0b` binary or `0o` octal, with optional `_`
+/// separators and a size suffix `k` (×1024) or `M` (×1024²) on a decimal number (`4k`, `1M`),
+/// and sums and differences of those (`0x24000000+4`, `0x08100000-4k`), as OpenOCD's and
+/// gdb's expressions allow. Values beyond `u64`, and results below 0, are an error.
 pub fn parse_number(s: &str) -> Result<u64, ParseError> {
+    // Terms start after a `+` or `-` that follows a digit or suffix (`0x1-2`), never at the
+    // start (a leading `-` is a negative number, refused by the first term).
+    let mut terms: Vec<(usize, char)> = vec![(0, '+')];
+    for (i, c) in s.char_indices().skip(1) {
+        if c == '+' || c == '-' {
+            terms.push((i + 1, c));
+        }
+    }
+    if terms.len() == 1 {
+        return parse_term(s);
+    }
+    let mut acc: u64 = 0;
+    for (n, &(start, op)) in terms.iter().enumerate() {
+        let end = terms.get(n + 1).map_or(s.len(), |t| t.0 - 1);
+        let term = &s[start..end];
+        let v = parse_term(term).map_err(|mut e| {
+            e.column += s[..start].chars().count();
+            e
+        })?;
+        acc = match op {
+            '+' => acc.checked_add(v).ok_or_else(|| {
+                err(
+                    format!("`{s}` is too large (the maximum is 0xFFFF_FFFF_FFFF_FFFF)"),
+                    "values must fit in 64 bits",
+                    1,
+                )
+            })?,
+            _ => acc.checked_sub(v).ok_or_else(|| {
+                err(
+                    format!("`{s}` is below 0"),
+                    "addresses and values are unsigned",
+                    1,
+                )
+            })?,
+        };
+    }
+    Ok(acc)
+}
+
+/// One term of [`parse_number`]: a number with an optional `k`/`M` suffix (decimal only: `b`
+/// and the hex digits are no suffixes).
+fn parse_term(s: &str) -> Result<u64, ParseError> {
+    let (digits, scale) = match s.strip_suffix(['k', 'K']) {
+        Some(d) if radix_prefix(d).is_err() => (d, 1024u64),
+        _ => match s.strip_suffix('M') {
+            Some(d) if radix_prefix(d).is_err() => (d, 1024 * 1024),
+            _ => (s, 1),
+        },
+    };
+    let v = parse_plain_number(digits)?;
+    v.checked_mul(scale).ok_or_else(|| {
+        err(
+            format!("number `{s}` is too large (the maximum is 0xFFFF_FFFF_FFFF_FFFF)"),
+            "values must fit in 64 bits",
+            1,
+        )
+    })
+}
+
+/// A number without suffix or expression.
+fn parse_plain_number(s: &str) -> Result<u64, ParseError> {
     if s.is_empty() {
         return Err(err("expected a number", NUMBER_HINT, 1));
     }
@@ -169,6 +232,11 @@ pub fn parse_value(s: &str) -> Result<Value, ParseError> {
     if s.is_empty() {
         return Err(err("expected a value", VALUE_HINT, 1));
     }
+    if is_float(s) {
+        // Kept as written: only FPU registers take floats (`reg s0 1.5`); the session says so
+        // anywhere else.
+        return Ok(Value::Symbol(s.to_string()));
+    }
     if s.starts_with(|c: char| c.is_ascii_digit()) || s.starts_with('-') {
         return parse_number(s).map(Value::Number);
     }
@@ -220,6 +288,17 @@ pub fn parse_target(s: &str) -> Result<Target, ParseError> {
     }
     check_name(s)?;
     Ok(Target::Name(s.to_string()))
+}
+
+/// A decimal floating-point literal (`1.5`, `-0.25`, `1e-3`, `2.5E+2`): a `.` or an exponent,
+/// so plain integers stay numbers.
+pub fn is_float(s: &str) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    body.starts_with(|c: char| c.is_ascii_digit())
+        && !body.starts_with("0x")
+        && !body.starts_with("0X")
+        && (body.contains('.') || body.contains(['e', 'E']))
+        && body.parse::<f64>().is_ok()
 }
 
 #[cfg(test)]

@@ -292,7 +292,7 @@ fn reg(name: &str) -> R<INT> {
         name: name.to_string(),
         value: None,
     })? {
-        Outcome::CoreRegister { value, .. } => Ok(INT::from(value)),
+        Outcome::CoreRegister { value, .. } => Ok(value as INT),
         _ => Ok(0),
     }
 }

@@ -1078,39 +1078,95 @@ impl Session {
 
     fn reg(&mut self, name: &str, value: Option<&Value>) -> Result<Outcome, ShellError> {
         let core = self.selected_core()?;
-        let reg = CoreRegister::by_name(name)?;
-        match value {
+        // d0-d15: the FPU's double view, s(2n) low word and s(2n+1) high word (ARMv7-M A2.5.3).
+        let lower = name.to_ascii_lowercase();
+        let double = lower
+            .strip_prefix('d')
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|n| *n < 16);
+        let regs = match double {
+            Some(n) => vec![
+                CoreRegister::by_name(&format!("s{}", 2 * n))?,
+                CoreRegister::by_name(&format!("s{}", 2 * n + 1))?,
+            ],
+            None => vec![CoreRegister::by_name(name)?],
+        };
+        let single = regs[0].name.starts_with('s') && regs[0].name[1..].parse::<u32>().is_ok();
+        let shown_name = match double {
+            Some(n) => format!("d{n}"),
+            None => regs[0].name.to_string(),
+        };
+        let float_of = |v: u64| -> Option<f64> {
+            if double.is_some() {
+                Some(f64::from_bits(v))
+            } else if single {
+                Some(f64::from(f32::from_bits(v as u32)))
+            } else {
+                None
+            }
+        };
+        let bits = match value {
             None => {
-                let v = self.target.read_core_reg(core, reg)?;
-                Ok(Outcome::CoreRegister {
+                let mut v = 0u64;
+                for (i, r) in regs.iter().enumerate() {
+                    v |= u64::from(self.target.read_core_reg(core, *r)?) << (32 * i);
+                }
+                return Ok(Outcome::CoreRegister {
                     core: core.name(),
-                    name: reg.name.into(),
+                    name: shown_name,
                     value: v,
+                    float: float_of(v),
                     written: false,
-                })
+                });
             }
             Some(Value::Number(v)) => {
-                let v = u32::try_from(*v).map_err(|_| {
-                    ShellError::bad_value(
-                        format!("{v:#x} does not fit in 32 bits"),
-                        "core registers are 32-bit",
-                    )
-                })?;
-                if !self.options.dry_run {
-                    self.target.write_core_reg(core, reg, v)?;
+                let max = if double.is_some() {
+                    u64::MAX
+                } else {
+                    u64::from(u32::MAX)
+                };
+                if *v > max {
+                    return Err(ShellError::bad_value(
+                        format!("{v:#x} does not fit in {shown_name}"),
+                        "core registers are 32-bit (d0-d15: 64-bit)",
+                    ));
                 }
-                Ok(Outcome::CoreRegister {
-                    core: core.name(),
-                    name: reg.name.into(),
-                    value: v,
-                    written: !self.options.dry_run,
-                })
+                *v
             }
-            Some(Value::Symbol(s)) => Err(ShellError::bad_value(
-                format!("`{s}` is not a number"),
-                "e.g. `reg pc 0x08000400`",
-            )),
+            Some(Value::Symbol(s)) if crate::lang::is_float(s) && (single || double.is_some()) => {
+                let f: f64 = s.parse().map_err(|_| {
+                    ShellError::bad_value(format!("`{s}` is not a number"), "e.g. `reg s0 1.5`")
+                })?;
+                if double.is_some() {
+                    f.to_bits()
+                } else {
+                    u64::from((f as f32).to_bits())
+                }
+            }
+            Some(Value::Symbol(s)) => {
+                return Err(ShellError::bad_value(
+                    format!("`{s}` is not a number"),
+                    if crate::lang::is_float(s) {
+                        "floats go to the FPU registers s0-s31 and d0-d15; e.g. `reg s0 1.5`"
+                    } else {
+                        "e.g. `reg pc 0x08000400`"
+                    },
+                ))
+            }
+        };
+        if !self.options.dry_run {
+            for (i, r) in regs.iter().enumerate() {
+                self.target
+                    .write_core_reg(core, *r, (bits >> (32 * i)) as u32)?;
+            }
         }
+        Ok(Outcome::CoreRegister {
+            core: core.name(),
+            name: shown_name,
+            value: bits,
+            float: float_of(bits),
+            written: !self.options.dry_run,
+        })
     }
 
     fn status(&mut self) -> Outcome {

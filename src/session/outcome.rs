@@ -153,7 +153,11 @@ pub enum Outcome {
     CoreRegister {
         core: &'static str,
         name: String,
-        value: u32,
+        /// 32 bits, or 64 for d0-d15.
+        value: u64,
+        /// The value as a float, for the FPU registers s0-s31 (f32) and d0-d15 (f64).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        float: Option<f64>,
         written: bool,
     },
     Reset {

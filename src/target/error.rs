@@ -149,7 +149,7 @@ impl TargetError {
             }
             TargetError::UnknownCoreRegister(_) => {
                 "core registers: r0-r12, sp, lr, pc, xpsr, msp, psp, control, primask, basepri, \
-                 faultmask, fpscr, s0-s31"
+                 faultmask, fpscr, s0-s31, d0-d15"
                     .into()
             }
             TargetError::UnknownChip(_) => {
