@@ -91,6 +91,9 @@ pub struct Cli {
     /// Do not print the SVD line at start (errors and connect notes still print)
     #[arg(short, long)]
     pub quiet: bool,
+    /// In the shell, print long output directly instead of through $PAGER (less)
+    #[arg(long)]
+    pub no_pager: bool,
     /// Answer yes to every confirmation
     #[arg(long)]
     pub yes: bool,
@@ -258,7 +261,8 @@ pub fn main_with(mut cli: Cli) -> i32 {
         };
     }
     if std::io::stdin().is_terminal() {
-        if let Err(e) = crate::repl::run(&mut session, style) {
+        let pager = !cli.no_pager && std::io::stdout().is_terminal();
+        if let Err(e) = crate::repl::run(&mut session, style, pager) {
             eprintln!("error: {e}");
             return 1;
         }

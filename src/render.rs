@@ -140,13 +140,7 @@ pub fn text(o: &Outcome, s: &Style) -> String {
             values,
             ..
         } => {
-            let per_line = (16 / *size as usize).max(1);
-            for (i, chunk) in values.chunks(per_line).enumerate() {
-                let a = address + (i * per_line) as u64 * u64::from(*size);
-                let words: Vec<String> =
-                    chunk.iter().map(|v| hex(u64::from(*v), size * 8)).collect();
-                let _ = writeln!(out, "{a:#010x}: {}", words.join(" "));
-            }
+            memory_text(&mut out, *address, *size, values);
         }
         Outcome::Written {
             target,
@@ -410,4 +404,45 @@ pub fn error_text(e: &ShellError, s: &Style) -> String {
 /// JSON form of an error: `{"error", "hint", "kind"}`.
 pub fn error_json(e: &ShellError) -> String {
     serde_json::json!({ "error": e.to_string(), "hint": e.hint(), "kind": e.kind() }).to_string()
+}
+
+/// A memory dump as `hexdump -C` shows one: 16 bytes a line, items in the access size, the
+/// bytes as ASCII when more than one item was read, and a run of lines equal to the one before
+/// collapsed into `*` (the last line always shown, so the end address is visible).
+fn memory_text(out: &mut String, address: u64, size: u32, values: &[u32]) {
+    let per_line = (16 / size as usize).max(1);
+    let ascii = values.len() > 1;
+    let lines: Vec<&[u32]> = values.chunks(per_line).collect();
+    let mut collapsed = false;
+    for (i, chunk) in lines.iter().enumerate() {
+        let last = i + 1 == lines.len();
+        if i > 0 && !last && *chunk == lines[i - 1] && chunk.len() == per_line {
+            if !collapsed {
+                let _ = writeln!(out, "*");
+                collapsed = true;
+            }
+            continue;
+        }
+        collapsed = false;
+        let a = address + (i * per_line) as u64 * u64::from(size);
+        let words: Vec<String> = chunk.iter().map(|v| hex(u64::from(*v), size * 8)).collect();
+        if !ascii {
+            let _ = writeln!(out, "{a:#010x}: {}", words.join(" "));
+            continue;
+        }
+        let text: String = chunk
+            .iter()
+            .flat_map(|v| v.to_le_bytes().into_iter().take(size as usize))
+            .map(|b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    char::from(b)
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        // Pad short last lines so the ASCII column lines up.
+        let width = per_line * (2 + 2 * size as usize) + per_line - 1;
+        let _ = writeln!(out, "{a:#010x}: {:<width$}  |{text}|", words.join(" "));
+    }
 }

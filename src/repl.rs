@@ -266,7 +266,7 @@ fn private_file(path: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// Runs the REPL until `quit` or Ctrl-D.
-pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
+pub fn run(session: &mut Session, style: Style, pager: bool) -> anyhow::Result<()> {
     let config = rustyline::Config::builder()
         .auto_add_history(false)
         .completion_type(rustyline::CompletionType::List)
@@ -331,7 +331,7 @@ pub fn run(session: &mut Session, style: Style) -> anyhow::Result<()> {
                         for cmd in &cmds {
                             match session.execute(cmd) {
                                 Ok(Outcome::Quit) => quit = true,
-                                Ok(o) => print!("{}", render::text(&o, &style)),
+                                Ok(o) => page(&render::text(&o, &style), pager),
                                 Err(e) => {
                                     eprint!("{}", render::error_text(&e, &style));
                                     failed = true;
@@ -392,5 +392,45 @@ pub fn repeat_of(cmds: &[lang::Command]) -> Option<String> {
             Some(next.to_line())
         }
         _ => None,
+    }
+}
+
+/// Output longer than this goes through the pager (which shows it at once and quits when it
+/// fits the screen: `less -F`).
+const PAGER_MIN_LINES: usize = 24;
+
+/// Prints `text`, through `$PAGER` (default `less` with `LESS=FRX`, as git does) when it is
+/// long and `pager` is on; `PAGER=cat` or `--no-pager` turns it off. A pager that cannot be
+/// started is no error: the text is printed.
+fn page(text: &str, pager: bool) {
+    use std::io::Write;
+    if !pager || text.lines().count() <= PAGER_MIN_LINES {
+        print!("{text}");
+        return;
+    }
+    let program = std::env::var("PAGER")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "less".to_string());
+    let mut words = program.split_whitespace();
+    let Some(exe) = words.next() else {
+        print!("{text}");
+        return;
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(words).stdin(std::process::Stdio::piped());
+    if std::env::var_os("LESS").is_none() {
+        cmd.env("LESS", "FRX");
+    }
+    let _ = std::io::stdout().flush();
+    match cmd.spawn() {
+        Ok(mut child) => {
+            if let Some(mut stdin) = child.stdin.take() {
+                // The user quitting the pager early closes the pipe: not an error.
+                let _ = stdin.write_all(text.as_bytes());
+            }
+            let _ = child.wait();
+        }
+        Err(_) => print!("{text}"),
     }
 }

@@ -36,7 +36,7 @@ fn openocd_and_pyocd_memory_commands_access_memory_at_their_size() {
     assert!(out.contains("0x24000001: 0x33\n"), "{out}");
     assert!(out.contains("0x24000000: 0x11223344\n"), "{out}");
     // pyOCD's LEN is in bytes: 8 bytes are two words.
-    assert!(out.contains("0x24000000: 0x1122beef 0x00000000\n"), "{out}");
+    assert!(out.contains("0x24000000: 0x1122beef 0x00000000"), "{out}");
     assert!(out.contains("0x24000003: 0x11\n"), "{out}");
 }
 
@@ -437,4 +437,24 @@ fn number_expressions_suffixes_and_floats() {
     let (code, _, err) = sim("nucleo-h755zi-q", "halt; reg r0 1.5");
     assert_eq!(code, 1);
     assert!(err.contains("floats go to the FPU registers"), "{err}");
+}
+
+/// Issue 10 item 12: a memory dump reads like `hexdump -C`: an ASCII column, and repeated
+/// lines collapsed into `*` (the last line kept).
+#[test]
+fn memory_dumps_have_an_ascii_column_and_collapse_repeats() {
+    let (code, out, err) = sim(
+        "nucleo-h755zi-q",
+        "mww 0x24000000 0x6c6c6548; mww 0x24000004 0x0a6f; read 0x24000000 32",
+    );
+    assert_eq!(code, 0, "{err}");
+    let dump: Vec<&str> = out.lines().skip(2).collect();
+    assert_eq!(
+        dump[0],
+        "0x24000000: 0x6c6c6548 0x00000a6f 0x00000000 0x00000000  |Hello...........|"
+    );
+    assert!(dump[1].starts_with("0x24000010: "), "{out}");
+    assert_eq!(dump[2], "*", "{out}");
+    assert!(dump[3].starts_with("0x24000070: "), "{out}");
+    assert_eq!(dump.len(), 4, "{out}");
 }

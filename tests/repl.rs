@@ -166,3 +166,32 @@ fn enter_repeats_step_and_pages_memory() {
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }
+
+/// Issue 10 item 12: long output goes through $PAGER in the shell (here a pager that marks each
+/// line), short output and `--no-pager` print directly.
+#[test]
+fn long_output_goes_through_the_pager() {
+    for (flags, paged) in [(&[][..], true), (&["--no-pager"][..], false)] {
+        let sb = Sandbox::new();
+        let mut args = vec!["--sim", "nucleo-h755zi-q"];
+        args.extend_from_slice(flags);
+        let mut cmd = sb.cmd(&args);
+        cmd.env("TERM", "xterm").env("PAGER", "sed s/^/PAGED:/");
+        let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("spawn h7sh in a pty");
+        prompt(&mut p);
+        p.send_line("read RCC_GCR.BOOT_C2").unwrap();
+        p.exp_string("RCC.GCR.BOOT_C2 [3]").unwrap();
+        prompt(&mut p);
+        p.send_line("show RCC").unwrap();
+        if paged {
+            p.exp_string("PAGED:RCC.CR @ 0x58024400")
+                .expect("show RCC paged");
+        } else {
+            let before = p.exp_string("RCC.CR @ 0x58024400").unwrap();
+            assert!(!before.ends_with("PAGED:"), "--no-pager");
+        }
+        prompt(&mut p);
+        p.send_control('d').unwrap();
+        p.exp_eof().unwrap();
+    }
+}
