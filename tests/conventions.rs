@@ -458,3 +458,56 @@ fn memory_dumps_have_an_ascii_column_and_collapse_repeats() {
     assert!(dump[3].starts_with("0x24000070: "), "{out}");
     assert_eq!(dump.len(), 4, "{out}");
 }
+
+/// Issue 10 item 15: snapshots are listed, saved to a file, and compared from that file in
+/// another session (a baseline to post with a forum question).
+#[test]
+fn snapshots_are_listed_saved_and_compared_from_a_file() {
+    let sb = Sandbox::new();
+    let file = sb.dir.path().join("base.json");
+    let file = file.to_str().unwrap();
+    let o = sb.run(&[
+        "--sim",
+        "bcm4-off",
+        "-c",
+        &format!("snap list; snap bad RCC FLASH; snap list; snap save {file}"),
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.contains("no snapshots yet"), "{out}");
+    assert!(out.contains("bad          AP0"), "{out}");
+    assert!(out.contains(&format!("saved to {file}")), "{out}");
+    // Another board: the option byte that differs is the finding.
+    let o = sb.run(&[
+        "--sim",
+        "nucleo-h755zi-q",
+        "--json",
+        "-c",
+        &format!("diff {file} FLASH"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let changed: Vec<&str> = v["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(changed.contains(&"FLASH.OPTSR_CUR"), "{v}");
+    // Errors say what to do.
+    let (code, _, err) = sim("bcm4-off", "snap save x.json");
+    assert_eq!(code, 1);
+    assert!(err.contains("snap NAME"), "{err}");
+    let (code, _, err) = sim("bcm4-off", "snap a RCC; snap b PWR; snap save x.json");
+    assert_eq!(code, 1);
+    assert!(err.contains("NAME one of a, b"), "{err}");
+    let junk = sb.dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"x\": 1}").unwrap();
+    let o = sb.run(&["--sim", "-c", &format!("diff {}", junk.display())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is not an h7sh snapshot"),
+        "{}",
+        stderr(&o)
+    );
+}

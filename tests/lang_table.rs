@@ -246,6 +246,21 @@ fn good_cases() -> Vec<(&'static str, Command)> {
         ("c", C::Resume),
         ("continue", C::Resume),
         ("s", C::Step(1)),
+        ("snap list", C::SnapList),
+        (
+            "snap save base.json",
+            C::SnapSave {
+                file: "base.json".into(),
+                name: None,
+            },
+        ),
+        (
+            "snap save base.json bad",
+            C::SnapSave {
+                file: "base.json".into(),
+                name: Some("bad".into()),
+            },
+        ),
         ("step 25", C::Step(25)),
         ("help ob set", C::Help(Some("ob set".into()))),
         ("status", C::Status),

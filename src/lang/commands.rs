@@ -837,6 +837,15 @@ fn p_wait(a: &mut Args) -> Result<Command, ParseError> {
 }
 
 fn p_snap(a: &mut Args) -> Result<Command, ParseError> {
+    // `list` and `save` unquoted are sub-commands; `snap "list"` names a snapshot `list`.
+    if a.keyword(&["list"]).is_some() {
+        return Ok(Command::SnapList);
+    }
+    if a.keyword(&["save"]).is_some() {
+        let file = a.word("FILE")?;
+        let name = a.opt_word();
+        return Ok(Command::SnapSave { file, name });
+    }
     let name = a.word("NAME")?;
     let peripherals = a.rest_names("PERIPH")?;
     Ok(Command::Snap { name, peripherals })
@@ -1171,10 +1180,13 @@ static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "snap",
         aliases: &[],
-        synopsis: "snap NAME [PERIPH...]",
+        synopsis: "snap NAME [PERIPH...] | snap list | snap save FILE [NAME]",
         summary: "save a snapshot of peripheral registers",
         help: "Saves the registers of the listed peripherals under NAME for `diff` (default: \
-               FLASH, RCC, PWR, DBGMCU, SYSCFG and HSEM, the ones that decide how the cores boot).",
+               FLASH, RCC, PWR, DBGMCU, SYSCFG and HSEM, the ones that decide how the cores boot). \
+               `snap list` lists the snapshots of this session; `snap save FILE [NAME]` writes one \
+               to a JSON file (NAME may be left out when there is one), which `diff FILE` compares \
+               with later, on this board or another: a baseline to post with a forum question.",
         args: &[ArgKind::Word, ArgKind::Peripheral],
         repeat_last: true,
         subcommands: &[],
@@ -1183,9 +1195,10 @@ static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "diff",
         aliases: &[],
-        synopsis: "diff NAME [PERIPH...]",
+        synopsis: "diff NAME|FILE [PERIPH...]",
         summary: "compare registers with a snapshot",
-        help: "Shows registers and fields that changed since `snap NAME`.",
+        help: "Shows registers and fields that changed since `snap NAME`, or since the snapshot \
+               saved in FILE by `snap save`.",
         args: &[ArgKind::Word, ArgKind::Peripheral],
         repeat_last: true,
         subcommands: &[],

@@ -206,6 +206,13 @@ pub enum Command {
         name: String,
         peripherals: Vec<String>,
     },
+    /// `snap list`.
+    SnapList,
+    /// `snap save FILE [NAME]`: a snapshot to a file (the only one when NAME is not given).
+    SnapSave {
+        file: String,
+        name: Option<String>,
+    },
     Diff {
         name: String,
         peripherals: Vec<String>,
@@ -395,6 +402,11 @@ impl Command {
             Command::Snap { name, peripherals } => {
                 format!("snap {}{}", quote(name), words(peripherals))
             }
+            Command::SnapList => "snap list".into(),
+            Command::SnapSave { file, name } => match name {
+                Some(n) => format!("snap save {} {}", quote(file), quote(n)),
+                None => format!("snap save {}", quote(file)),
+            },
             Command::Diff { name, peripherals } => {
                 format!("diff {}{}", quote(name), words(peripherals))
             }

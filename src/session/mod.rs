@@ -268,6 +268,8 @@ impl Session {
             | Command::Doctor
             | Command::Report(_)
             | Command::Snap { .. }
+            | Command::SnapList
+            | Command::SnapSave { .. }
             | Command::Diff { .. } => self.execute_toolkit(cmd),
             Command::Run { .. } | Command::Eval(_) | Command::Record(_) => {
                 self.execute_scripting(cmd)

@@ -40,6 +40,36 @@ struct Snapshot {
     registers: Vec<RegisterValue>,
 }
 
+/// One snapshot in `snap list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapInfo {
+    pub name: String,
+    pub ap: u8,
+    pub peripherals: Vec<String>,
+    pub registers: usize,
+}
+
+/// A snapshot as `snap save` writes it: the raw register values, decoded again against the SVD
+/// of whoever runs `diff FILE`.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct SnapshotFile {
+    /// Format marker and version.
+    h7sh_snapshot: u32,
+    name: String,
+    ap: u8,
+    peripherals: Vec<String>,
+    registers: Vec<SavedRegister>,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct SavedRegister {
+    name: String,
+    address: u64,
+    value: u64,
+}
+
+const SNAPSHOT_FILE_VERSION: u32 = 1;
+
 /// What the toolkit keeps between commands (snapshots, the OPT_BUSY timeout).
 #[derive(Debug)]
 pub struct ToolkitState {
@@ -141,6 +171,14 @@ pub enum ToolkitOutcome {
         registers: usize,
         skipped: Vec<Skipped>,
     },
+    SnapList {
+        snapshots: Vec<SnapInfo>,
+    },
+    SnapSaved {
+        name: String,
+        file: String,
+        registers: usize,
+    },
     Diff {
         name: String,
         peripherals: Vec<String>,
@@ -186,6 +224,32 @@ impl ToolkitOutcome {
                     peripherals.join(", ")
                 );
                 skipped_text(&mut out, skipped, s);
+            }
+            ToolkitOutcome::SnapList { snapshots } => {
+                if snapshots.is_empty() {
+                    let _ = writeln!(out, "no snapshots yet: take one with `snap NAME`");
+                }
+                for i in snapshots {
+                    let _ = writeln!(
+                        out,
+                        "{:<12} AP{}  {:>4} registers  {}",
+                        i.name,
+                        i.ap,
+                        i.registers,
+                        i.peripherals.join(", ")
+                    );
+                }
+            }
+            ToolkitOutcome::SnapSaved {
+                name,
+                file,
+                registers,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "snapshot `{name}` ({registers} registers) saved to {file}; compare with \
+                     `diff {file}`"
+                );
             }
             ToolkitOutcome::Diff {
                 name,
@@ -566,6 +630,8 @@ impl Session {
             Command::Doctor => ToolkitOutcome::Doctor(self.doctor()),
             Command::Report(file) => self.report(file.as_deref())?,
             Command::Snap { name, peripherals } => self.snap(name, peripherals)?,
+            Command::SnapList => self.snap_list(),
+            Command::SnapSave { file, name } => self.snap_save(file, name.as_deref())?,
             Command::Diff { name, peripherals } => self.diff(name, peripherals)?,
             other => {
                 return Err(ShellError::Unsupported {
@@ -1243,8 +1309,125 @@ impl Session {
         })
     }
 
+    fn snap_list(&mut self) -> ToolkitOutcome {
+        ToolkitOutcome::SnapList {
+            snapshots: self
+                .toolkit
+                .snapshots
+                .iter()
+                .map(|(name, s)| SnapInfo {
+                    name: name.clone(),
+                    ap: s.ap.get(),
+                    peripherals: s.peripherals.clone(),
+                    registers: s.registers.len(),
+                })
+                .collect(),
+        }
+    }
+
+    fn snap_save(&mut self, file: &str, name: Option<&str>) -> Result<ToolkitOutcome, ShellError> {
+        let names: Vec<String> = self.toolkit.snapshots.keys().cloned().collect();
+        let name = match (name, names.as_slice()) {
+            (Some(n), _) => n.to_string(),
+            (None, [only]) => only.clone(),
+            (None, []) => {
+                return Err(ShellError::bad_value(
+                    "no snapshot to save",
+                    "take one first: `snap NAME`, then `snap save FILE`",
+                ))
+            }
+            (None, _) => {
+                return Err(ShellError::bad_value(
+                    "several snapshots: which one?",
+                    format!("`snap save {file} NAME`, NAME one of {}", names.join(", ")),
+                ))
+            }
+        };
+        let Some(snap) = self.toolkit.snapshots.get(&name) else {
+            return Err(ShellError::bad_value(
+                format!("no snapshot named `{name}`"),
+                format!("`snap list` shows them; take one with `snap {name}`"),
+            ));
+        };
+        let saved = SnapshotFile {
+            h7sh_snapshot: SNAPSHOT_FILE_VERSION,
+            name: name.clone(),
+            ap: snap.ap.get(),
+            peripherals: snap.peripherals.clone(),
+            registers: snap
+                .registers
+                .iter()
+                .map(|r| SavedRegister {
+                    name: r.name.clone(),
+                    address: r.address,
+                    value: r.value,
+                })
+                .collect(),
+        };
+        let mut text = serde_json::to_string_pretty(&saved).map_err(|e| ShellError::Io {
+            message: format!("snapshot `{name}` could not be encoded: {e}"),
+            hint: "nothing was written".into(),
+        })?;
+        text.push('\n');
+        crate::fsutil::write_atomic(std::path::Path::new(file), text.as_bytes()).map_err(|e| {
+            ShellError::Io {
+                message: format!("cannot write {file}: {e}"),
+                hint: "check the folder exists and is writable; nothing was written".into(),
+            }
+        })?;
+        Ok(ToolkitOutcome::SnapSaved {
+            name,
+            file: file.to_string(),
+            registers: saved.registers.len(),
+        })
+    }
+
+    /// A snapshot saved by `snap save`, its registers decoded against this session's SVD.
+    fn load_snapshot(&mut self, file: &str) -> Result<Snapshot, ShellError> {
+        let path = std::path::Path::new(file);
+        let text = crate::files::read_to_string(path, crate::files::Kind::Script).map_err(|e| {
+            ShellError::Io {
+                message: format!("cannot read snapshot file {file}: {e}"),
+                hint: "give a file written by `snap save`".into(),
+            }
+        })?;
+        let saved: SnapshotFile = serde_json::from_str(&text)
+            .ok()
+            .filter(|s: &SnapshotFile| s.h7sh_snapshot == SNAPSHOT_FILE_VERSION)
+            .ok_or_else(|| {
+                ShellError::bad_value(
+                    format!("{file} is not an h7sh snapshot (version {SNAPSHOT_FILE_VERSION})"),
+                    "give a file written by `snap save FILE`",
+                )
+            })?;
+        let ap = ApIndex::new(u64::from(saved.ap))?;
+        let dev = self.device();
+        let mut registers = Vec::with_capacity(saved.registers.len());
+        // Decoding marks values as "last read"; these were not read now.
+        let last_read = self.last_values.clone();
+        for r in &saved.registers {
+            // A register this SVD does not know is left out: `diff` reports it as missing.
+            if let Ok(Resolved::Register(id)) = dev.resolve(&r.name) {
+                registers.push(self.decode(&dev, id, r.address, r.value));
+            }
+        }
+        self.last_values = last_read;
+        Ok(Snapshot {
+            ap,
+            peripherals: saved.peripherals,
+            registers,
+        })
+    }
+
     fn diff(&mut self, name: &str, peripherals: &[String]) -> Result<ToolkitOutcome, ShellError> {
-        let Some(snap) = self.toolkit.snapshots.get(name).cloned() else {
+        let from_file =
+            !self.toolkit.snapshots.contains_key(name) && std::path::Path::new(name).is_file();
+        let snap = if from_file {
+            Some(self.load_snapshot(name)?)
+        } else {
+            self.toolkit.snapshots.get(name).cloned()
+        };
+        let Some(snap) = snap else {
             let known: Vec<&String> = self.toolkit.snapshots.keys().collect();
             return Err(ShellError::bad_value(
                 format!("no snapshot named `{name}`"),
