@@ -57,6 +57,22 @@ fn hex(value: u64, size_bits: u32) -> String {
     format!("{value:#0width$x}", width = digits + 2)
 }
 
+/// A field's value as every view shows it (one decoration): decimal up to 4 bits, hex above,
+/// then the enumerated name in parentheses: `1 (Enabled)`, `0xaa (Level0)`.
+fn field_value(f: &FieldValue, s: &Style) -> String {
+    let value = if f.width > 4 {
+        hex(f.value, f.width)
+    } else {
+        f.value.to_string()
+    };
+    let enum_part = f
+        .enum_name
+        .as_ref()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    format!("{}{value}{}{enum_part}", s.value, s.reset)
+}
+
 fn field_line(out: &mut String, f: &FieldValue, s: &Style) {
     let short = f.name.rsplit('.').next().unwrap_or(&f.name);
     let mark = if f.changed {
@@ -64,27 +80,19 @@ fn field_line(out: &mut String, f: &FieldValue, s: &Style) {
     } else {
         " ".into()
     };
-    let enum_part = f
-        .enum_name
-        .as_ref()
-        .map(|e| format!(" ({e})"))
-        .unwrap_or_default();
-    let value = if f.width > 4 {
-        hex(f.value, f.width)
+    // Only an unusual access is worth a word (most fields are read-write).
+    let access = if f.access == "read-write" {
+        String::new()
     } else {
-        f.value.to_string()
+        format!(" {}{}{}", s.dim, f.access, s.reset)
     };
     let _ = writeln!(
         out,
-        "  {mark}{:>8} {}{short:<16}{} = {}{value}{}{enum_part} {}{}{}",
+        "  {mark}{:>8} {}{short:<16}{} = {}{access}",
         bits(f),
         s.name,
         s.reset,
-        s.value,
-        s.reset,
-        s.dim,
-        f.access,
-        s.reset
+        field_value(f, s),
     );
 }
 
@@ -115,23 +123,15 @@ pub fn text(o: &Outcome, s: &Style) -> String {
     match o {
         Outcome::Register(r) => register_text(&mut out, r, s),
         Outcome::Field(f) => {
-            let enum_part = f
-                .enum_name
-                .as_ref()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "{}{}{} {} @ {:#010x} = {}{} ({:#x}){}{enum_part}",
+                "{}{}{} {} @ {:#010x} = {}",
                 s.name,
                 f.name,
                 s.reset,
                 bits(f),
                 f.address,
-                s.value,
-                f.value,
-                f.value,
-                s.reset
+                field_value(f, s)
             );
         }
         Outcome::Memory {

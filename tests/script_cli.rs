@@ -28,7 +28,7 @@ fn a_script_prints_and_exits_0() {
     assert_eq!(
         stdout(&o),
         "D2CKRDY = 1, args [\"one\", \"two\"]\n\
-         RCC.GCR.BOOT_C2 [3] @ 0x580244a0 = 0 (0x0) (NoForce)\n"
+         RCC.GCR.BOOT_C2 [3] @ 0x580244a0 = 0 (NoForce)\n"
     );
     // `--sim SCENARIO FILE` works the same.
     let o = sb.run(&["--sim", "bcm4-off", f.to_str().unwrap()]);
@@ -307,7 +307,7 @@ fn run_and_eval_in_command_lists() {
     assert_eq!(c, 0, "{err}");
     assert_eq!(
         out,
-        "got [\"a\", \"b c\"]\nRCC.GCR.BOOT_C2 [3] @ 0x580244a0 = 1 (0x1) (Force)\n2\n"
+        "got [\"a\", \"b c\"]\nRCC.GCR.BOOT_C2 [3] @ 0x580244a0 = 1 (Force)\n2\n"
     );
     let (c, _, err) = sim("nucleo-h755zi-q", "eval fail(\"x\")\nread RCC.CR");
     assert_eq!(c, 1);

@@ -1198,7 +1198,7 @@ static COMMANDS: &[CommandSpec] = &[
         synopsis: "diff NAME|FILE [PERIPH...]",
         summary: "compare registers with a snapshot",
         help: "Shows registers and fields that changed since `snap NAME`, or since the snapshot \
-               saved in FILE by `snap save`.",
+               saved in FILE by `snap save FILE`.",
         args: &[ArgKind::Word, ArgKind::Peripheral],
         repeat_last: true,
         subcommands: &[],
