@@ -193,14 +193,17 @@ pub fn main_with(mut cli: Cli) -> i32 {
             return 1;
         }
         // `h7sh cmds.txt`: a file of h7sh commands is run as one, as with -x.
-        if cli.script.len() == 1 && command_file(Path::new(script)).is_some() {
+        if cli.script.len() == 1 && crate::session::command_file(Path::new(script)).is_some() {
             cli.execute = Some(PathBuf::from(cli.script.remove(0)));
         }
     }
     if let Some(scenario) = &cli.sim {
         // `h7sh --sim cmds.txt`: a command file where a scenario was expected.
         let path = Path::new(scenario);
-        if !scenario.ends_with(".toml") && path.is_file() && command_file(path).is_some() {
+        if !scenario.ends_with(".toml")
+            && path.is_file()
+            && crate::session::command_file(path).is_some()
+        {
             report(&ShellError::BadValue {
                 message: format!("`{scenario}` is a file of h7sh commands, not a scenario"),
                 hint: format!(
@@ -525,20 +528,6 @@ impl VirtualBoard for BoardHandle {
             .map(|c| c.scenario_name().to_string())
             .unwrap_or_default()
     }
-}
-
-/// The text of `path` if it is a file of h7sh commands (it parses as commands and is not a
-/// .rhai script), for `h7sh FILE` and the `--sim FILE` mix-up.
-fn command_file(path: &Path) -> Option<String> {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("rhai"))
-    {
-        return None;
-    }
-    let text = crate::files::read_to_string(path, crate::files::Kind::Script).ok()?;
-    let commands = crate::lang::parse(&text).ok()?;
-    (!commands.is_empty()).then_some(text)
 }
 
 /// An h7sh option written after the script, where it would go to the script as an argument

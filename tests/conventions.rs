@@ -511,3 +511,52 @@ fn snapshots_are_listed_saved_and_compared_from_a_file() {
         stderr(&o)
     );
 }
+
+/// Issue 10 item 11: names are addresses in expressions, through the selected AP.
+#[test]
+fn names_with_offsets_are_addresses() {
+    let (code, out, err) = sim(
+        "nucleo-h755zi-q",
+        "read RCC+0x10; read RCC_CR+4 2; read FLASH_OPTSR_CUR-4; ap 2; read DBGMCU+0",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("0x58024410: "), "{out}");
+    assert!(out.contains("0x58024404: 0x40000000 "), "{out}");
+    assert!(out.contains("0x52002018: "), "{out}");
+    assert!(
+        out.contains("0xe00e1000: 0x20030450"),
+        "AP2's view of DBGMCU: {out}"
+    );
+    let (code, _, err) = sim("nucleo-h755zi-q", "read RCC_CR.HSION+4");
+    assert_eq!(code, 1);
+    assert!(err.contains("is a field"), "{err}");
+    assert!(h7sh::lang::parse("read RCC+zz").is_err());
+}
+
+/// Issue 10 item 14: `run FILE` runs a file of h7sh commands when it is not Rhai.
+#[test]
+fn run_takes_a_command_file_too() {
+    let sb = Sandbox::new();
+    let cmds = sb.dir.path().join("repro.txt");
+    std::fs::write(
+        &cmds,
+        "# repro\nread RCC_GCR.BOOT_C2\nwrite RCC_GCR.BOOT_C2 1\n",
+    )
+    .unwrap();
+    let o = sb.run(&[
+        "--sim",
+        "bcm4-off",
+        "-c",
+        &format!("run {}; read RCC_GCR.BOOT_C2", cmds.display()),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("RCC.GCR.BOOT_C2 [3] @ 0x580244a0 = 0 (NoForce)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("RCC.GCR.BOOT_C2 [3] @ 0x580244a0 = 1 (Force)"),
+        "{out}"
+    );
+}

@@ -1209,7 +1209,8 @@ static COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         synopsis: "run FILE [ARGS...]",
         summary: "run a script",
-        help: "Runs a script file; ARGS are words or quoted strings passed to it.",
+        help: "Runs a Rhai script file; ARGS are words or quoted strings passed to it. A file \
+               that is not .rhai and holds h7sh commands runs them, line by line, as typed.",
         args: &[ArgKind::File, ArgKind::Word],
         repeat_last: true,
         subcommands: &[],

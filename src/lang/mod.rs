@@ -32,7 +32,10 @@ pub use commands::{
 };
 pub use complete::{completion_context, CompletionContext, CompletionKind};
 pub use lex::MAX_LINE_BYTES;
-pub use value::{check_name, is_float, is_identifier, parse_number, parse_target, parse_value};
+pub use value::{
+    check_name, is_float, is_identifier, parse_number, parse_offset, parse_target, parse_value,
+    split_name_offset,
+};
 
 use serde::Serialize;
 

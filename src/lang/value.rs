@@ -286,8 +286,48 @@ pub fn parse_target(s: &str) -> Result<Target, ParseError> {
         };
         return Ok(Target::Address { addr, size });
     }
+    // `RCC+0x10`, `FLASH_OPTSR_CUR-4`: a name as an address, with an offset (the session
+    // resolves the name; the text stays as typed).
+    if let Some((name, offset)) = split_name_offset(s) {
+        check_name(name)?;
+        parse_offset(offset).map_err(|mut e| {
+            e.column += name.chars().count();
+            e
+        })?;
+        return Ok(Target::Name(s.to_string()));
+    }
     check_name(s)?;
     Ok(Target::Name(s.to_string()))
+}
+
+/// `NAME+EXPR` or `NAME-EXPR` split at the first `+`/`-` (names have neither).
+pub fn split_name_offset(s: &str) -> Option<(&str, &str)> {
+    let i = s.find(['+', '-'])?;
+    (i > 0).then(|| s.split_at(i))
+}
+
+/// A signed offset `+4`, `-0x10`, `+0x10-4`: the sum of its terms, each with its sign.
+pub fn parse_offset(s: &str) -> Result<i128, ParseError> {
+    let mut total: i128 = 0;
+    let mut rest = s;
+    let mut column = 1;
+    while let Some(sign) = rest.chars().next() {
+        let body = &rest[1..];
+        let end = body.find(['+', '-']).unwrap_or(body.len());
+        let term = &body[..end];
+        let v = parse_term(term).map_err(|mut e| {
+            e.column += column;
+            e
+        })?;
+        total = if sign == '-' {
+            total - i128::from(v)
+        } else {
+            total + i128::from(v)
+        };
+        column += 1 + term.chars().count();
+        rest = &body[end..];
+    }
+    Ok(total)
 }
 
 /// A decimal floating-point literal (`1.5`, `-0.25`, `1e-3`, `2.5E+2`): a `.` or an exponent,

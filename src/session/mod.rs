@@ -9,6 +9,7 @@ mod toolkit;
 
 pub use error::ShellError;
 pub use outcome::*;
+pub use scripting::command_file;
 pub use toolkit::{ObSetOutcome, ToolkitOutcome};
 
 use crate::h7::facts::dbgmcu;
@@ -344,6 +345,10 @@ impl Session {
                     size: width.bytes(),
                     values,
                 })
+            }
+            Tgt::Name(name) if lang::split_name_offset(name).is_some() => {
+                let addr = self.name_offset_address(name)?;
+                self.read(&Tgt::Address { addr, size: None }, count)
             }
             Tgt::Name(name) => {
                 let (dev, r) = self.resolve(name)?;
@@ -755,6 +760,10 @@ impl Session {
                     dry_run: self.options.dry_run,
                 })
             }
+            Tgt::Name(name) if lang::split_name_offset(name).is_some() => {
+                let addr = self.name_offset_address(name)?;
+                self.write(&Tgt::Address { addr, size: None }, value)
+            }
             Tgt::Name(name) => {
                 let (dev, r) = self.resolve(name)?;
                 match r {
@@ -776,6 +785,34 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// The address of `NAME+OFFSET` (a peripheral's base or a register's address, through
+    /// the selected AP), as OpenOCD and gdb expressions take symbols.
+    fn name_offset_address(&mut self, text: &str) -> Result<u64, ShellError> {
+        let (name, offset) = lang::split_name_offset(text).unwrap_or((text, ""));
+        let offset = lang::parse_offset(offset)?;
+        let (dev, r) = self.resolve(name)?;
+        let base = match r {
+            Resolved::Peripheral(p) => dev.peripheral(p).base,
+            Resolved::Register(id) => dev.register(id).address,
+            Resolved::Field(f) => {
+                return Err(ShellError::bad_value(
+                    format!("`{name}` is a field; an offset needs a register or peripheral"),
+                    format!(
+                        "e.g. `read {}+4`",
+                        dev.canonical_name(Resolved::Register(f.reg))
+                    ),
+                ))
+            }
+        };
+        let base = self.bus_address(base)?;
+        u64::try_from(i128::from(base) + offset).map_err(|_| {
+            ShellError::bad_value(
+                format!("`{text}` is below address 0"),
+                "addresses are unsigned",
+            )
+        })
     }
 
     fn write_register_value(

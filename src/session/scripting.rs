@@ -80,6 +80,23 @@ impl Session {
         match cmd {
             Command::Run { file, args } => {
                 let path = self.script_path(file)?;
+                // A file of h7sh commands (not .rhai): each line runs as typed, through the
+                // script engine's `shell(...)` so output and Ctrl-C behave as in a script.
+                if let Some(commands) = command_file(&path) {
+                    if !args.is_empty() {
+                        return Err(ShellError::bad_value(
+                            format!("{file} is a file of h7sh commands: it takes no arguments"),
+                            "arguments go to .rhai scripts",
+                        ));
+                    }
+                    let source: String = commands.iter().map(script::record::statement).collect();
+                    script::install_ctrlc(self.interrupt_flag());
+                    script::eval(self, &source)?;
+                    return Ok(Outcome::Script(ScriptOutcome::ScriptRun {
+                        file: file.clone(),
+                        value: serde_json::Value::Null,
+                    }));
+                }
                 // From here on Ctrl-C stops scripts between two operations (the REPL has its
                 // own handler on the same flag).
                 script::install_ctrlc(self.interrupt_flag());
@@ -244,4 +261,18 @@ impl Session {
 
 fn script_resolver_confine(root: &Path, file: &str) -> Result<PathBuf, String> {
     script::confine(root, file)
+}
+
+/// The commands of `path` when it is a file of h7sh commands: not `.rhai`, readable, and every
+/// line parses as commands (a Rhai script does not).
+pub fn command_file(path: &std::path::Path) -> Option<Vec<Command>> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("rhai"))
+    {
+        return None;
+    }
+    let text = crate::files::read_to_string(path, crate::files::Kind::Script).ok()?;
+    let commands = crate::lang::parse(&text).ok()?;
+    (!commands.is_empty()).then_some(commands)
 }
