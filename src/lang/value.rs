@@ -300,10 +300,12 @@ pub fn parse_target(s: &str) -> Result<Target, ParseError> {
     Ok(Target::Name(s.to_string()))
 }
 
-/// `NAME+EXPR` or `NAME-EXPR` split at the first `+`/`-` (names have neither).
+/// `NAME+EXPR` or `NAME-EXPR` split at the first `+`/`-` (names have neither) when a number
+/// follows it (`GPIO-A` stays a misspelt name).
 pub fn split_name_offset(s: &str) -> Option<(&str, &str)> {
     let i = s.find(['+', '-'])?;
-    (i > 0).then(|| s.split_at(i))
+    let next = s[i + 1..].chars().next()?;
+    (i > 0 && next.is_ascii_digit()).then(|| s.split_at(i))
 }
 
 /// A signed offset `+4`, `-0x10`, `+0x10-4`: the sum of its terms, each with its sign.
