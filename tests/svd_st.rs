@@ -65,7 +65,12 @@ fn all_eight_files_load_with_both_views() {
         let v4 = load(&opts(dir.join(format!("{part}_CM4.svd")))).expect(part);
         assert!(v4.cm7.resolve("FLASH.OPTSR_PRG.BCM4").is_ok(), "{part}");
         assert!(v.source_line.contains(&format!("{part}_CM7.svd")));
-        assert!(v.source_line.contains("--svd FILE"));
+        // One short line (issue 10 item 13): file, patches, where it came from.
+        assert!(
+            v.source_line.contains("+1 patch") && !v.source_line.contains('\n'),
+            "{}",
+            v.source_line
+        );
     }
 }
 
