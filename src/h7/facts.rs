@@ -525,6 +525,15 @@ pub mod mem_ext {
     pub const D3_PERIPHERALS: (u64, u64) = (0x5800_0000, 0x0003_0000);
     /// Flash sector size: erase granularity (RM0399 §4.3.4).
     pub const FLASH_SECTOR: u64 = 128 * 1024;
+    /// Device electronic signature in system memory (RM0399 §61, ST's `stm32h755xx.h`
+    /// `UID_BASE`, `FLASHSIZE_BASE`): the 96-bit unique ID and the flash size in KiB (16 bits).
+    pub const UID_BASE: u64 = 0x1FF1_E800;
+    pub const FLASHSIZE_BASE: u64 = 0x1FF1_E880;
+    /// 2 MiB parts (H745/H755 xI, H747/H757 xI).
+    pub const FLASHSIZE_KIB: u32 = 0x0800;
+    /// The virtual part's unique ID words (any part has its own; these follow the format of
+    /// RM0399 §61.1: X/Y wafer coordinates, then wafer number and lot number in ASCII).
+    pub const UID_WORDS: [u32; 3] = [0x0035_0041, 0x3233_5111, 0x3830_3533];
 }
 
 /// Option-byte fields beyond OPTSR (RM0399 §4.9.14..§4.9.19): (lsb, width) of the boot-address,

@@ -457,6 +457,24 @@ impl Chip {
         t.ok_or(BusError::Unmapped(addr))
     }
 
+    /// A word of system memory: the device electronic signature (unique ID, flash size) where
+    /// silicon has it, zeros for the rest (ST's bootloader code is not modelled). The CM4 cannot
+    /// read the flash-size register (a bus error, as reported on H745/H755 parts; docs/sim.md).
+    fn system_memory_word(&self, ap_n: u8, word_addr: u32) -> Result<u32, BusError> {
+        let uid = mem_ext::UID_BASE as u32;
+        let flash_size = mem_ext::FLASHSIZE_BASE as u32;
+        if word_addr == flash_size {
+            if ap_n == ap::CM4 {
+                return Err(BusError::Refused(word_addr));
+            }
+            return Ok(mem_ext::FLASHSIZE_KIB);
+        }
+        match word_addr.checked_sub(uid).map(|o| (o / 4) as usize) {
+            Some(i) if i < mem_ext::UID_WORDS.len() => Ok(mem_ext::UID_WORDS[i]),
+            _ => Ok(0),
+        }
+    }
+
     fn coreid(ap_n: u8) -> u32 {
         match ap_n {
             ap::CM7 => hs::COREID_CM7,
@@ -713,7 +731,11 @@ impl Bus for Chip {
             Target::Backup(a) if !self.rdp_blocks_debug() => Ok(self.ram.read(a, n)),
             Target::Flash(off) if !self.rdp_blocks_debug() => Ok(self.nv.flash.read(off, n)),
             Target::Backup(_) | Target::Flash(_) => Err(BusError::Refused(addr)),
-            Target::SysMem => Ok(0),
+            Target::SysMem => {
+                let word = self.system_memory_word(ap_n, addr & !3)?;
+                let (shift, mask) = lane(addr, size);
+                Ok((word >> shift) & mask)
+            }
             dev => {
                 let word_t = match dev {
                     Target::Periph(a) => Target::Periph(a & !3),
