@@ -111,7 +111,7 @@ fn ap_identity_and_banking() {
         (0x8477_0001, 0xE00F_E003), // AHB-AP, ST ROM table
         (0x8477_0001, 0x0000_0002), // AHB-AP, no debug entry
         (0x5477_0002, 0xE00E_0003), // APB-AP, system ROM table
-        (0x8477_0001, 0xE00F_F003), // AHB-AP, CM4 ROM table
+        (0x2477_0011, 0xE00F_F003), // the CM4's own AHB-AP, CM4 ROM table
     ];
     for (ap, (idr, base)) in expect.into_iter().enumerate() {
         w.select(ap as u32, 0xF, 0);
@@ -192,6 +192,24 @@ fn auto_increment_wraps_at_1k() {
     assert_eq!(w.ap_read(TAR), 0x2000_0004);
 }
 
+/// Issue 12 item 5: AP3 (the Cortex-M4's AP) auto-increments through a 4 KiB block, so a run
+/// crosses a 1 KiB boundary that wraps on AP0.
+#[test]
+fn ap3_auto_increment_wraps_at_4k() {
+    let mut w = Wire::powered();
+    w.select(3, 0, 0);
+    w.ap_write(CSW, CSW_WORD_INC);
+    w.ap_write(TAR, 0x2000_03FC);
+    for v in [0xA, 0xB] {
+        w.ap_write(DRW, v);
+    }
+    assert_eq!(w.ap_read(TAR), 0x2000_0404);
+    assert_eq!(w.bus.peek(0x2000_0400, 4), [0xB, 0, 0, 0]);
+    w.ap_write(TAR, 0x2000_0FFC);
+    w.ap_write(DRW, 0xC);
+    assert_eq!(w.ap_read(TAR), 0x2000_0000, "wraps at the 4 KiB boundary");
+}
+
 #[test]
 fn byte_and_halfword_lanes() {
     let mut w = Wire::powered();
@@ -261,7 +279,7 @@ fn gated_and_unclocked_aps() {
     w.bus.set_ap_power(3, ApPower::Unclocked);
     // The register file still answers; DeviceEn drops.
     w.select(3, 0xF, 0);
-    assert_eq!(w.ap_read(0xC), facts::ap_id::IDR_AHB_AP);
+    assert_eq!(w.ap_read(0xC), facts::ap_id::IDR_AHB_AP_CM4);
     w.select(3, 0, 0);
     assert_eq!(w.ap_read(CSW) & (1 << 6), 0, "DeviceEn = 0");
     w.ok(Request::ap_read(DRW));

@@ -386,6 +386,14 @@ pub mod ap_id {
     pub const IDR_AHB_AP: u32 = 0x8477_0001;
     /// APB-AP (APB2/3 MEM-AP, ARM, revision 5): AP2.
     pub const IDR_APB_AP: u32 = 0x5477_0002;
+    /// AP3 is the Cortex-M4's own AHB-AP (AHB3 MEM-AP, ARM, revision 2, variant 1: the
+    /// Cortex-M3/M4 style AP), not a copy of AP0: IDR as probe-rs and pyOCD logs of H745/H755
+    /// parts show it (issue 12 item 5).
+    pub const IDR_AHB_AP_CM4: u32 = 0x2477_0011;
+    /// TAR auto-increment wraps inside this block: 1 KiB on the CoreSight AHB-APs (ADIv5.2
+    /// C2.2.3's minimum), 4 KiB on the Cortex-M4's AP (its TRM: the auto-increment is 4 KiB).
+    pub const AUTOINC_WRAP: u32 = 0x3FF;
+    pub const AUTOINC_WRAP_CM4: u32 = 0xFFF;
     /// BASE of AP0 (CM7): ST ROM table, format 1, present.
     pub const BASE_AP0: u32 = 0xE00F_E003;
     /// BASE of AP1 (D3): no debug components (format 1, not present) (approx).

@@ -52,7 +52,8 @@ pub const TICK_NANOS: u64 = 1_000;
 /// IDR of access port `ap` (ADIv5 C2.6.5); 0 for an AP that does not exist.
 pub fn ap_idr(ap: u8) -> u32 {
     match ap {
-        ap::CM7 | ap::D3 | ap::CM4 => ap_id::IDR_AHB_AP,
+        ap::CM7 | ap::D3 => ap_id::IDR_AHB_AP,
+        ap::CM4 => ap_id::IDR_AHB_AP_CM4,
         ap::APB_D => ap_id::IDR_APB_AP,
         _ => 0,
     }

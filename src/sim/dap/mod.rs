@@ -211,6 +211,8 @@ enum ApKind {
 struct MemAp {
     kind: ApKind,
     idr: u32,
+    /// TAR bits that count in auto-increment (the rest stay: a run wraps inside the block).
+    wrap: u32,
     base: u32,
     /// CSW as written (the read-only bits are computed at read time).
     csw: Csw,
@@ -224,7 +226,12 @@ impl MemAp {
             facts::ap::CM7 => (ApKind::Ahb, id::IDR_AHB_AP, id::BASE_AP0),
             facts::ap::D3 => (ApKind::Ahb, id::IDR_AHB_AP, id::BASE_AP1),
             facts::ap::APB_D => (ApKind::Apb, id::IDR_APB_AP, id::BASE_AP2),
-            _ => (ApKind::Ahb, id::IDR_AHB_AP, id::BASE_AP3),
+            _ => (ApKind::Ahb, id::IDR_AHB_AP_CM4, id::BASE_AP3),
+        };
+        let wrap = if ap == facts::ap::CM4 {
+            id::AUTOINC_WRAP_CM4
+        } else {
+            id::AUTOINC_WRAP
         };
         let csw = match kind {
             ApKind::Ahb => Csw(r::CSW_RESET_AHB & !Csw::READ_ONLY),
@@ -233,6 +240,7 @@ impl MemAp {
         Self {
             kind,
             idr,
+            wrap,
             base,
             csw,
             tar: 0,
@@ -273,11 +281,10 @@ impl MemAp {
         }
     }
 
-    /// Auto-increment: only TAR[9:0] counts, so a run wraps inside its 1 KiB block
-    /// (ADIv5.2 C2.2.3: the increment boundary is at least 1 KiB; it is 1 KiB on this DAP).
+    /// Auto-increment: only the low TAR bits count (`wrap`), so a run wraps inside its block
+    /// (ADIv5.2 C2.2.3: the boundary is at least 1 KiB; 1 KiB on AP0-AP2, 4 KiB on AP3).
     fn advance_tar(&mut self, bytes: u32) {
-        const WRAP: u32 = 0x3FF;
-        self.tar = (self.tar & !WRAP) | (self.tar.wrapping_add(bytes) & WRAP);
+        self.tar = (self.tar & !self.wrap) | (self.tar.wrapping_add(bytes) & self.wrap);
     }
 }
 
