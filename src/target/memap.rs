@@ -140,54 +140,59 @@ impl<'a> CachedMemAp<'a> {
             .write_raw_ap_register(&self.ap, TAR::ADDRESS, tar)
     }
 
-    /// `count` DRW reads from `address` on, each as a 32-bit word with the item in its lane:
-    /// one TAR write and one block per 1 KiB auto-increment block (a single read when one item).
-    fn read_items(&mut self, address: u64, size: Size, out: &mut [u32]) -> Result<(), ArmError> {
+    /// Checks `address`'s alignment and sets CSW for `size`; returns, for each auto-increment
+    /// block the `count` items from `address` span, its first address and its items' range.
+    fn blocks(
+        &mut self,
+        address: u64,
+        size: Size,
+        count: usize,
+    ) -> Result<Vec<(u64, std::ops::Range<usize>)>, ArmError> {
         let step = size.bytes();
         if !address.is_multiple_of(step) {
             return Err(ArmError::alignment_error(address, step as usize));
         }
         self.set_size(size)?;
-        let mut addr = address;
-        let mut rest = out;
-        while !rest.is_empty() {
+        let mut blocks = Vec::new();
+        let (mut addr, mut done) = (address, 0);
+        while done < count {
             let room = ((AUTOINC_BLOCK - addr % AUTOINC_BLOCK) / step) as usize;
-            let (chunk, tail) = rest.split_at_mut(room.min(rest.len()));
+            let n = room.min(count - done);
+            blocks.push((addr, done..done + n));
+            addr += step * n as u64;
+            done += n;
+        }
+        Ok(blocks)
+    }
+
+    /// `out.len()` DRW reads from `address` on, each as a 32-bit word with the item in its lane:
+    /// one TAR write and one block per 1 KiB auto-increment block (a single read when one item).
+    fn read_items(&mut self, address: u64, size: Size, out: &mut [u32]) -> Result<(), ArmError> {
+        for (addr, range) in self.blocks(address, size, out.len())? {
             self.set_tar(addr)?;
-            if let [only] = chunk {
-                *only = self.iface.read_raw_ap_register(&self.ap, DRW::ADDRESS)?;
-            } else {
-                self.iface
-                    .read_raw_ap_register_repeated(&self.ap, DRW::ADDRESS, chunk)?;
+            match &mut out[range] {
+                [only] => *only = self.iface.read_raw_ap_register(&self.ap, DRW::ADDRESS)?,
+                chunk => self
+                    .iface
+                    .read_raw_ap_register_repeated(&self.ap, DRW::ADDRESS, chunk)?,
             }
-            addr += step * chunk.len() as u64;
-            rest = tail;
         }
         Ok(())
     }
 
     /// `values` (each already in its byte lane) to DRW from `address` on.
     fn write_items(&mut self, address: u64, size: Size, values: &[u32]) -> Result<(), ArmError> {
-        let step = size.bytes();
-        if !address.is_multiple_of(step) {
-            return Err(ArmError::alignment_error(address, step as usize));
-        }
-        self.set_size(size)?;
-        let mut addr = address;
-        let mut rest = values;
-        while !rest.is_empty() {
-            let room = ((AUTOINC_BLOCK - addr % AUTOINC_BLOCK) / step) as usize;
-            let (chunk, tail) = rest.split_at(room.min(rest.len()));
+        for (addr, range) in self.blocks(address, size, values.len())? {
             self.set_tar(addr)?;
-            if let [only] = chunk {
-                self.iface
-                    .write_raw_ap_register(&self.ap, DRW::ADDRESS, *only)?;
-            } else {
-                self.iface
-                    .write_raw_ap_register_repeated(&self.ap, DRW::ADDRESS, chunk)?;
+            match &values[range] {
+                [only] => self
+                    .iface
+                    .write_raw_ap_register(&self.ap, DRW::ADDRESS, *only)?,
+                chunk => {
+                    self.iface
+                        .write_raw_ap_register_repeated(&self.ap, DRW::ADDRESS, chunk)?
+                }
             }
-            addr += step * chunk.len() as u64;
-            rest = tail;
         }
         Ok(())
     }
