@@ -177,11 +177,10 @@ pub struct WireInfo {
 pub struct Target {
     /// None only after a reconnect failed; `detached` then holds the probe for the next try.
     iface: Option<Box<dyn ArmDebugInterface>>,
-    /// The probe, kept when a reconnect could not attach (a glitch, a board still powering
-    /// up), so that `reconnect` can try again instead of needing h7sh restarted.
-    detached: Option<Probe>,
-    /// Why the last reconnect failed, for the errors of accesses made before the next one.
-    link_down: Option<String>,
+    /// The probe and why the link went down, kept when a reconnect could not attach (a
+    /// glitch, a board still powering up), so that `reconnect` can try again instead of
+    /// needing h7sh restarted; the reason goes into the errors of accesses until then.
+    detached: Option<(Probe, String)>,
     /// Per AP (0..=3): its CSW as last written, so an access need not reopen the AP (raw-DAP
     /// probes only; an ST-LINK's firmware keeps its own).
     ap_states: [Option<memap::ApState>; 4],
@@ -308,7 +307,6 @@ impl Target {
         let mut target = Target {
             iface: Some(iface),
             detached: None,
-            link_down: None,
             ap_states: [None; 4],
             connected_under_reset: opts.connect_under_reset,
             wire,
@@ -374,15 +372,9 @@ impl Target {
 
     /// The probe-rs interface; gone only after a failed reconnect.
     fn iface(&mut self) -> Result<&mut Box<dyn ArmDebugInterface>, TargetError> {
-        match (&mut self.iface, &self.detached) {
-            (Some(iface), _) => Ok(iface),
-            (None, Some(_)) => Err(TargetError::DebugPort(format!(
-                "the link is down since the last reconnect failed ({}); `reconnect` tries again",
-                self.link_down.as_deref().unwrap_or("no answer")
-            ))),
-            (None, None) => Err(TargetError::ProbeLost(
-                "the probe was closed and could not be reopened".into(),
-            )),
+        match &mut self.iface {
+            Some(iface) => Ok(iface),
+            None => Err(link_error(&self.detached)),
         }
     }
 
@@ -398,8 +390,7 @@ impl Target {
         if let Some(iface) = self.iface.take() {
             let mut probe = iface.close();
             voltage = probe.get_target_voltage().ok().flatten();
-            self.detached = Some(probe);
-            self.link_down = Some(message.clone());
+            self.detached = Some((probe, message.clone()));
         }
         TargetError::DebugPort(format!("{message}; {}", voltage_text(voltage)))
     }
@@ -542,21 +533,13 @@ impl Target {
         self.forget_ap_states();
         let probe = match (self.iface.take(), self.detached.take()) {
             (Some(iface), _) => iface.close(),
-            (None, Some(probe)) => probe,
-            (None, None) => {
-                return Err(TargetError::ProbeLost(
-                    "the probe was closed and could not be reopened".into(),
-                ))
-            }
+            (None, Some((probe, _))) => probe,
+            (None, None) => return Err(link_error(&None)),
         };
         match open_interface(probe, false) {
-            Ok(iface) => {
-                self.iface = Some(iface);
-                self.link_down = None;
-            }
+            Ok(iface) => self.iface = Some(iface),
             Err((probe, e)) => {
-                self.detached = Some(probe);
-                self.link_down = Some(e.to_string());
+                self.detached = Some((probe, e.to_string()));
                 return Err(e);
             }
         }
@@ -621,12 +604,11 @@ impl Target {
         addr: u64,
         f: impl FnOnce(&mut dyn ArmMemoryInterface) -> Result<R, ArmError>,
     ) -> Result<R, TargetError> {
-        self.iface()?;
         let classified = |e| classify(ap.get(), addr, e);
-        let (Some(iface), raw_dap) = (self.iface.as_mut(), self.raw_dap) else {
-            unreachable!("checked by iface() above");
+        let Some(iface) = self.iface.as_mut() else {
+            return Err(link_error(&self.detached));
         };
-        if raw_dap {
+        if self.raw_dap {
             let state = &mut self.ap_states[ap.get() as usize];
             let mut mem =
                 memap::CachedMemAp::open(&mut **iface, fq(ap), state).map_err(classified)?;
@@ -823,6 +805,17 @@ fn voltage_text(volts: Option<f32>) -> String {
         ),
         Some(v) => format!("target voltage {v:.2} V: the board is powered"),
         None => "this probe does not measure the target voltage".to_string(),
+    }
+}
+
+/// What an access says while there is no interface: the link is down since a reconnect failed
+/// (the probe kept for the next one), or the probe is gone.
+fn link_error(detached: &Option<(Probe, String)>) -> TargetError {
+    match detached {
+        Some((_, why)) => TargetError::DebugPort(format!(
+            "the link is down since the last reconnect failed ({why}); `reconnect` tries again"
+        )),
+        None => TargetError::ProbeLost("the probe was closed and could not be reopened".into()),
     }
 }
 
