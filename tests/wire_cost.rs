@@ -78,10 +78,10 @@ fn commands_stay_within_their_round_trip_budgets_on_cmsis_dap() {
     let rt = cost(&mut s, "read RCC_GCR", "write RCC_GCR.BOOT_C2 1");
     assert!(rt <= 3, "field write: {rt}");
     let mut s = session("nucleo-h755zi-q", kind);
-    // Connecting: probe-rs's attach and DP power-up take 18 of these; h7sh adds DPIDR,
-    // DBGMCU_IDC through AP2 and the CM7's CPUID (each AP opened once).
+    // Connecting: probe-rs's attach, line reset and DPIDR take 11, h7sh's debug-port start 2,
+    // probe-rs's checks after it 2; then AP0 opened (IDR, CSW), DBGMCU_IDC and the CPUID.
     let rt = round_trips(&mut s);
-    assert!(rt <= 30, "connect: {rt}");
+    assert!(rt <= 20, "connect: {rt}");
     let rt = cost(&mut s, "", "ob");
     assert!(rt <= 4, "ob: {rt}");
     let rt = cost(&mut s, "", "show RCC");

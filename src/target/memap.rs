@@ -1,19 +1,22 @@
 //! A MEM-AP whose CSW h7sh remembers between commands, for probes that give raw DAP access
 //! (CMSIS-DAP, J-Link).
 //!
-//! probe-rs's `memory_interface` opens the AP afresh on every call: it reads IDR, CSW and CFG
-//! (three round trips: probe-rs's CMSIS-DAP batch flushes at every read) before the access
-//! itself. What h7sh keeps instead is the CSW that probe-rs chose when it first opened the AP;
-//! an access then writes CSW only when its size differs from the last one written, and TAR, and
-//! reads or writes DRW: the writes queue in probe-rs's batch behind the read, so a single read is
-//! one DAP transfer, one round trip (as pyOCD and OpenOCD do it).
+//! probe-rs's `memory_interface` opens the AP afresh on every call: it reads IDR, CSW and CFG,
+//! writes CSW and reads nothing back until the access (three round trips before it: probe-rs's
+//! CMSIS-DAP batch flushes at every read). h7sh opens the AHB-APs and APB-APs of the STM32H7
+//! itself: IDR for the kind, CSW for its read-only bits, and the CSW probe-rs would write
+//! (`amba_ahb3.rs`, `amba_apb2_apb3.rs`) goes out with the first access (two round trips; other
+//! AP kinds are opened by probe-rs). An access then writes CSW only when its size differs from
+//! the last one written, and TAR, and reads or writes DRW: the writes queue in probe-rs's batch
+//! behind the read, so a single read is one DAP transfer, one round trip (as pyOCD and OpenOCD
+//! do it).
 //!
 //! What is remembered is dropped ([`ApState`] set back to `None`) whenever it may no longer hold:
 //! after any failed access (a FAULT or WAIT leaves sticky flags and probe-rs's ABORT; a lost link
 //! may have powered the DP down), a reconnect, a reset h7sh makes and connect under reset. A
 //! power cycle of the board resets the DP, which shows as a failed access first.
 
-use probe_rs::architecture::arm::ap::{ApRegister, CSW, DRW, TAR};
+use probe_rs::architecture::arm::ap::{ApRegister, CSW, DRW, IDR, TAR};
 use probe_rs::architecture::arm::memory::ArmMemoryInterface;
 use probe_rs::architecture::arm::{ArmDebugInterface, ArmError, FullyQualifiedApAddress};
 use probe_rs::probe::DebugProbeError;
@@ -32,11 +35,48 @@ const CSW_DEVICE_EN: u32 = 1 << 6;
 /// What h7sh knows of one AP's registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ApState {
-    /// The CSW last written (probe-rs's choice of protection and master bits, with the size
-    /// and auto-increment of the last access).
+    /// What the CSW register holds (as read at open, then as last written).
     pub csw: u32,
+    /// The CSW an access starts from: probe-rs's choice of protection and master bits; the
+    /// access sets size and auto-increment.
+    pub base: u32,
     /// An APB-AP: 32-bit accesses only.
     pub only_32bit: bool,
+}
+
+/// IDR.TYPE of the MEM-APs h7sh opens itself (ADIv5.2 C2.6.5).
+const IDR_TYPE_AHB3: u32 = 0x1;
+const IDR_TYPE_APB2_APB3: u32 = 0x2;
+/// AHB-AP CSW bits probe-rs sets (`amba_ahb3.rs`): DbgSwEnable, MasterType, HPROT Cacheable,
+/// Privileged and Data; HNONSEC is set when SPIDEN is clear.
+const AHB3_CSW_SET: u32 = (1 << 31) | (1 << 29) | (1 << 27) | (1 << 25) | (1 << 24);
+const AHB3_CSW_HNONSEC: u32 = 1 << 30;
+const AHB3_CSW_SPIDEN: u32 = 1 << 23;
+/// APB-AP CSW bit probe-rs sets (`amba_apb2_apb3.rs`): DbgSwEnable.
+const APB_CSW_DBGSWENABLE: u32 = 1 << 31;
+
+/// The CSW base and 32-bit-only flag for an AP of kind `idr` whose CSW reads `csw`, as probe-rs
+/// would set them; None for kinds h7sh leaves to probe-rs.
+fn own_open(idr: u32, csw: u32) -> Option<(u32, bool)> {
+    let kind = idr & 0xF;
+    let mem_ap_class = (idr >> 13) & 0xF == 0x8;
+    if !mem_ap_class {
+        return None;
+    }
+    let base = (csw & !(CSW_SIZE_MASK | CSW_ADDRINC_MASK)) | CSW_ADDRINC_SINGLE;
+    match kind {
+        IDR_TYPE_AHB3 => {
+            let hnonsec = if csw & AHB3_CSW_SPIDEN == 0 {
+                AHB3_CSW_HNONSEC
+            } else {
+                0
+            };
+            let base = (base & !AHB3_CSW_HNONSEC) | AHB3_CSW_SET | hnonsec;
+            Some((base | Size::U32 as u32, false))
+        }
+        IDR_TYPE_APB2_APB3 => Some((base | APB_CSW_DBGSWENABLE | Size::U32 as u32, true)),
+        _ => None,
+    }
 }
 
 /// Access size in CSW.Size encoding.
@@ -72,8 +112,9 @@ impl Drop for CachedMemAp<'_> {
 }
 
 impl<'a> CachedMemAp<'a> {
-    /// The AP's memory interface; the first time (or after the state was dropped) probe-rs opens
-    /// it once, and the CSW it wrote is read back and kept.
+    /// The AP's memory interface; the first time (or after the state was dropped) the AP is
+    /// opened: IDR and CSW read, the CSW base chosen as probe-rs would (by probe-rs itself for
+    /// AP kinds other than AHB3 and APB2/3).
     pub(crate) fn open(
         iface: &'a mut dyn ArmDebugInterface,
         ap: FullyQualifiedApAddress,
@@ -81,13 +122,30 @@ impl<'a> CachedMemAp<'a> {
     ) -> Result<Self, ArmError> {
         let mut transient = false;
         if state.is_none() {
-            let only_32bit = {
-                let mem = iface.memory_interface(&ap)?;
-                !mem.supports_8bit_transfers()?
-            };
+            let idr = iface.read_raw_ap_register(&ap, IDR::ADDRESS)?;
             let csw = iface.read_raw_ap_register(&ap, CSW::ADDRESS)?;
-            transient = csw & CSW_DEVICE_EN == 0;
-            *state = Some(ApState { csw, only_32bit });
+            let opened = match own_open(idr, csw) {
+                Some((base, only_32bit)) => ApState {
+                    csw,
+                    base,
+                    only_32bit,
+                },
+                None => {
+                    // probe-rs refuses what is not a MEM-AP (WrongApType), as before.
+                    let only_32bit = {
+                        let mem = iface.memory_interface(&ap)?;
+                        !mem.supports_8bit_transfers()?
+                    };
+                    let csw = iface.read_raw_ap_register(&ap, CSW::ADDRESS)?;
+                    ApState {
+                        csw,
+                        base: csw,
+                        only_32bit,
+                    }
+                }
+            };
+            transient = opened.csw & CSW_DEVICE_EN == 0;
+            *state = Some(opened);
         }
         Ok(CachedMemAp {
             iface,
@@ -124,7 +182,7 @@ impl<'a> CachedMemAp<'a> {
             ));
         }
         let csw =
-            (state.csw & !(CSW_SIZE_MASK | CSW_ADDRINC_MASK)) | size as u32 | CSW_ADDRINC_SINGLE;
+            (state.base & !(CSW_SIZE_MASK | CSW_ADDRINC_MASK)) | size as u32 | CSW_ADDRINC_SINGLE;
         if csw != state.csw {
             self.iface
                 .write_raw_ap_register(&self.ap, CSW::ADDRESS, csw)?;
@@ -298,6 +356,24 @@ impl ArmMemoryInterface for CachedMemAp<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The CSWs probe-rs 0.32 writes when it opens the STM32H7's APs (read on the virtual
+    /// board's wire: AHB-AP reset CSW 0x03000040 -> 0xEB000052 once the size is set, APB-AP
+    /// 0x80000042 -> 0x80000052).
+    #[test]
+    fn the_csw_is_the_one_probe_rs_would_write() {
+        let ahb = own_open(0x8477_0001, 0x0300_0040).unwrap();
+        assert_eq!(ahb, (0xEB00_0052, false));
+        let cm4_ahb = own_open(0x2477_0011, 0x0300_0040).unwrap();
+        assert_eq!(cm4_ahb, (0xEB00_0052, false));
+        let apb = own_open(0x5477_0002, 0x8000_0042).unwrap();
+        assert_eq!(apb, (0x8000_0052, true));
+        // SPIDEN set: HNONSEC cleared, as probe-rs does.
+        assert_eq!(own_open(0x8477_0001, 0x0380_0040).unwrap().0, 0xAB80_0052);
+        // Not a MEM-AP (a JTAG-AP, class 0), or a kind h7sh leaves to probe-rs (AXI).
+        assert_eq!(own_open(0x0477_0000, 0), None);
+        assert_eq!(own_open(0x8477_0004, 0x0300_0040), None);
+    }
 
     #[test]
     fn items_sit_on_the_lanes_of_their_address() {

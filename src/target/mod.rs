@@ -10,6 +10,7 @@ mod core;
 mod error;
 mod memap;
 mod scan;
+mod sequence;
 
 pub use self::core::{CoreRegister, CoreState, CoreStatus, TargetClock, WallClock, CORE_REGISTERS};
 pub use error::TargetError;
@@ -20,7 +21,7 @@ use crate::h7::facts::{ap, cpuid, dbgmcu, scs};
 use error::classify;
 use probe_rs::architecture::arm::dp::DpAddress;
 use probe_rs::architecture::arm::memory::ArmMemoryInterface;
-use probe_rs::architecture::arm::sequences::{ArmDebugSequence, DefaultArmSequence};
+use probe_rs::architecture::arm::sequences::ArmDebugSequence;
 use probe_rs::architecture::arm::{ArmDebugInterface, ArmError, FullyQualifiedApAddress};
 use probe_rs::probe::{DebugProbe, DebugProbeSelector, Probe, WireProtocol};
 use probe_rs::vendor::st::sequences::stm32h7::{Stm32h7, Stm32h7Line};
@@ -184,6 +185,8 @@ pub struct Target {
     /// Per AP (0..=3): its CSW as last written, so an access need not reopen the AP (raw-DAP
     /// probes only; an ST-LINK's firmware keeps its own).
     ap_states: [Option<memap::ApState>; 4],
+    /// The debug-port start probe-rs runs on this interface (it keeps the DPIDR it read).
+    dp_start: Arc<sequence::H7Sequence>,
     /// Connected with `--connect-under-reset` (hints do not suggest it again).
     connected_under_reset: bool,
     wire: WireInfo,
@@ -302,12 +305,14 @@ impl Target {
             }
             None => "STM32H7 dual-core (detected through DBGMCU_IDC)".to_string(),
         };
-        let iface = open_interface(probe, opts.connect_under_reset).map_err(|(_, e)| e)?;
+        let (iface, dp_start) =
+            open_interface(probe, opts.connect_under_reset).map_err(|(_, e)| e)?;
         let raw_dap = iface.try_dap_probe().is_some();
         let mut target = Target {
             iface: Some(iface),
             detached: None,
             ap_states: [None; 4],
+            dp_start,
             connected_under_reset: opts.connect_under_reset,
             wire,
             probe_name,
@@ -328,21 +333,36 @@ impl Target {
         if opts.connect_under_reset {
             target.halt_at_reset_and_release()?;
         }
-        // DBGMCU_IDC through AP2 (its APB-D address, as OpenOCD reads it), else through AP0 at
-        // its system-bus address (as OpenOCD does on ST-LINKs that reach AP0 only).
-        let via_apbd = target.read32(ApIndex::APB_D, dbgmcu::BASE_APBD + dbgmcu::IDC);
-        if let Err(e @ TargetError::ProbeFirmware { .. }) = &via_apbd {
-            target.connect_notes.push(format!(
-                "{e}; only AP0 (CM7) answers: h7sh reads DBGMCU and diagnoses the CM4 through \
-                 AP0. {}",
-                e.hint()
-            ));
+        // DBGMCU_IDC, valid when DEV_ID is not 0. On raw-DAP probes through AP0 first, at its
+        // system-bus address (as OpenOCD's stm32h7x flash driver reads it; AP0 is opened for the
+        // CPUID anyway), then through AP2 at its APB-D address, which answers when the AXI does
+        // not (NRST held, D1 in Standby, the CM7 gated). An ST-LINK is asked through AP2 first:
+        // old firmware refuses APs other than 0 without wire traffic, and that is worth a note.
+        let order = if target.raw_dap {
+            [ApIndex::CM7, ApIndex::APB_D]
+        } else {
+            [ApIndex::APB_D, ApIndex::CM7]
+        };
+        for ap in order {
+            let base = if ap == ApIndex::APB_D {
+                dbgmcu::BASE_APBD
+            } else {
+                dbgmcu::BASE_SYSBUS
+            };
+            match target.read32(ap, base + dbgmcu::IDC) {
+                Ok(idc) if idc & 0xFFF != 0 => {
+                    target.identity.dbgmcu_idc = Some(idc);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e @ TargetError::ProbeFirmware { .. }) => target.connect_notes.push(format!(
+                    "{e}; only AP0 (CM7) answers: h7sh reads DBGMCU and diagnoses the CM4 \
+                     through AP0. {}",
+                    e.hint()
+                )),
+                Err(_) => {}
+            }
         }
-        target.identity.dbgmcu_idc = via_apbd.ok().or_else(|| {
-            target
-                .read32(ApIndex::CM7, dbgmcu::BASE_SYSBUS + dbgmcu::IDC)
-                .ok()
-        });
         match target.identity.dev_id() {
             Some(dbgmcu::DEV_ID_H745_H755) => {}
             Some(other) => target.connect_notes.push(format!(
@@ -397,6 +417,15 @@ impl Target {
 
     fn read_dpidr(&mut self) -> Result<u32, TargetError> {
         use probe_rs::architecture::arm::dp::DpRegister;
+        let describe = |e: ArmError| TargetError::DebugPort(error::describe_arm_error(&e));
+        // Selecting the port runs probe-rs's setup and h7sh's start (once per interface),
+        // which reads DPIDR; ST-LINK firmware connects by itself and runs no sequence.
+        self.iface()?
+            .select_debug_port(DpAddress::Default)
+            .map_err(describe)?;
+        if let Some(dpidr) = self.dp_start.dpidr() {
+            return Ok(dpidr);
+        }
         self.iface()?
             .read_raw_dp_register(
                 DpAddress::Default,
@@ -537,7 +566,10 @@ impl Target {
             (None, None) => return Err(link_error(&None)),
         };
         match open_interface(probe, false) {
-            Ok(iface) => self.iface = Some(iface),
+            Ok((iface, dp_start)) => {
+                self.iface = Some(iface);
+                self.dp_start = dp_start;
+            }
             Err((probe, e)) => {
                 self.detached = Some((probe, e.to_string()));
                 return Err(e);
@@ -823,10 +855,10 @@ fn link_error(detached: &Option<(Probe, String)>) -> TargetError {
 /// Under reset NRST is asserted first, as probe-rs does it (through the DAP pins when the probe
 /// has them, since CMSIS-DAP's connect would otherwise release it). On failure the probe comes
 /// back (when probe-rs returns it) so that a reconnect can try again.
-fn open_interface(
-    mut probe: Probe,
-    under_reset: bool,
-) -> Result<Box<dyn ArmDebugInterface>, (Probe, TargetError)> {
+/// The attached probe's ARM interface and the debug-port start it will run.
+type Opened = (Box<dyn ArmDebugInterface>, Arc<sequence::H7Sequence>);
+
+fn open_interface(mut probe: Probe, under_reset: bool) -> Result<Opened, (Probe, TargetError)> {
     if under_reset {
         let asserted = match probe.try_as_dap_probe() {
             Some(dap) => dap.swj_pins(0, NRESET_PIN, 0).map(|_| ()),
@@ -845,9 +877,11 @@ fn open_interface(
         ));
         return Err((probe, err));
     }
-    let sequence: Arc<dyn ArmDebugSequence> = DefaultArmSequence::create();
+    let dp_start = Arc::new(sequence::H7Sequence::default());
+    let sequence: Arc<dyn ArmDebugSequence> = dp_start.clone();
     probe
         .try_into_arm_debug_interface(sequence)
+        .map(|iface| (iface, dp_start))
         .map_err(|(mut probe, e)| {
             let volts = probe.get_target_voltage().ok().flatten();
             let err = TargetError::DebugPort(format!(
