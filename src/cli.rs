@@ -528,6 +528,14 @@ impl VirtualBoard for BoardHandle {
             .map(|c| c.scenario_name().to_string())
             .unwrap_or_default()
     }
+    fn hold_reset_button(&self, held: bool) -> bool {
+        let mut b = lock(&self.0);
+        b.hold_reset_button(held);
+        b.reset_state().1
+    }
+    fn reset_state(&self) -> (bool, bool) {
+        lock(&self.0).reset_state()
+    }
 }
 
 /// An h7sh option written after the script, where it would go to the script as an argument

@@ -151,7 +151,8 @@ fn present_in_st() -> Vec<Check> {
             rcc::BASE + rcc::RSR,
             vec![
                 ("RMVF", bits(rcc::RSR_RMVF)),
-                ("CPURSTF", bits(rcc::RSR_CPURSTF)),
+                ("IWDG1RSTF", bits(rcc::RSR_IWDG1RSTF)),
+                ("WWDG1RSTF", bits(rcc::RSR_WWDG1RSTF)),
                 ("D1RSTF", bits(rcc::RSR_D1RSTF)),
                 ("D2RSTF", bits(rcc::RSR_D2RSTF)),
                 ("BORRSTF", bits(rcc::RSR_BORRSTF)),
@@ -159,6 +160,7 @@ fn present_in_st() -> Vec<Check> {
                 ("PORRSTF", bits(rcc::RSR_PORRSTF)),
             ],
         ),
+        c("RCC", "C1_RSR", rcc::BASE + rcc::C1_RSR, vec![]),
         c("PWR", "CR1", pwr::BASE + pwr::CR1, vec![]),
         c(
             "PWR",
@@ -306,6 +308,12 @@ fn known_st_defects_are_absent_raw_and_fixed_by_our_patches() {
         "ST's SVD now has PWR_CPU2CR"
     );
     assert!(!get("RCC", "GCR").unwrap().1.contains_key("BOOT_C2"));
+    // Per-core reset flags: ST has the single-core layout and no C2_RSR.
+    assert!(get("RCC", "RSR").unwrap().1.contains_key("CPURSTF"));
+    assert!(
+        get("RCC", "C2_RSR").is_none(),
+        "ST's SVD now has RCC_C2_RSR"
+    );
 
     // The patched view has each of them where facts.rs puts them.
     let views = h7sh::svd::load(&h7sh::svd::LoadOptions {
@@ -352,6 +360,32 @@ fn known_st_defects_are_absent_raw_and_fixed_by_our_patches() {
     );
     assert_eq!(field("RCC_GCR.BOOT_C2"), (rcc::BASE + rcc::GCR, 3, 1));
     assert_eq!(field("RCC_GCR.BOOT_C1"), (rcc::BASE + rcc::GCR, 2, 1));
+    for reg in ["RSR", "C1_RSR", "C2_RSR"] {
+        let at = rcc::BASE
+            + match reg {
+                "RSR" => rcc::RSR,
+                "C1_RSR" => rcc::C1_RSR,
+                _ => rcc::C2_RSR,
+            };
+        for (name, mask) in [
+            ("C1RSTF", rcc::RSR_C1RSTF),
+            ("C2RSTF", rcc::RSR_C2RSTF),
+            ("SFT1RSTF", rcc::RSR_SFT1RSTF),
+            ("SFT2RSTF", rcc::RSR_SFT2RSTF),
+            ("IWDG1RSTF", rcc::RSR_IWDG1RSTF),
+            ("IWDG2RSTF", rcc::RSR_IWDG2RSTF),
+            ("WWDG1RSTF", rcc::RSR_WWDG1RSTF),
+            ("WWDG2RSTF", rcc::RSR_WWDG2RSTF),
+            ("LPWR1RSTF", rcc::RSR_LPWR1RSTF),
+            ("LPWR2RSTF", rcc::RSR_LPWR2RSTF),
+        ] {
+            assert_eq!(
+                field(&format!("RCC_{reg}.{name}")),
+                (at, mask.trailing_zeros(), 1),
+                "RCC_{reg}.{name}"
+            );
+        }
+    }
     assert_eq!(field("PWR_CPU2CR.PDDS_D2"), (pwr::BASE + pwr::CPU2CR, 1, 1));
     assert_eq!(
         field("DBGMCU_CR.DBGSTOP_D2"),

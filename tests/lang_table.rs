@@ -328,6 +328,9 @@ fn good_cases() -> Vec<(&'static str, Command)> {
         ("sim STATS reset", C::Sim(SimCommand::Stats { reset: true })),
         ("sim power-cycle", C::Sim(SimCommand::PowerCycle)),
         ("sim wait 250", C::Sim(SimCommand::Wait { ms: 250 })),
+        ("sim nrst", C::Sim(SimCommand::Nrst(None))),
+        ("sim nrst hold", C::Sim(SimCommand::Nrst(Some(true)))),
+        ("sim NRST Release", C::Sim(SimCommand::Nrst(Some(false)))),
         ("ob", C::Ob),
         (
             "ob set RDP=0xAA BOR_LEV=Level2",
@@ -650,6 +653,13 @@ fn bad_inputs_give_clear_errors() {
             5,
         ),
         (
+            "sim nrst press",
+            "unknown NRST action `press` for `sim nrst`",
+            "`hold`, `release`",
+            1,
+            10,
+        ),
+        (
             "sim wait",
             "missing MS for `sim wait`",
             "usage: sim wait MS",
@@ -940,7 +950,7 @@ fn completion_contexts() {
     );
     assert_eq!(
         ctx("sim ").kind,
-        CompletionKind::Arg(ArgKind::Keywords(&["stats", "power-cycle", "wait"]))
+        CompletionKind::Arg(ArgKind::Keywords(&["stats", "power-cycle", "wait", "nrst"]))
     );
     assert_eq!(ctx("sim wait ").kind, CompletionKind::Arg(ArgKind::Number));
     assert_eq!(

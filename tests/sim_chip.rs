@@ -123,9 +123,17 @@ fn ap_identity_and_rom_tables() {
     assert_eq!(core_rom.wrapping_add(e & 0xFFFF_F000), 0xE000_E000);
     assert_eq!(r(&mut c, ap::CM7, 0xE000_EFE0), 0x0C, "SCS part number");
     assert_eq!(r(&mut c, ap::CM7, 0xE000_EFF4), 0xE0, "SCS is generic IP");
-    // AP2: system ROM lists DBGMCU first; funnels identify as CoreSight funnels.
+    // AP2: system ROM lists DBGMCU first; funnels identify as CoreSight funnels once their
+    // debug clocks are on (D1DBGCKEN, D3DBGCKEN), and read zeros before.
     let e = r(&mut c, ap::APB_D, 0xE00E_0000);
     assert_eq!(0xE00E_0000u32.wrapping_add(e & 0xFFFF_F000), 0xE00E_1000);
+    assert_eq!(r(&mut c, ap::APB_D, 0xE00F_3FE0), 0);
+    w(
+        &mut c,
+        ap::APB_D,
+        dbgmcu::BASE_APBD + dbgmcu::CR,
+        dbgmcu::D1DBGCKEN | dbgmcu::D3DBGCKEN,
+    );
     assert_eq!(r(&mut c, ap::APB_D, 0xE00F_3FE0), 0x08);
     assert_eq!(r(&mut c, ap::APB_D, 0xE00F_3FE4) & 0xF, 0x9);
     assert_eq!(r(&mut c, ap::APB_D, 0xE00F_3FCC), 0x12);
@@ -194,12 +202,18 @@ fn option_bytes_program_and_act_at_reset() {
         scs::AIRCR_VECTKEY | scs::AIRCR_SYSRESETREQ,
     );
     assert_ne!(c.ap_power(ap::CM4), ApPower::Gated);
+    // SYSRESETREQ from the CM7: SFT1RSTF in both cores' copies.
     assert_eq!(
-        r(&mut c, ap::CM7, rcc::BASE + rcc::RSR) & rcc::RSR_SFTRSTF,
-        rcc::RSR_SFTRSTF
+        r(&mut c, ap::CM7, rcc::BASE + rcc::RSR) & rcc::RSR_SFT1RSTF,
+        rcc::RSR_SFT1RSTF
     );
     w(&mut c, ap::CM7, rcc::BASE + rcc::RSR, rcc::RSR_RMVF);
     assert_eq!(r(&mut c, ap::CM7, rcc::BASE + rcc::RSR), 0);
+    assert_ne!(
+        r(&mut c, ap::CM7, rcc::BASE + rcc::C2_RSR) & rcc::RSR_SFT1RSTF,
+        0,
+        "RMVF from the CM7's side leaves the CM4's copy"
+    );
     assert_eq!(r(&mut c, ap::CM4, scs::CPUID), 0x410F_C241);
 }
 

@@ -11,10 +11,11 @@ const EXPECTED: [(&str, Option<&str>); 5] = [
     ("bcm4-off", Some("cm4-not-booted")),
     ("cm4-stop-no-dbg", Some("d2-stop-debug-off")),
     ("cm4-bad-boot", Some("cm4-boot-address-erased")),
-    ("rdp1", Some("rdp-level1")),
+    // Silicon: at level 1 the debugger's connection locks the flash for the cores too.
+    ("rdp1", Some("rdp1-debug-lock")),
 ];
 
-const ALL_IDS: [&str; 12] = [
+const ALL_IDS: [&str; 13] = [
     "cm4-not-booted",
     "cm7-not-booted",
     "d2-stop-debug-off",
@@ -23,6 +24,7 @@ const ALL_IDS: [&str; 12] = [
     "cm4-boot-address-erased",
     "cm7-boot-address-erased",
     "rdp-level1",
+    "rdp1-debug-lock",
     "supply-config",
     "ap3-unreachable-unknown",
     "cm4-boot-pending-reset",
@@ -641,7 +643,7 @@ fn snap_diff_across_a_reset_field_by_field() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["name"] == "RCC.RSR.SFTRSTF")
+        .find(|f| f["name"] == "RCC.RSR.SFT1RSTF")
         .unwrap();
     assert_eq!(
         (f["before"].as_u64(), f["after"].as_u64()),

@@ -2,20 +2,13 @@
 //! board's counters, and the per-AP state h7sh keeps to get there, dropped whenever it may no
 //! longer hold. Round trips are counted, not timed: these figures are deterministic.
 
-use clap::Parser;
 use h7sh::session::{Outcome, Session};
 use h7sh::sim::probe::ProbeKind;
 
+mod common;
+
 fn session(scenario: &str, kind: ProbeKind) -> Session {
-    let cli = h7sh::cli::Cli::parse_from([
-        "h7sh",
-        "--sim",
-        scenario,
-        "--sim-probe",
-        kind.name(),
-        "--no-svd-cache",
-    ]);
-    h7sh::cli::connect(&cli).unwrap_or_else(|e| panic!("connect {scenario} with {kind}: {e}"))
+    common::sim_session(scenario, kind)
 }
 
 /// Round trips since the counters were last reset, and reset them.

@@ -353,6 +353,35 @@ pub fn diagnose(r: &Readings) -> Vec<Finding> {
         Cm4Access::Dhcsr(d) => Some(d),
         _ => None,
     };
+    let rdp1 = r
+        .optsr_cur
+        .map(|v| get(v, flash::optsr::RDP))
+        .filter(|rdp| *rdp != flash::RDP_LEVEL0 && *rdp != flash::RDP_LEVEL2);
+    let locked_up = [r.cm7_dhcsr, cm4_dhcsr].map(|d| flag(d, scs::S_LOCKUP) == Some(true));
+    if let (Some(rdp), true) = (rdp1, locked_up.contains(&true)) {
+        // RM0399 §4.5.3: at level 1 a debug connection locks the flash for the CPUs too, until
+        // a power-on reset; the lockups are that, not the firmware.
+        let mut ev = Evidence::default();
+        ev.add("FLASH_OPTSR_CUR", r.optsr_cur);
+        ev.add("CM7_DHCSR", r.cm7_dhcsr);
+        ev.add("CM4_DHCSR", cm4_dhcsr);
+        out.push(Finding {
+            id: "rdp1-debug-lock",
+            severity: Severity::Error,
+            summary: format!(
+                "readout protection level 1 (RDP = {rdp:#04x}) with a debugger connected: the \
+                 flash is locked for the cores too, so they locked up at their next flash fetch \
+                 (DHCSR.S_LOCKUP); a reset does not bring the firmware back"
+            ),
+            evidence: ev,
+            fix: vec!["ob set RDP=Level0".into()],
+            note: "to run the firmware as it is, power-cycle without the probe (the lock lasts \
+                   until a power-on reset and returns as soon as a debugger attaches); going back \
+                   to level 0 MASS-ERASES both flash banks, reprogram the firmware afterwards"
+                .into(),
+        });
+        return finish(out, None);
+    }
     match boot_erased(r, &CM7, r.cm7_vector) {
         Some(f) => out.push(f),
         None => out.extend(lockup(&CM7, r.cm7_dhcsr, r.boot7_cur)),
@@ -361,27 +390,29 @@ pub fn diagnose(r: &Readings) -> Vec<Finding> {
         Some(f) => out.push(f),
         None => out.extend(lockup(&CM4, cm4_dhcsr, r.boot4_cur)),
     }
-    if let Some(rdp) = r.optsr_cur.map(|v| get(v, flash::optsr::RDP)) {
-        if rdp != flash::RDP_LEVEL0 && rdp != flash::RDP_LEVEL2 {
-            let mut ev = Evidence::default();
-            ev.add("FLASH_OPTSR_CUR", r.optsr_cur);
-            out.push(Finding {
-                id: "rdp-level1",
-                severity: Severity::Warning,
-                summary: format!(
-                    "readout protection level 1 (RDP = {rdp:#04x}): the debugger connects but \
-                     flash reads are refused"
-                ),
-                evidence: ev,
-                fix: vec!["ob set RDP=Level0".into()],
-                note: "going back to level 0 MASS-ERASES both flash banks; reprogram the \
-                       firmware afterwards"
-                    .into(),
-            });
-        }
+    if let Some(rdp) = rdp1 {
+        let mut ev = Evidence::default();
+        ev.add("FLASH_OPTSR_CUR", r.optsr_cur);
+        out.push(Finding {
+            id: "rdp-level1",
+            severity: Severity::Warning,
+            summary: format!(
+                "readout protection level 1 (RDP = {rdp:#04x}): the debugger connects but flash \
+                 reads are refused"
+            ),
+            evidence: ev,
+            fix: vec!["ob set RDP=Level0".into()],
+            note: "going back to level 0 MASS-ERASES both flash banks; reprogram the firmware \
+                   afterwards"
+                .into(),
+        });
     }
+    finish(out, ap3_unknown)
+}
+
+/// `out` most severe first, with the unexplained-AP3 finding only when nothing else explains it.
+fn finish(mut out: Vec<Finding>, ap3_unknown: Option<Finding>) -> Vec<Finding> {
     if let Some(f) = ap3_unknown {
-        // Only when nothing else found explains it.
         if !out.iter().any(|f| f.severity == Severity::Error) {
             out.push(f);
         }

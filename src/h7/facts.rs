@@ -228,17 +228,28 @@ pub mod rcc {
     pub const GCR_WW2RSC: u32 = 1 << 1;
     pub const GCR_BOOT_C1: u32 = 1 << 2;
     pub const GCR_BOOT_C2: u32 = 1 << 3;
+    /// Reset status, the accessing core's copy; C1_RSR and C2_RSR are each core's own copy
+    /// (RCC_C1 block at +0x130, RCC_C2 block at +0x190: stm32h755xx.h `RCC_C1_BASE`,
+    /// `RCC_C2_BASE`). Dual-core layout (stm32h755xx.h `RCC_RSR_*`).
     pub const RSR: u64 = 0xD0;
     pub const C1_RSR: u64 = 0x130;
-    pub const C2_RSR: u64 = 0x1D0;
+    pub const C2_RSR: u64 = 0x190;
     pub const RSR_RMVF: u32 = 1 << 16;
-    pub const RSR_CPURSTF: u32 = 1 << 17;
+    pub const RSR_C1RSTF: u32 = 1 << 17;
+    pub const RSR_C2RSTF: u32 = 1 << 18;
     pub const RSR_D1RSTF: u32 = 1 << 19;
     pub const RSR_D2RSTF: u32 = 1 << 20;
     pub const RSR_BORRSTF: u32 = 1 << 21;
     pub const RSR_PINRSTF: u32 = 1 << 22;
     pub const RSR_PORRSTF: u32 = 1 << 23;
-    pub const RSR_SFTRSTF: u32 = 1 << 24;
+    pub const RSR_SFT1RSTF: u32 = 1 << 24;
+    pub const RSR_SFT2RSTF: u32 = 1 << 25;
+    pub const RSR_IWDG1RSTF: u32 = 1 << 26;
+    pub const RSR_IWDG2RSTF: u32 = 1 << 27;
+    pub const RSR_WWDG1RSTF: u32 = 1 << 28;
+    pub const RSR_WWDG2RSTF: u32 = 1 << 29;
+    pub const RSR_LPWR1RSTF: u32 = 1 << 30;
+    pub const RSR_LPWR2RSTF: u32 = 1 << 31;
 }
 
 /// PWR (RM0399 §7.8).

@@ -37,13 +37,21 @@ pub const RCC_GCR_BITS: &[(u32, &str)] = &[
 
 /// RCC_RSR reset flags (RM0399 §9.7.x).
 pub const RCC_RSR_BITS: &[(u32, &str)] = &[
-    (rcc::RSR_CPURSTF, "CPURSTF"),
+    (rcc::RSR_C1RSTF, "C1RSTF"),
+    (rcc::RSR_C2RSTF, "C2RSTF"),
     (rcc::RSR_D1RSTF, "D1RSTF"),
     (rcc::RSR_D2RSTF, "D2RSTF"),
     (rcc::RSR_BORRSTF, "BORRSTF"),
     (rcc::RSR_PINRSTF, "PINRSTF"),
     (rcc::RSR_PORRSTF, "PORRSTF"),
-    (rcc::RSR_SFTRSTF, "SFTRSTF"),
+    (rcc::RSR_SFT1RSTF, "SFT1RSTF"),
+    (rcc::RSR_SFT2RSTF, "SFT2RSTF"),
+    (rcc::RSR_IWDG1RSTF, "IWDG1RSTF"),
+    (rcc::RSR_IWDG2RSTF, "IWDG2RSTF"),
+    (rcc::RSR_WWDG1RSTF, "WWDG1RSTF"),
+    (rcc::RSR_WWDG2RSTF, "WWDG2RSTF"),
+    (rcc::RSR_LPWR1RSTF, "LPWR1RSTF"),
+    (rcc::RSR_LPWR2RSTF, "LPWR2RSTF"),
 ];
 
 /// PWR_CR3 supply bits (RM0399 §7.8.4).

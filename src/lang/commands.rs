@@ -769,6 +769,12 @@ fn p_sim_stats(a: &mut Args) -> Result<Command, ParseError> {
 fn p_sim_power_cycle(_: &mut Args) -> Result<Command, ParseError> {
     Ok(Command::Sim(SimCommand::PowerCycle))
 }
+fn p_sim_nrst(a: &mut Args) -> Result<Command, ParseError> {
+    let held = a
+        .opt_keyword_strict("NRST action", &["hold", "release"])?
+        .map(|k| k == "hold");
+    Ok(Command::Sim(SimCommand::Nrst(held)))
+}
 fn p_sim_wait(a: &mut Args) -> Result<Command, ParseError> {
     let col = a.peek().map_or(a.end_col, |t| t.col);
     let ms = a.number("MS")?;
@@ -877,7 +883,7 @@ fn p_record(a: &mut Args) -> Result<Command, ParseError> {
 // ---------------------------------------------------------------------------
 // The table
 
-const SIM_SUBS: &[&str] = &["stats", "power-cycle", "wait"];
+const SIM_SUBS: &[&str] = &["stats", "power-cycle", "wait", "nrst"];
 const WAIT_OPS: &[&str] = &["==", "!=", "<", ">", "<=", ">=", "&"];
 
 static SIM_COMMANDS: &[CommandSpec] = &[
@@ -913,6 +919,21 @@ static SIM_COMMANDS: &[CommandSpec] = &[
         repeat_last: false,
         subcommands: &[],
         parse: p_sim_wait,
+    },
+    CommandSpec {
+        name: "nrst",
+        aliases: &[],
+        synopsis: "sim nrst [hold|release]",
+        summary: "hold or release the board's reset button",
+        help: "Holds NRST low as the board's reset button does (the probe's own reset line is \
+               separate: either one holds the chip in reset), or releases it (a system reset, \
+               PINRSTF). While NRST is held the AXI/AHB answers no debugger (AP0, AP1, AP3 \
+               memory); the cores' debug registers and AP2 still do. Without an argument, \
+               says whether it is held.",
+        args: &[ArgKind::Keywords(&["hold", "release"])],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_sim_nrst,
     },
 ];
 
@@ -1118,7 +1139,7 @@ static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "sim",
         aliases: &[],
-        synopsis: "sim stats [reset] | sim power-cycle | sim wait MS",
+        synopsis: "sim stats [reset] | sim power-cycle | sim wait MS | sim nrst [hold|release]",
         summary: "control the virtual board",
         help: "Commands that only make sense on the simulated board.",
         args: &[ArgKind::Keywords(SIM_SUBS)],

@@ -146,9 +146,15 @@ impl WaitOp {
 /// `sim ...` sub-commands (virtual board only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum SimCommand {
-    Stats { reset: bool },
+    Stats {
+        reset: bool,
+    },
     PowerCycle,
-    Wait { ms: u64 },
+    Wait {
+        ms: u64,
+    },
+    /// `sim nrst [hold|release]`: the board's reset button (None: show it).
+    Nrst(Option<bool>),
 }
 
 /// One parsed command. Names are unresolved strings.
@@ -385,6 +391,9 @@ impl Command {
             Command::Sim(SimCommand::Stats { reset: true }) => "sim stats reset".into(),
             Command::Sim(SimCommand::PowerCycle) => "sim power-cycle".into(),
             Command::Sim(SimCommand::Wait { ms }) => format!("sim wait {ms}"),
+            Command::Sim(SimCommand::Nrst(None)) => "sim nrst".into(),
+            Command::Sim(SimCommand::Nrst(Some(true))) => "sim nrst hold".into(),
+            Command::Sim(SimCommand::Nrst(Some(false))) => "sim nrst release".into(),
             Command::Ob => "ob".into(),
             Command::ObSet(list) => format!("ob set{}", assignments(list)),
             Command::Doctor => "doctor".into(),

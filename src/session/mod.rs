@@ -36,6 +36,10 @@ pub trait VirtualBoard: Send {
     fn now_nanos(&self) -> u64;
     /// Scenario name, for prompts and reports.
     fn scenario(&self) -> String;
+    /// Hold (true) or release the board's reset button; returns whether NRST is low now.
+    fn hold_reset_button(&self, held: bool) -> bool;
+    /// Whether the board's reset button is held, and whether NRST is low (button or probe).
+    fn reset_state(&self) -> (bool, bool);
 }
 
 /// Global switches of a session (CLI flags).
@@ -1279,6 +1283,29 @@ impl Session {
                     board.reset_stats();
                 }
                 Ok(Outcome::SimStats { stats, text })
+            }
+            SimCommand::Nrst(None) => {
+                let (button, low) = board.reset_state();
+                let text = match (button, low) {
+                    (true, _) => "NRST is held low by the reset button (`sim nrst release`)",
+                    (false, true) => "NRST is held low by the probe",
+                    (false, false) => "NRST is released",
+                };
+                Ok(Outcome::Message { text: text.into() })
+            }
+            SimCommand::Nrst(Some(held)) => {
+                let low = board.hold_reset_button(*held);
+                // The cores restart (or are held): what was known of AP3 may not hold.
+                self.target.invalidate();
+                let text = match (*held, low) {
+                    (true, _) => {
+                        "NRST held low: both cores in reset; the AXI/AHB answers no debugger \
+                         (AP0/AP1/AP3 memory), the cores' debug registers and AP2 still do"
+                    }
+                    (false, true) => "reset button released; the probe still holds NRST low",
+                    (false, false) => "NRST released: system reset (RCC_RSR.PINRSTF)",
+                };
+                Ok(Outcome::Message { text: text.into() })
             }
             SimCommand::PowerCycle => {
                 board.power_cycle();

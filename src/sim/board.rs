@@ -38,6 +38,8 @@ pub struct Board {
     unplugged: bool,
     /// Probe pin levels as CMSIS-DAP `DAP_SWJ_Pins` reports them (bit 7 nRESET, ...).
     pins: u8,
+    /// The board's reset button is held (`sim nrst hold`).
+    reset_button: bool,
     /// The probe personality drivers of this board present.
     probe_kind: ProbeKind,
 }
@@ -68,6 +70,7 @@ impl Board {
             unplugged: false,
             // All lines idle high; nRESET released.
             pins: 0xFF,
+            reset_button: false,
             probe_kind: ProbeKind::default(),
         }
     }
@@ -114,9 +117,32 @@ impl Board {
         self.link()?;
         self.pins = (self.pins & !select) | (out & select);
         if select & PIN_NRESET != 0 {
-            self.chip.set_reset_pin(self.pins & PIN_NRESET == 0);
+            self.drive_nrst();
         }
-        Ok(self.pins)
+        // The pin reads low while anything pulls it low (open drain).
+        Ok(if self.reset_button {
+            self.pins & !PIN_NRESET
+        } else {
+            self.pins
+        })
+    }
+
+    /// NRST is open drain: low while the probe or the reset button pulls it low.
+    fn drive_nrst(&mut self) {
+        let low = self.pins & PIN_NRESET == 0 || self.reset_button;
+        self.chip.set_reset_pin(low);
+    }
+
+    /// Press and hold (true) or release the board's reset button (`sim nrst`).
+    pub fn hold_reset_button(&mut self, held: bool) {
+        self.reset_button = held;
+        self.drive_nrst();
+    }
+
+    /// (the reset button is held, NRST is low).
+    pub fn reset_state(&self) -> (bool, bool) {
+        let low = self.pins & PIN_NRESET == 0 || self.reset_button;
+        (self.reset_button, low)
     }
 
     /// Assert or release NRST.

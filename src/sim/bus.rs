@@ -32,6 +32,10 @@ pub enum BusError {
     /// The address is mapped but refuses this access (size, alignment, write to ROM, RDP...).
     #[error("bus fault: access refused at {0:#010x}")]
     Refused(u32),
+    /// The bus never completes the transfer (a master held in reset): the AP stays busy and the
+    /// probe sees WAIT until it aborts.
+    #[error("bus stalled at {0:#010x}")]
+    Stalled(u32),
 }
 
 /// How an access port answers right now, as decided by the chip's power and clock state.
@@ -45,6 +49,9 @@ pub enum ApPower {
     /// No debug clock in its domain (e.g. D2 in DStop with DBGSTOP_D2 = 0): bus transactions
     /// fault; the AP register file itself still answers.
     Unclocked,
+    /// As `Unclocked`, but a bus transaction never completes: WAIT until the probe aborts
+    /// (a `[silicon]` choice: `unclocked_ap = "wait"`).
+    Stalled,
 }
 
 /// The chip behind the access ports.
@@ -61,6 +68,9 @@ pub trait Bus: Send {
     fn advance(&mut self, nanos: u64);
     /// Drive the NRST pin (probe reset line).
     fn set_reset_pin(&mut self, asserted: bool);
+    /// The debugger requested (or dropped) debug power, CTRL/STAT.CDBGPWRUPREQ: how the chip
+    /// knows a debugger is connected (RDP level 1 reacts to it).
+    fn debug_power_request(&mut self, _requested: bool) {}
     /// Remove and restore power (`sim power-cycle`): volatile state lost, option bytes reloaded.
     fn power_cycle(&mut self);
     /// Virtual time since power-on, in nanoseconds.

@@ -12,6 +12,7 @@ use crate::sim::chip::memory::SparseMem;
 use crate::sim::chip::{Firmware, SimError, Supply};
 use crate::sim::faults::{FaultPlan, WaitBurst};
 use crate::sim::probe::ProbeKind;
+use crate::sim::silicon::Silicon;
 
 /// Per-core settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct Scenario {
     pub faults: FaultPlan,
     /// The probe personality (`[probe] kind`); `--sim-probe` overrides it.
     pub probe: ProbeKind,
+    /// Behaviours public sources do not settle (`[silicon]`).
+    pub silicon: Silicon,
 }
 
 /// Built-in scenarios: (name, one-line description, TOML).
@@ -100,6 +103,7 @@ struct Raw {
     flash: Option<RawFlash>,
     faults: Option<RawFaults>,
     probe: Option<RawProbe>,
+    silicon: Option<BTreeMap<String, toml::Value>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -407,6 +411,11 @@ impl Scenario {
             Some(k) => ProbeKind::parse(&k).map_err(|reason| bad("probe.kind", reason))?,
         };
 
+        let silicon = match &raw.silicon {
+            None => Silicon::default(),
+            Some(t) => Silicon::from_table(t).map_err(|(key, reason)| bad(&key, reason))?,
+        };
+
         Ok(Scenario {
             name: raw.name.unwrap_or_else(|| origin.to_string()),
             description: raw.description.unwrap_or_default(),
@@ -418,6 +427,7 @@ impl Scenario {
             flash,
             faults,
             probe,
+            silicon,
         })
     }
 }

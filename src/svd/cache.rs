@@ -18,8 +18,9 @@ use std::sync::Arc;
 use super::index::NameIndex;
 use super::model::{Device, Peripheral};
 
-/// Bump when the model's serialized shape changes without a version change (development).
-const FORMAT: u32 = 3;
+/// Bump when the model's serialized shape or content changes without a version change (4: fields
+/// in bit order).
+const FORMAT: u32 = 4;
 /// Bytes before the body: magic and checksum.
 const PREFIX: usize = 8 + 16;
 const MAGIC: &[u8; 8] = b"H7SHSVD\0";

@@ -504,6 +504,8 @@ fn fields_of(
             });
         }
     }
+    // Bit order, whatever order the file (or a patch's `_add`) lists them in.
+    out.sort_by_key(|f| f.lsb);
     Ok(out)
 }
 

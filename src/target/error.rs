@@ -30,6 +30,9 @@ pub enum TargetError {
     ProbeUnsupported { what: String },
     #[error("AP{ap} access at {addr:#010x} failed: {message}")]
     Access { ap: u8, addr: u64, message: String },
+    /// An access through AP0/AP1/AP3 failed while the probe reads NRST low.
+    #[error("AP{ap} access at {addr:#010x} failed: NRST is low, the chip is in reset and its AXI/AHB answers no debugger")]
+    InReset { ap: u8, addr: u64 },
     #[error("AP3 (Cortex-M4) is unreachable: {cause}")]
     Ap3Unreachable { cause: String, hint: String },
     #[error("AP{0} does not exist on this chip (0 CM7, 1 D3, 2 APB-D, 3 CM4)")]
@@ -64,7 +67,7 @@ impl TargetError {
             TargetError::DebugPort(_) => "debug-port",
             TargetError::ProbeFirmware { .. } => "probe-firmware",
             TargetError::ProbeUnsupported { .. } => "probe-unsupported",
-            TargetError::Access { .. } => "access",
+            TargetError::Access { .. } | TargetError::InReset { .. } => "access",
             TargetError::Ap3Unreachable { .. } => "ap3-unreachable",
             TargetError::NoSuchAp(_) | TargetError::NoCore(_) => "ap",
             TargetError::NotHalted(_) => "not-halted",
@@ -124,12 +127,24 @@ impl TargetError {
                      plain bus write"
                         .into()
                 } else {
+                    let reset = if *ap == 2 {
+                        ""
+                    } else {
+                        "; while NRST is held low the whole AXI/AHB faults (the cores' debug \
+                         registers and AP2 still answer)"
+                    };
                     format!(
                         "the address is unmapped, protected or not clocked in the view of \
-                         AP{ap} (a peripheral whose RCC clock enable is 0 faults); `find` gives \
-                         register addresses"
+                         AP{ap} (a peripheral whose RCC clock enable is 0 faults){reset}; `find` \
+                         gives register addresses"
                     )
                 }
+            }
+            TargetError::InReset { .. } => {
+                "something holds NRST low (the reset button, a probe's reset line, a supervisor): \
+                 release it (`sim nrst release` on the virtual board); meanwhile the cores' debug \
+                 registers (`status`) and AP2 (`ap 2`, DBGMCU at 0xE00E1000) still answer"
+                    .into()
             }
             TargetError::Ap3Unreachable { hint, .. } => hint.clone(),
             TargetError::NoSuchAp(_) => {

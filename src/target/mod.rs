@@ -640,14 +640,36 @@ impl Target {
         let Some(iface) = self.iface.as_mut() else {
             return Err(link_error(&self.detached));
         };
-        if self.raw_dap {
+        let result = if self.raw_dap {
             let state = &mut self.ap_states[ap.get() as usize];
-            let mut mem =
-                memap::CachedMemAp::open(&mut **iface, fq(ap), state).map_err(classified)?;
-            f(&mut mem).map_err(classified)
+            memap::CachedMemAp::open(&mut **iface, fq(ap), state)
+                .and_then(|mut mem| f(&mut mem))
+                .map_err(classified)
         } else {
-            let mut mem = iface.memory_interface(&fq(ap)).map_err(classified)?;
-            f(&mut *mem).map_err(classified)
+            iface
+                .memory_interface(&fq(ap))
+                .and_then(|mut mem| f(&mut *mem))
+                .map_err(classified)
+        };
+        match result {
+            Err(TargetError::Access { ap, addr, .. })
+                if ap != ApIndex::APB_D.get() && self.nrst_low() =>
+            {
+                Err(TargetError::InReset { ap, addr })
+            }
+            other => other,
+        }
+    }
+
+    /// NRST as the probe reads it back (CMSIS-DAP's DAP_SWJ_Pins); false when it cannot tell
+    /// (J-Link answers all ones, ST-LINK has no such command).
+    fn nrst_low(&mut self) -> bool {
+        let Some(iface) = self.iface.as_mut() else {
+            return false;
+        };
+        match iface.swj_pins(0, 0, 0) {
+            Ok(u32::MAX) | Err(_) => false,
+            Ok(pins) => pins & NRESET_PIN == 0,
         }
     }
 

@@ -56,7 +56,27 @@ fn ap_kind(idr: u32) -> String {
     }
 }
 
-fn component_name(pidr: u64, class: u32, address: u64) -> String {
+/// CIDR with the class nibble masked: every CoreSight ID block has this preamble.
+const CIDR_PREAMBLE: (u32, u32) = (0xFFFF_0FFF, 0xB105_000D);
+
+fn component_name(cidr: u32, pidr: u64, class: u32, address: u64) -> String {
+    use crate::h7::facts::{coresight as cs, dbgmcu};
+    if cidr & CIDR_PREAMBLE.0 != CIDR_PREAMBLE.1 && address != dbgmcu::BASE_APBD {
+        // The STM32H7's trace components answer only with their debug clock on.
+        let clock = if address == cs::SWO || address == cs::SWO_FUNNEL {
+            Some("D3DBGCKEN")
+        } else if address == cs::CS_FUNNEL || address == cs::TPIU {
+            Some("D1DBGCKEN")
+        } else {
+            None
+        };
+        return match clock {
+            Some(bit) => {
+                format!("no CoreSight ID (CIDR {cidr:#010x}): trace clock off? set DBGMCU_CR.{bit}")
+            }
+            None => format!("no CoreSight ID (CIDR {cidr:#010x})"),
+        };
+    }
     let part = pidr & 0xFFF;
     let designer = ((pidr >> 32) & 0xF) << 7 | ((pidr >> 12) & 0x7F);
     let arm = designer == 0x23B; // JEP106: continuation 4, identity 0x3B
@@ -150,7 +170,7 @@ impl Target {
             cidr,
             pidr,
             class,
-            name: component_name(pidr, class, table),
+            name: component_name(cidr, pidr, class, table),
         });
         if class != 1 || depth > 3 {
             return Ok(());

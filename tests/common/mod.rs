@@ -80,3 +80,18 @@ pub fn sim_json(scenario: &str, cmds: &str) -> (i32, Vec<serde_json::Value>, Str
         .collect();
     (o.status.code().unwrap_or(-1), objs, stderr(&o))
 }
+
+/// An in-process session on the virtual board: `scenario` (a built-in name or a `.toml` path)
+/// seen through the probe personality `kind`.
+pub fn sim_session(scenario: &str, kind: h7sh::sim::probe::ProbeKind) -> h7sh::session::Session {
+    use clap::Parser;
+    let cli = h7sh::cli::Cli::parse_from([
+        "h7sh",
+        "--sim",
+        scenario,
+        "--sim-probe",
+        kind.name(),
+        "--no-svd-cache",
+    ]);
+    h7sh::cli::connect(&cli).unwrap_or_else(|e| panic!("connect {scenario} with {kind}: {e}"))
+}

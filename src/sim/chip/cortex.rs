@@ -322,6 +322,13 @@ impl Core {
         self.regrdy = true;
     }
 
+    /// DWT and ITM with DEMCR.TRCENA = 0: disabled (ARMv7-M C1.6.5); their registers read as
+    /// zero and ignore writes here, their ID registers still answer (an IMPLEMENTATION DEFINED
+    /// choice the model makes: docs/sim.md).
+    fn trace_disabled(&self, block: u64) -> bool {
+        (block == romf::DWT || block == romf::ITM) && self.demcr & scs::TRCENA == 0
+    }
+
     /// Read of PPB address `addr` (word aligned).
     pub fn read(&mut self, addr: u32, side_effects: bool) -> u32 {
         let a = u64::from(addr);
@@ -333,6 +340,9 @@ impl Core {
         }
         if block == romf::CORE_ROM {
             return rom::RomTable::Core(self.kind).read(a & 0xFFF);
+        }
+        if self.trace_disabled(block) {
+            return 0;
         }
         match a {
             scs::CPUID => match self.kind {
@@ -365,6 +375,9 @@ impl Core {
         if (rom::ppb_component(self.kind, block).is_some() && rom::is_id_offset(a & 0xFFF))
             || block == romf::CORE_ROM
         {
+            return CoreEffect::None;
+        }
+        if self.trace_disabled(block) {
             return CoreEffect::None;
         }
         match a {

@@ -5,6 +5,7 @@
 use super::{Chip, CM4, CM7};
 use crate::h7::facts::{hsem, pwr, rcc};
 use crate::sim::chip::pwr::Supply;
+use crate::sim::chip::rcc::RsrView;
 
 /// Virtual time of reset handler + SystemInit before the firmware's main work (approx).
 pub const BOOT_NANOS: u64 = 20_000;
@@ -171,7 +172,7 @@ impl FwRun {
 }
 
 impl Chip {
-    fn set_state(&mut self, i: usize, state: FwState) {
+    pub(super) fn set_state(&mut self, i: usize, state: FwState) {
         let fw = &mut self.fw[i];
         fw.state = state;
         if let Some(off) = state.pc_offset(fw.firmware) {
@@ -249,8 +250,11 @@ impl Chip {
                     self.fw[i].state = FwState::ConfigClocks { left: left - dt };
                 } else {
                     // PLL on: RCC_CR.PLL1ON.
-                    let cr = self.rcc.read(rcc::CR, true, true).unwrap_or(0);
-                    self.rcc.write(rcc::CR, cr | (1 << 24));
+                    let cr = self
+                        .rcc
+                        .read(rcc::CR, RsrView::Cm7, true, true)
+                        .unwrap_or(0);
+                    self.rcc.write(rcc::CR, RsrView::Cm7, cr | (1 << 24));
                     self.set_state(i, FwState::WakeCm4);
                 }
             }

@@ -29,7 +29,7 @@ use self::flash::{FlashCtrl, FlashEffect, ObChange, OptionBytes, RdpLevel};
 use self::hsem::Hsem;
 use self::memory::{PlainRegs, SparseMem};
 use self::pwr::Pwr;
-use self::rcc::{Rcc, ResetCause};
+use self::rcc::{Rcc, ResetCause, RsrView};
 use self::rom::{CoreKind, RomTable};
 use crate::h7::facts::{
     ap, ap_id, coresight as cs, dbgmcu as dbg, flash as fl, hsem as hs, hsem_ext, mem, mem_ext,
@@ -38,6 +38,7 @@ use crate::h7::facts::{
 use crate::sim::bus::{ApPower, Bus, BusError, Size};
 use crate::sim::faults::FaultPlan;
 use crate::sim::scenario::Scenario;
+use crate::sim::silicon::{BothOff, BusAnswer};
 use crate::sim::state::NvState;
 
 /// Index of the CM7 in per-core arrays.
@@ -142,6 +143,9 @@ pub struct Chip {
     cores: [Core; 2],
     fw: [FwRun; 2],
     nrst: bool,
+    /// A debugger requested debug power since the last power-on (RDP level 1 remembers it
+    /// until a power-on reset, RM0399 §4.5.3).
+    debugger_seen: bool,
 }
 
 impl Chip {
@@ -194,6 +198,7 @@ impl Chip {
                 fw(&scenario.cm4, 0x0810_0000),
             ],
             nrst: false,
+            debugger_seen: false,
         };
         chip.power_on();
         chip
@@ -285,6 +290,7 @@ impl Chip {
     // ----- reset and power -----
 
     fn power_on(&mut self) {
+        self.debugger_seen = false;
         self.now = 0;
         self.next_tick = TICK_NANOS;
         self.ram.clear();
@@ -319,8 +325,9 @@ impl Chip {
             return;
         }
         let ob = self.nv.ob;
-        // With both boot options off the CM7 boots anyway (approx, RM0399 §8.3).
-        let bcm7 = ob.bcm7() || !ob.bcm4();
+        // With both boot options off the CM7 boots anyway, unless the scenario says otherwise
+        // (`[silicon] both_boot_off`: RM0399 does not say).
+        let bcm7 = ob.bcm7() || (!ob.bcm4() && self.scenario.silicon.both_boot_off == BothOff::Cm7);
         for (i, boots) in [(CM7, bcm7), (CM4, ob.bcm4())] {
             if boots {
                 self.start_core(i);
@@ -372,6 +379,7 @@ impl Chip {
     fn fetch(&self, ap: u8, addr: u32) -> Option<u32> {
         match self.decode(ap, addr).ok()? {
             Target::Ram(a) | Target::Backup(a) => Some(self.ram.read(a, 4)),
+            Target::Flash(_) if self.flash_locked_for_cpus() => None,
             Target::Flash(off) => Some(self.nv.flash.read(off, 4)),
             Target::SysMem => Some(0),
             _ => None,
@@ -476,6 +484,16 @@ impl Chip {
         }
     }
 
+    /// Whose copy of the reset flags RCC_RSR shows to a debugger access: AP3 enters through
+    /// the CM4's bus, AP0 and AP1 count as the CM7's side (unverified for AP1).
+    fn rsr_view(ap_n: u8) -> RsrView {
+        if ap_n == ap::CM4 {
+            RsrView::Cm4
+        } else {
+            RsrView::Cm7
+        }
+    }
+
     fn coreid(ap_n: u8) -> u32 {
         match ap_n {
             ap::CM7 => hs::COREID_CM7,
@@ -484,12 +502,65 @@ impl Chip {
         }
     }
 
+    /// RCC_CR.D2CKRDY (and what the firmware waits on).
     fn d2_clock_ready(&self) -> bool {
-        self.d2_mode() == D2Mode::Run
+        match self.d2_mode() {
+            D2Mode::Run => true,
+            D2Mode::Stop => {
+                self.scenario.silicon.d2ckrdy_in_debug_stop && self.dbgmcu.has(dbg::DBGSTOP_D2)
+            }
+            D2Mode::Standby => false,
+        }
     }
 
     fn rdp_blocks_debug(&self) -> bool {
         self.nv.ob.rdp() == RdpLevel::L1
+    }
+
+    /// RDP level 1 with a debugger seen since power-on: the flash answers neither the debugger
+    /// nor the CPUs (RM0399 §4.5.3), so the firmware stops at its next fetch and a reset cannot
+    /// bring it back; only a power-on reset without the probe does.
+    fn flash_locked_for_cpus(&self) -> bool {
+        self.debugger_seen && self.rdp_blocks_debug() && self.scenario.silicon.rdp1_debug_lock
+    }
+
+    /// A running core whose next fetch is from locked flash, if any.
+    fn core_fetching_locked_flash(&self) -> Option<usize> {
+        if !self.flash_locked_for_cpus() {
+            return None;
+        }
+        [CM7, CM4].into_iter().find(|&i| {
+            let c = &self.cores[i];
+            let in_flash = within(c.r[15], mem::FLASH_BANK1) || within(c.r[15], mem::FLASH_BANK2);
+            c.running() && !c.sleeping && in_flash
+        })
+    }
+
+    /// The fetch from locked flash faults, and so does the HardFault vector fetch: lockup.
+    fn lock_up_on_locked_flash(&mut self) {
+        while let Some(i) = self.core_fetching_locked_flash() {
+            let hardfault_vector = self.cores[i].vtor.wrapping_add(12);
+            let handler = self
+                .nv
+                .flash
+                .read(hardfault_vector.wrapping_sub(mem::FLASH_BANK1.0 as u32), 4);
+            self.set_state(i, FwState::LockedUp);
+            self.cores[i].enter_lockup(handler | 1);
+        }
+    }
+
+    /// Trace components on AP2 without their debug clock (DBGMCU_CR.D3DBGCKEN for SWO and its
+    /// funnel, D1DBGCKEN for the CoreSight funnel and TPIU; the split follows the address map,
+    /// unverified). ROM tables and DBGMCU always answer.
+    fn trace_unclocked(&self, block: u64) -> bool {
+        let needs = if block == cs::SWO || block == cs::SWO_FUNNEL {
+            dbg::D3DBGCKEN
+        } else if block == cs::CS_FUNNEL || block == cs::TPIU {
+            dbg::D1DBGCKEN
+        } else {
+            return false;
+        };
+        !self.dbgmcu.has(needs)
     }
 
     // ----- word-wide device access -----
@@ -524,7 +595,9 @@ impl Chip {
             Target::Periph(a) => self.periph_write(ap_n, a, value),
             Target::Ppb(i, a) => match self.cores[i].write(a, value) {
                 CoreEffect::None | CoreEffect::Halted => {}
-                CoreEffect::SystemReset => self.reset_system(Some(ResetCause::Software)),
+                CoreEffect::SystemReset => {
+                    self.reset_system(Some(ResetCause::Software { cm7: i == CM7 }))
+                }
                 CoreEffect::CoreReset => self.core_reset(i),
             },
             Target::StRom(_) => {}
@@ -551,7 +624,8 @@ impl Chip {
         let modelled = if let Some(off) = off_in(fl::BASE, 0x1000) {
             self.flash_ctrl.read(off, &self.nv.ob)
         } else if let Some(off) = off_in(rc::BASE, rcc_ext::SIZE) {
-            self.rcc.read(off, true, self.d2_clock_ready())
+            self.rcc
+                .read(off, Self::rsr_view(ap_n), true, self.d2_clock_ready())
         } else if let Some(off) = off_in(pw::BASE, pwr_ext::SIZE) {
             self.pwr.read(off)
         } else if let Some(off) = off_in(hs::BASE, hsem_ext::SIZE) {
@@ -584,7 +658,7 @@ impl Chip {
                 None => false,
             }
         } else if let Some(off) = off_in(rc::BASE, rcc_ext::SIZE) {
-            match self.rcc.write(off, value) {
+            match self.rcc.write(off, Self::rsr_view(ap_n), value) {
                 Some(e) => {
                     if e.boot_c1 && self.cores[CM7].hold == Hold::Gated {
                         self.start_core(CM7);
@@ -646,6 +720,7 @@ impl Chip {
         if let Some((new, change)) = self.flash_ctrl.poll(self.now, &self.nv.ob) {
             self.apply_option_bytes(new, change);
         }
+        self.lock_up_on_locked_flash();
         for i in [CM7, CM4] {
             if self.cores[i].running() {
                 self.firmware_step(i, TICK_NANOS);
@@ -660,6 +735,7 @@ impl Chip {
     /// True when no tick can change anything but loop counters until the next bus access.
     fn quiescent(&self) -> bool {
         !self.flash_ctrl.busy()
+            && self.core_fetching_locked_flash().is_none()
             && (0..2).all(|i| {
                 let c = &self.cores[i];
                 if !c.running() {
@@ -703,11 +779,28 @@ impl Chip {
             ApPower::Up => {}
             ApPower::Gated => return Ok(None),
             ApPower::Unclocked => return Err(BusError::Refused(addr)),
+            ApPower::Stalled => return Err(BusError::Stalled(addr)),
         }
         if !addr.is_multiple_of(size.bytes()) {
             return Err(BusError::Refused(addr));
         }
-        self.decode(ap_n, addr).map(Some)
+        let t = self.decode(ap_n, addr)?;
+        let answer = match t {
+            Target::ApbD(a) => self
+                .trace_unclocked(u64::from(a & !0xFFF))
+                .then_some(self.scenario.silicon.trace_clock_off),
+            // NRST holds the AXI/AHB masters and slaves in reset; the cores' debug logic (PPB,
+            // ROM tables) and the APB-D stay up (OpenOCD reads DBGMCU through AP2 for that).
+            Target::Ppb(..) | Target::StRom(_) => None,
+            _ if self.nrst => Some(self.scenario.silicon.nrst_bus),
+            _ => None,
+        };
+        match answer {
+            None => Ok(Some(t)),
+            Some(BusAnswer::Zeros) => Ok(None),
+            Some(BusAnswer::Fault) => Err(BusError::Refused(addr)),
+            Some(BusAnswer::Wait) => Err(BusError::Stalled(addr)),
+        }
     }
 }
 
@@ -787,20 +880,37 @@ impl Bus for Chip {
     }
 
     fn ap_power(&self, ap_n: u8) -> ApPower {
+        let as_power = |answer: BusAnswer| match answer {
+            BusAnswer::Zeros => ApPower::Gated,
+            BusAnswer::Fault => ApPower::Unclocked,
+            BusAnswer::Wait => ApPower::Stalled,
+        };
+        let silicon = self.scenario.silicon;
         match ap_n {
-            ap::CM7 if self.cores[CM7].hold == Hold::Gated => ApPower::Gated,
+            ap::CM7 if self.cores[CM7].hold == Hold::Gated => as_power(silicon.gated_ap),
             ap::CM4 => {
                 if self.cores[CM4].hold == Hold::Gated {
-                    return ApPower::Gated;
+                    return as_power(silicon.gated_ap);
                 }
                 match self.d2_mode() {
-                    D2Mode::Stop if !self.dbgmcu.has(dbg::DBGSTOP_D2) => ApPower::Unclocked,
-                    D2Mode::Standby if !self.dbgmcu.has(dbg::DBGSTBY_D2) => ApPower::Unclocked,
+                    D2Mode::Stop if !self.dbgmcu.has(dbg::DBGSTOP_D2) => {
+                        as_power(silicon.unclocked_ap)
+                    }
+                    D2Mode::Standby if !self.dbgmcu.has(dbg::DBGSTBY_D2) => {
+                        as_power(silicon.unclocked_ap)
+                    }
                     _ => ApPower::Up,
                 }
             }
             n if n < ap::COUNT => ApPower::Up,
             _ => ApPower::Unclocked,
+        }
+    }
+
+    fn debug_power_request(&mut self, requested: bool) {
+        if requested {
+            self.debugger_seen = true;
+            self.lock_up_on_locked_flash();
         }
     }
 

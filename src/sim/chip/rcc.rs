@@ -3,19 +3,51 @@
 
 use crate::h7::facts::{rcc, rcc_ext};
 
-/// Why the last reset happened, for RCC_RSR (RM0399 §9.4.4).
+/// Why the last reset happened, for the reset flags (RM0399 §9.4.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResetCause {
     PowerOn,
     Pin,
-    Software,
+    /// SYSRESETREQ from the CM7 (true) or the CM4 (false).
+    Software {
+        cm7: bool,
+    },
+}
+
+impl ResetCause {
+    /// The flags a system reset from this cause sets: both cores are reset (C1RSTF, C2RSTF);
+    /// an internal reset also drives NRST low, so PINRSTF comes with it (RM0399 §9.4.2).
+    fn flags(self) -> u32 {
+        let cores = rcc::RSR_C1RSTF | rcc::RSR_C2RSTF;
+        match self {
+            ResetCause::PowerOn => {
+                rcc::RSR_PORRSTF
+                    | rcc::RSR_BORRSTF
+                    | rcc::RSR_PINRSTF
+                    | rcc::RSR_D1RSTF
+                    | rcc::RSR_D2RSTF
+                    | cores
+            }
+            ResetCause::Pin => rcc::RSR_PINRSTF | cores,
+            ResetCause::Software { cm7: true } => rcc::RSR_SFT1RSTF | rcc::RSR_PINRSTF | cores,
+            ResetCause::Software { cm7: false } => rcc::RSR_SFT2RSTF | rcc::RSR_PINRSTF | cores,
+        }
+    }
+}
+
+/// Which core's copy of the reset flags an access reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RsrView {
+    Cm7,
+    Cm4,
 }
 
 #[derive(Debug, Clone)]
 pub struct Rcc {
     cr: u32,
     gcr: u32,
-    rsr: u32,
+    /// The reset flags, one copy per core: each core clears its own with RMVF.
+    rsr: [u32; 2],
 }
 
 /// What a write asks the chip to do.
@@ -30,7 +62,7 @@ impl Rcc {
         Self {
             cr: rcc_ext::CR_RESET,
             gcr: 0,
-            rsr: 0,
+            rsr: [0; 2],
         }
     }
 
@@ -38,28 +70,31 @@ impl Rcc {
     pub fn reset(&mut self, cause: ResetCause) {
         self.cr = rcc_ext::CR_RESET;
         self.gcr = 0;
-        self.rsr |= match cause {
-            ResetCause::PowerOn => {
-                rcc::RSR_PORRSTF
-                    | rcc::RSR_BORRSTF
-                    | rcc::RSR_PINRSTF
-                    | rcc::RSR_D1RSTF
-                    | rcc::RSR_D2RSTF
-                    | rcc::RSR_CPURSTF
-            }
-            ResetCause::Pin => rcc::RSR_PINRSTF | rcc::RSR_CPURSTF,
-            ResetCause::Software => rcc::RSR_SFTRSTF | rcc::RSR_PINRSTF | rcc::RSR_CPURSTF,
-        };
+        for copy in &mut self.rsr {
+            *copy |= cause.flags();
+        }
     }
 
     /// Power loss: the flags are cleared before the power-on flags are set.
     pub fn power_on(&mut self) {
-        self.rsr = 0;
+        self.rsr = [0; 2];
         self.reset(ResetCause::PowerOn);
     }
 
-    /// Read of an RCC offset; `None` = plain register.
-    pub fn read(&self, off: u64, d1_ready: bool, d2_ready: bool) -> Option<u32> {
+    /// The copy of the reset flags at `off` for an access from `view`'s side.
+    fn rsr_copy(off: u64, view: RsrView) -> Option<usize> {
+        match (off, view) {
+            (rcc::C1_RSR, _) | (rcc::RSR, RsrView::Cm7) => Some(0),
+            (rcc::C2_RSR, _) | (rcc::RSR, RsrView::Cm4) => Some(1),
+            _ => None,
+        }
+    }
+
+    /// Read of an RCC offset from `view`'s side; `None` = plain register.
+    pub fn read(&self, off: u64, view: RsrView, d1_ready: bool, d2_ready: bool) -> Option<u32> {
+        if let Some(copy) = Self::rsr_copy(off, view) {
+            return Some(self.rsr[copy]);
+        }
         match off {
             rcc::CR => {
                 let mut v = self.cr;
@@ -78,13 +113,19 @@ impl Rcc {
                 Some(v)
             }
             rcc::GCR => Some(self.gcr),
-            rcc::RSR | rcc::C1_RSR | rcc::C2_RSR => Some(self.rsr),
             _ => None,
         }
     }
 
-    /// Write of an RCC offset; `None` = plain register.
-    pub fn write(&mut self, off: u64, value: u32) -> Option<GcrEffect> {
+    /// Write of an RCC offset from `view`'s side; `None` = plain register.
+    pub fn write(&mut self, off: u64, view: RsrView, value: u32) -> Option<GcrEffect> {
+        if let Some(copy) = Self::rsr_copy(off, view) {
+            // RMVF clears this core's flags only (RM0399 §9.7.42).
+            if value & rcc::RSR_RMVF != 0 {
+                self.rsr[copy] = 0;
+            }
+            return Some(GcrEffect::default());
+        }
         match off {
             rcc::CR => {
                 let ro = rcc_ext::CR_ON_RDY.iter().fold(0, |m, (_, r)| m | r)
@@ -104,12 +145,6 @@ impl Rcc {
                     boot_c2: self.gcr & rcc::GCR_BOOT_C2 != 0,
                 })
             }
-            rcc::RSR | rcc::C1_RSR | rcc::C2_RSR => {
-                if value & rcc::RSR_RMVF != 0 {
-                    self.rsr = 0;
-                }
-                Some(GcrEffect::default())
-            }
             _ => None,
         }
     }
@@ -125,32 +160,55 @@ impl Default for Rcc {
 mod tests {
     use super::*;
 
+    const CM7: RsrView = RsrView::Cm7;
+    const CM4: RsrView = RsrView::Cm4;
+
     #[test]
     fn ready_flags_follow_enables_and_domains() {
         let mut r = Rcc::new();
-        let cr = r.read(rcc::CR, true, false).unwrap();
+        let cr = r.read(rcc::CR, CM7, true, false).unwrap();
         assert_eq!(
             cr & (rcc::CR_HSION | rcc::CR_HSIRDY),
             rcc::CR_HSION | rcc::CR_HSIRDY
         );
         assert_eq!(cr & rcc::CR_D2CKRDY, 0);
-        r.write(rcc::CR, rcc::CR_D2CKRDY); // read-only bit, HSI off
-        assert_eq!(r.read(rcc::CR, true, true).unwrap() & rcc::CR_HSIRDY, 0);
-        assert_ne!(r.read(rcc::CR, true, true).unwrap() & rcc::CR_D2CKRDY, 0);
+        r.write(rcc::CR, CM7, rcc::CR_D2CKRDY); // read-only bit, HSI off
+        let cr = r.read(rcc::CR, CM7, true, true).unwrap();
+        assert_eq!(cr & rcc::CR_HSIRDY, 0);
+        assert_ne!(cr & rcc::CR_D2CKRDY, 0);
     }
 
     #[test]
-    fn reset_flags_and_boot_bits() {
+    fn each_core_has_its_own_reset_flags() {
         let mut r = Rcc::new();
         r.power_on();
-        assert_ne!(r.read(rcc::RSR, true, true).unwrap() & rcc::RSR_PORRSTF, 0);
-        r.write(rcc::RSR, rcc::RSR_RMVF);
-        assert_eq!(r.read(rcc::C2_RSR, true, true), Some(0));
-        r.reset(ResetCause::Software);
-        assert_ne!(r.read(rcc::RSR, true, true).unwrap() & rcc::RSR_SFTRSTF, 0);
-        let e = r.write(rcc::GCR, rcc::GCR_BOOT_C2).unwrap();
+        let por = r.read(rcc::C1_RSR, CM4, true, true).unwrap();
+        assert_eq!(
+            por & (rcc::RSR_PORRSTF | rcc::RSR_C1RSTF | rcc::RSR_C2RSTF),
+            rcc::RSR_PORRSTF | rcc::RSR_C1RSTF | rcc::RSR_C2RSTF
+        );
+        // RMVF through RSR from the CM7's side clears the CM7's copy only.
+        r.write(rcc::RSR, CM7, rcc::RSR_RMVF);
+        assert_eq!(r.read(rcc::C1_RSR, CM4, true, true), Some(0));
+        assert_eq!(r.read(rcc::RSR, CM4, true, true), Some(por));
+        assert_eq!(r.read(rcc::C2_RSR, CM7, true, true), Some(por));
+        r.reset(ResetCause::Software { cm7: false });
+        let cm7 = r.read(rcc::RSR, CM7, true, true).unwrap();
+        assert_eq!(
+            cm7,
+            rcc::RSR_SFT2RSTF | rcc::RSR_PINRSTF | rcc::RSR_C1RSTF | rcc::RSR_C2RSTF
+        );
+        assert_eq!(r.read(rcc::C2_RSR, CM7, true, true), Some(por | cm7));
+        // The old single-core offset 0x1D0 is no reset-status register.
+        assert_eq!(r.read(0x1D0, CM7, true, true), None);
+    }
+
+    #[test]
+    fn boot_bits_are_set_only() {
+        let mut r = Rcc::new();
+        let e = r.write(rcc::GCR, CM7, rcc::GCR_BOOT_C2).unwrap();
         assert!(e.boot_c2 && !e.boot_c1);
-        let e = r.write(rcc::GCR, 0).unwrap();
+        let e = r.write(rcc::GCR, CM7, 0).unwrap();
         assert!(e.boot_c2, "BOOT_C2 stays set until reset");
     }
 }

@@ -22,7 +22,7 @@ pub mod stats;
 pub mod swd_bits;
 
 use crate::h7::facts;
-use crate::sim::bus::{ApPower, Bus, Size};
+use crate::sim::bus::{ApPower, Bus, BusError, Size};
 use crate::sim::faults::{FaultPlan, WaitBurst};
 
 use regs::{addr_inc, ap_addr, csw_size, dp_addr, dp_bank, Abort, Csw, Ctrl, Select};
@@ -310,6 +310,9 @@ pub struct Dap {
     since_open: u64,
     clock_khz: u32,
     stats: SimStats,
+    /// An AP transfer is stuck on its bus: AP accesses and RDBUFF answer WAIT until
+    /// ABORT.DAPABORT (ADIv5.2 B4.2.3).
+    stalled: bool,
 }
 
 impl Default for Dap {
@@ -334,6 +337,7 @@ impl Dap {
             since_open: 0,
             clock_khz: facts::wire::DEFAULT_CLOCK_KHZ,
             stats: SimStats::default(),
+            stalled: false,
         }
     }
 
@@ -512,8 +516,20 @@ impl Dap {
         if self.ctrl.any_sticky() && !Self::answers_while_sticky(req) {
             return Response::ack(Ack::Fault);
         }
+        let waits_for_the_ap = req.port == Port::Ap
+            || (req.addr & 0xC == dp_addr::RDBUFF_TARGETSEL && !req.is_write());
+        if self.stalled && waits_for_the_ap {
+            return Response::ack(Ack::Wait);
+        }
         match req.port {
-            Port::Dp => self.dp_access(req.addr & 0xC, req.rw),
+            Port::Dp => {
+                let requested = self.ctrl.cdbgpwrupreq();
+                let resp = self.dp_access(req.addr & 0xC, req.rw);
+                if self.ctrl.cdbgpwrupreq() != requested {
+                    bus.debug_power_request(!requested);
+                }
+                resp
+            }
             Port::Ap => self.ap_access(bus, req.addr & 0xC, req.rw),
         }
     }
@@ -599,7 +615,11 @@ impl Dap {
         if a.orunerrclr() {
             self.ctrl.set_stickyorun(false);
         }
-        // DAPABORT: transfers complete at once here, so there is nothing in flight to cancel.
+        if a.dapabort() {
+            // The stuck transfer is abandoned; the AP answers again (and stalls again on the
+            // next transfer to a bus that still does not complete).
+            self.stalled = false;
+        }
     }
 
     fn ap_access(&mut self, bus: &mut dyn Bus, addr: u8, rw: Rw) -> Response {
@@ -635,6 +655,9 @@ impl Dap {
             (_, Rw::Read) => Ok(0),
             (_, Rw::Write(_)) => Ok(0),
         };
+        if self.stalled {
+            return Response::ack(Ack::Wait);
+        }
         self.post_read_or_ack(rw, result)
     }
 
@@ -665,7 +688,10 @@ impl Dap {
         let a = &self.aps[usize::from(ap)];
         let mut csw = a.csw;
         // DeviceEn = 0 while the AP's domain has no debug clock: transfers cannot be issued.
-        csw.set_device_en(bus.ap_power(ap) != ApPower::Unclocked);
+        csw.set_device_en(!matches!(
+            bus.ap_power(ap),
+            ApPower::Unclocked | ApPower::Stalled
+        ));
         csw.set_tr_in_prog(false);
         if a.kind == ApKind::Apb {
             csw.set_size(csw_size::WORD);
@@ -728,21 +754,32 @@ impl Dap {
             Size::U32 => u32::MAX,
         };
         match bus.ap_power(ap) {
-            ApPower::Up => match rw {
-                Rw::Read => bus
-                    .read(ap, aligned, size)
-                    .map(|v| (v & mask) << shift)
-                    .map_err(|_| ()),
-                Rw::Write(data) => bus
-                    .write(ap, aligned, size, (data >> shift) & mask)
-                    .map(|()| 0)
-                    .map_err(|_| ()),
-            },
+            ApPower::Up => {
+                let result = match rw {
+                    Rw::Read => bus.read(ap, aligned, size).map(|v| (v & mask) << shift),
+                    Rw::Write(data) => bus
+                        .write(ap, aligned, size, (data >> shift) & mask)
+                        .map(|()| 0),
+                };
+                match result {
+                    Ok(v) => Ok(v),
+                    Err(BusError::Stalled(_)) => {
+                        self.stalled = true;
+                        Ok(0)
+                    }
+                    Err(_) => Err(()),
+                }
+            }
             // The core behind the AP is held: reads return zero, writes vanish, all ACK OK.
             ApPower::Gated => Ok(0),
             // No debug clock in the AP's domain (CSW.DeviceEn = 0): the transfer is not issued
             // and the AP reports an error, so the probe sees FAULT (ST-LINK: SWD_AP_FAULT).
             ApPower::Unclocked => Err(()),
+            // No clock and no error either: the transfer waits for a clock that never comes.
+            ApPower::Stalled => {
+                self.stalled = true;
+                Ok(0)
+            }
         }
     }
 }
