@@ -75,6 +75,7 @@ fn main() {
             "cm4-stop-no-dbg",
             "cm4-bad-boot",
             "rdp1",
+            "cm4-d2-standby",
         ]
         .into_iter()
         .map(|sc| (format!("doctor ({sc})"), sc, vec!["doctor"])),

@@ -39,6 +39,11 @@ pub struct Cli {
     /// Keep the virtual board's non-volatile state (flash, option bytes) in FILE across runs
     #[arg(long, value_name = "FILE", requires = "sim")]
     pub sim_state: Option<PathBuf>,
+    /// Start the virtual board with its BOOT0 jumper set: each core boots from BCMx_ADD1
+    /// (factory: the CM7 into ST's bootloader), the way out of a firmware that kills the debug
+    /// port at boot (implies --sim)
+    #[arg(long)]
+    pub sim_boot0: bool,
     /// Probe selector VID:PID[:SERIAL] (hex), e.g. 0483:374e
     #[arg(long, value_name = "SEL")]
     pub probe: Option<String>,
@@ -139,7 +144,7 @@ fn parse_probe_kind(s: &str) -> Result<ProbeKind, String> {
 
 /// What `main` returns: the process exit code.
 pub fn main_with(mut cli: Cli) -> i32 {
-    if cli.sim_probe.is_some() && cli.sim.is_none() {
+    if (cli.sim_probe.is_some() || cli.sim_boot0) && cli.sim.is_none() {
         cli.sim = Some(DEFAULT_SCENARIO.to_string());
     }
     // `h7sh --sim demo.rhai`: a .rhai after --sim is the script, on the default board.
@@ -392,8 +397,12 @@ pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
     };
     let (target, board, connection) = match &cli.sim {
         Some(scenario) => {
-            let (board, description) =
-                open_virtual_board(scenario, cli.sim_state.as_deref(), cli.sim_probe)?;
+            let (board, description) = open_virtual_board(
+                scenario,
+                cli.sim_state.as_deref(),
+                cli.sim_probe,
+                cli.sim_boot0,
+            )?;
             let kind = lock(&board).probe_kind();
             let probe = kind.open(board.clone());
             let clock = Box::new(BoardClock(board.clone()));
@@ -448,8 +457,10 @@ pub fn open_virtual_board(
     scenario: &str,
     state: Option<&Path>,
     probe: Option<ProbeKind>,
+    boot0: bool,
 ) -> Result<(SharedBoard, String), SimError> {
-    let sc = Scenario::load(scenario)?;
+    let mut sc = Scenario::load(scenario)?;
+    sc.boot0 |= boot0;
     let kind = probe.unwrap_or(sc.probe);
     let chip = match state {
         Some(path) => Chip::with_state_file(&sc, path)?,
@@ -474,7 +485,7 @@ pub fn open_virtual_board(
 /// list gives the default scenario.
 pub fn register_virtual_probe() {
     crate::sim::probe::register_probe_driver(|| {
-        open_virtual_board(DEFAULT_SCENARIO, None, None)
+        open_virtual_board(DEFAULT_SCENARIO, None, None, false)
             .map(|(b, _)| b)
             .map_err(|e| e.to_string())
     });
@@ -535,6 +546,16 @@ impl VirtualBoard for BoardHandle {
     }
     fn reset_state(&self) -> (bool, bool) {
         lock(&self.0).reset_state()
+    }
+    fn boot0(&self, high: Option<bool>) -> bool {
+        let mut b = lock(&self.0);
+        let Some(chip) = b.chip_mut::<Chip>() else {
+            return false;
+        };
+        if let Some(h) = high {
+            chip.set_boot0(h);
+        }
+        chip.boot0()
     }
 }
 

@@ -20,6 +20,7 @@ fn values(s: &mut Session, cmd: &str) -> Vec<u32> {
         Some(Outcome::Memory { values, .. }) => values,
         Some(Outcome::Register(r)) => vec![r.value as u32],
         Some(Outcome::Field(f)) => vec![f.value as u32],
+        Some(Outcome::CoreRegister { value, .. }) => vec![value as u32],
         other => panic!("{cmd}: {other:?}"),
     }
 }
@@ -215,10 +216,26 @@ fn trace_components_need_their_clocks() {
         );
         assert_eq!(
             values(&mut s, "read 0xE0001FE0"),
-            [0x02],
-            "{kind}: DWT PIDR0 answers"
+            [0],
+            "{kind}: DWT PIDR0, TRCENA = 0"
+        );
+        // `info` sets TRCENA for its ROM-table walk (as pyOCD does) and puts DEMCR back.
+        let info = text(&mut s, "info");
+        assert!(
+            info.contains("DWT") && info.contains("ITM"),
+            "{kind}: {info}"
+        );
+        assert_eq!(
+            values(&mut s, "read 0xE000EDFC")[0] & (1 << 24),
+            0,
+            "{kind}: DEMCR as it was"
         );
         s.run_line("write 0xE000EDFC 0x01000000").unwrap(); // DEMCR.TRCENA
+        assert_eq!(
+            values(&mut s, "read 0xE0001FE0"),
+            [0x02],
+            "{kind}: DWT PIDR0 with TRCENA"
+        );
         assert_eq!(
             values(&mut s, "read 0xE0001000")[0] >> 28,
             4,
@@ -334,4 +351,225 @@ fn unknown_silicon_settings_are_refused_with_the_choices() {
         assert!(msg.contains("silicon."), "{msg}");
         assert!(msg.contains(expect), "{msg}");
     }
+}
+
+/// Item 2: firmware that selects a supply the board does not have locks the chip up at boot and
+/// silences the debug port, connect under reset included; the error names the supply
+/// configuration and ST's recovery, which works: BOOT0 = 1 (the bootloader leaves PWR_CR3
+/// alone), connect, mass-erase, BOOT0 = 0, power cycle: the debug port answers again.
+#[test]
+fn a_wrong_supply_configuration_loses_the_debug_port_until_boot0_and_an_erase() {
+    use clap::Parser;
+    for kind in ProbeKind::ALL {
+        for under_reset in [false, true] {
+            let mut args = vec!["h7sh", "--sim", "ldo-on-smps", "--sim-probe", kind.name()];
+            if under_reset {
+                args.push("--connect-under-reset");
+            }
+            let cli = h7sh::cli::Cli::parse_from(args);
+            let e = h7sh::cli::connect(&cli).err().expect("no debug port");
+            assert_eq!(e.kind(), "debug-port", "{kind}: {e}");
+            let hint = e.hint();
+            assert!(
+                hint.contains("PWR_CR3 supply configuration"),
+                "{kind}: {hint}"
+            );
+            assert!(hint.contains("BOOT0 = 1"), "{kind}: {hint}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("board.state");
+    let connect = |boot0: bool| {
+        let state = state.display().to_string();
+        let mut args = vec!["h7sh", "--sim", "ldo-on-smps", "--sim-state", &state];
+        if boot0 {
+            args.push("--sim-boot0");
+        }
+        h7sh::cli::connect(&h7sh::cli::Cli::parse_from(args))
+    };
+    let mut s = connect(true).expect("BOOT0 = 1: the bootloader runs, the debug port answers");
+    assert_eq!(values(&mut s, "read PWR_CSR1.ACTVOSRDY"), [1]);
+    // Mass erase through the option-byte controller (OPTKEYR, OPTCR.MER).
+    for cmd in [
+        "write FLASH_OPTKEYR 0x08192A3B",
+        "write FLASH_OPTKEYR 0x4C5D6E7F",
+        "write FLASH_OPTCR.MER 1",
+        "sim wait 10",
+    ] {
+        s.run_line(cmd).unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    }
+    assert_eq!(values(&mut s, "read 0x08000000 2"), [u32::MAX, u32::MAX]);
+    drop(s);
+    let mut s = connect(false).expect("BOOT0 = 0, erased flash: nothing kills the supply");
+    assert_eq!(findings(&mut s)[0], "cm7-boot-address-erased");
+}
+
+/// Item 13: IWDG1 made a hardware watchdog (IWDG1_SW = 0) runs from reset and resets the system
+/// at its end of count (512 ms at reset), a halted core included, unless DBGMCU_APB4FZ1 freezes
+/// it while the CM7 is halted; NRST_STOP_D2 = 0 turns the CM4's D2 Stop into a reset
+/// (LPWR2RSTF). Through the shell on every probe.
+#[test]
+fn hardware_watchdogs_and_low_power_reset_options_act() {
+    const IWDG1RSTF: u32 = 1 << 26;
+    const LPWR2RSTF: u32 = 1 << 31;
+    const RMVF: u32 = 1 << 16;
+    for kind in ProbeKind::ALL {
+        let mut s = session_on("iwdg-reset-loop", kind);
+        s.run_line(&format!("write 0x580244D0 {RMVF:#x}")).unwrap();
+        s.run_line("halt").unwrap();
+        let pc = values(&mut s, "reg pc")[0];
+        s.run_line("sim wait 400").unwrap();
+        assert_eq!(
+            values(&mut s, "read 0x580244D0")[0] & IWDG1RSTF,
+            0,
+            "{kind}: not yet"
+        );
+        s.run_line("sim wait 200").unwrap();
+        assert_ne!(
+            values(&mut s, "read 0x580244D0")[0] & IWDG1RSTF,
+            0,
+            "{kind}: the watchdog reset the chip under the halted CM7"
+        );
+        // Frozen while the CM7 is halted: the halt lasts.
+        s.run_line(&format!("write 0x580244D0 {RMVF:#x}")).unwrap();
+        s.run_line("write 0x5C001054 0x000C0000").unwrap(); // APB4FZ1: DBG_WDGLSD1 | 2
+        s.run_line("halt").unwrap();
+        let pc = values(&mut s, "reg pc").first().copied().unwrap_or(pc);
+        s.run_line("sim wait 2000").unwrap();
+        assert_eq!(
+            values(&mut s, "read 0x580244D0")[0] & IWDG1RSTF,
+            0,
+            "{kind}"
+        );
+        assert_eq!(
+            values(&mut s, "reg pc"),
+            [pc],
+            "{kind}: still halted where it was"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let stop_resets = scenario_file(&dir, "stop-resets", "[option_bytes]\nNRST_STOP_D2 = 0\n");
+    let mut s = session_on(&stop_resets, ProbeKind::CmsisDap);
+    assert_ne!(
+        values(&mut s, "read 0x58024530")[0] & LPWR2RSTF,
+        0,
+        "the CM4 entering D2 Stop reset the system"
+    );
+}
+
+/// Item 10: the flash interface as ST's HAL drives it. FLASH_CR1 is locked at reset; KEYR1 key 1
+/// then key 2 unlocks it, a wrong key locks it until the next reset; with PG set, eight 32-bit
+/// writes program one 256-bit flash word (bits only go from 1 to 0); a write without PG is a bus
+/// error with PGSERR; a sector erase (SER, SNB, START) keeps BSY for about a second and leaves
+/// 0xFF; a write-protected sector gives WRPERR. On every probe.
+#[test]
+fn the_flash_interface_programs_and_erases_as_the_hal_drives_it() {
+    const KEYR1: u32 = 0x5200_2004;
+    const CR1: u32 = 0x5200_200C;
+    const SR1: u32 = 0x5200_2010;
+    const CCR1: u32 = 0x5200_2014;
+    const WORD: u32 = 0x0804_0000; // sector 2 of bank 1
+    let write = |s: &mut Session, addr: u32, value: u32| {
+        s.run_line(&format!("write {addr:#010x} {value:#010x}"))
+            .unwrap_or_else(|e| panic!("write {addr:#x}: {e}"));
+    };
+    for kind in ProbeKind::ALL {
+        let mut s = session(kind);
+        assert_ne!(
+            values(&mut s, &format!("read {CR1:#x}"))[0] & 1,
+            0,
+            "{kind}: LOCK1"
+        );
+        // A write to flash outside a programming sequence: a bus error and PGSERR.
+        let e = s.run_line(&format!("write {WORD:#x} 0")).unwrap_err();
+        assert_eq!(e.kind(), "access", "{kind}: {e}");
+        assert_ne!(
+            values(&mut s, &format!("read {SR1:#x}"))[0] & (1 << 18),
+            0,
+            "{kind}"
+        );
+        write(&mut s, CCR1, 0x1FEF_0000);
+        write(&mut s, KEYR1, 0x4567_0123);
+        write(&mut s, KEYR1, 0xCDEF_89AB);
+        assert_eq!(
+            values(&mut s, &format!("read {CR1:#x}"))[0] & 1,
+            0,
+            "{kind}: unlocked"
+        );
+        write(&mut s, CR1, 0x32); // PG, PSIZE 64 bits
+        for i in 0..8 {
+            write(&mut s, WORD + 4 * i, 0x1000_0000 + i);
+        }
+        s.run_line("sim wait 1").unwrap();
+        let words = values(&mut s, &format!("read {WORD:#x} 9"));
+        assert_eq!(
+            words[7], 0x1000_0007,
+            "{kind}: the flash word was programmed"
+        );
+        assert_eq!(words[8], u32::MAX, "{kind}: the next word is still erased");
+        assert_ne!(
+            values(&mut s, &format!("read {SR1:#x}"))[0] & (1 << 16),
+            0,
+            "{kind}: EOP"
+        );
+        // Sector 2 erase: about a second of BSY.
+        write(&mut s, CR1, 0x234); // SER, SNB = 2, PSIZE
+        write(&mut s, CR1, 0x2B4); // + START
+        assert_ne!(
+            values(&mut s, &format!("read {SR1:#x}"))[0] & 1,
+            0,
+            "{kind}: BSY"
+        );
+        s.run_line("sim wait 1100").unwrap();
+        assert_eq!(
+            values(&mut s, &format!("read {SR1:#x}"))[0] & 1,
+            0,
+            "{kind}: done"
+        );
+        assert_eq!(
+            values(&mut s, &format!("read {WORD:#x}")),
+            [u32::MAX],
+            "{kind}"
+        );
+        write(&mut s, CR1, 1); // LOCK
+        assert_ne!(
+            values(&mut s, &format!("read {CR1:#x}"))[0] & 1,
+            0,
+            "{kind}: relocked"
+        );
+        // A wrong key locks CR1 until the next reset.
+        write(&mut s, KEYR1, 0x1234_5678);
+        write(&mut s, KEYR1, 0x4567_0123);
+        write(&mut s, KEYR1, 0xCDEF_89AB);
+        assert_ne!(
+            values(&mut s, &format!("read {CR1:#x}"))[0] & 1,
+            0,
+            "{kind}: blocked"
+        );
+        s.run_line("reset").unwrap();
+        write(&mut s, KEYR1, 0x4567_0123);
+        write(&mut s, KEYR1, 0xCDEF_89AB);
+        assert_eq!(
+            values(&mut s, &format!("read {CR1:#x}"))[0] & 1,
+            0,
+            "{kind}: after reset"
+        );
+    }
+    // Write protection: sector 2 of bank 1 protected (WRPSN1 bit 2 = 0).
+    let dir = tempfile::tempdir().unwrap();
+    let wrp = scenario_file(&dir, "wrp", "[option_bytes]\nWRPSN1 = 0xFB\n");
+    let mut s = session_on(&wrp, ProbeKind::CmsisDap);
+    write(&mut s, KEYR1, 0x4567_0123);
+    write(&mut s, KEYR1, 0xCDEF_89AB);
+    write(&mut s, CR1, 0x2B4);
+    assert_ne!(
+        values(&mut s, &format!("read {SR1:#x}"))[0] & (1 << 17),
+        0,
+        "WRPERR"
+    );
+    assert_eq!(
+        values(&mut s, &format!("read {SR1:#x}"))[0] & 1,
+        0,
+        "nothing started"
+    );
 }

@@ -35,7 +35,7 @@ fn value() -> impl Strategy<Value = String> {
 /// (table, keys) pairs of the scenario format, plus one that does not exist.
 const TABLES: &[(&str, &[&str])] = &[
     ("", &["name", "description"]),
-    ("board", &["supply"]),
+    ("board", &["supply", "boot0"]),
     (
         "option_bytes",
         &["BCM4", "BCM7", "RDP", "BOOT_CM4_ADD0", "NOPE"],
@@ -50,6 +50,16 @@ const TABLES: &[(&str, &[&str])] = &[
     ),
     ("faults", &["unplug_after"]),
     ("faults.wait_burst", &["after", "count"]),
+    (
+        "silicon",
+        &[
+            "nrst_bus",
+            "unclocked_ap",
+            "rdp1_debug_lock",
+            "supply_mismatch",
+            "nope",
+        ],
+    ),
     ("bogus", &["x"]),
 ];
 

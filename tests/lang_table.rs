@@ -331,6 +331,9 @@ fn good_cases() -> Vec<(&'static str, Command)> {
         ("sim nrst", C::Sim(SimCommand::Nrst(None))),
         ("sim nrst hold", C::Sim(SimCommand::Nrst(Some(true)))),
         ("sim NRST Release", C::Sim(SimCommand::Nrst(Some(false)))),
+        ("sim boot0", C::Sim(SimCommand::Boot0(None))),
+        ("sim boot0 1", C::Sim(SimCommand::Boot0(Some(true)))),
+        ("sim boot0 0", C::Sim(SimCommand::Boot0(Some(false)))),
         ("ob", C::Ob),
         (
             "ob set RDP=0xAA BOR_LEV=Level2",
@@ -950,7 +953,13 @@ fn completion_contexts() {
     );
     assert_eq!(
         ctx("sim ").kind,
-        CompletionKind::Arg(ArgKind::Keywords(&["stats", "power-cycle", "wait", "nrst"]))
+        CompletionKind::Arg(ArgKind::Keywords(&[
+            "stats",
+            "power-cycle",
+            "wait",
+            "nrst",
+            "boot0"
+        ]))
     );
     assert_eq!(ctx("sim wait ").kind, CompletionKind::Arg(ArgKind::Number));
     assert_eq!(

@@ -291,7 +291,15 @@ fn rdp_level1_refuses_flash_and_regression_mass_erases() {
         (prg & !0xFF00) | (fl::RDP_LEVEL0 << 8),
     );
     w(&mut c, ap::CM7, OPTCR, fl::OPTCR_OPTSTART);
+    // The regression erases both banks first: seconds, with OPT_BUSY set all along.
     c.wait_ms(10);
+    assert_ne!(
+        r(&mut c, ap::CM7, fl::BASE + fl::OPTSR_CUR) & 1,
+        0,
+        "OPT_BUSY"
+    );
+    c.wait_ms(2000);
+    assert_eq!(r(&mut c, ap::CM7, fl::BASE + fl::OPTSR_CUR) & 1, 0);
     assert_eq!(r(&mut c, ap::CM7, 0x0800_0000), 0xFFFF_FFFF, "mass-erased");
 }
 

@@ -196,16 +196,32 @@ fn bcm4_off_cm7_times_out() {
     assert_eq!(c.core_status(CM4).unwrap().state, "boot");
 }
 
+/// A supply configuration the board cannot feed: by default the chip locks up and its debug port
+/// goes silent until a power cycle (NRST does not help); with `supply_mismatch = "stuck"` the
+/// CM7 template spins on ACTVOSRDY instead and the debug port stays up.
 #[test]
-fn wrong_supply_config_sticks_the_cm7() {
-    let text = r#"
-name = "ldo-board"
-[board]
-supply = "ldo"
-"#;
+fn wrong_supply_config_locks_the_chip_or_sticks_the_cm7() {
+    let text = "name = \"ldo-board\"\n[board]\nsupply = \"ldo\"\n";
     let s = Scenario::from_toml_str(text, "test", None).unwrap();
     let mut c = Chip::new(&s).unwrap();
+    assert!(!c.debug_port_disabled());
     c.wait_ms(20);
+    assert!(c.debug_port_disabled(), "VCORE collapsed: no debug port");
+    c.set_reset_pin(true);
+    c.set_reset_pin(false);
+    assert!(c.debug_port_disabled(), "NRST does not clear it");
+    c.set_reset_pin(true);
+    c.power_cycle();
+    assert!(
+        !c.debug_port_disabled(),
+        "held in reset through a power cycle"
+    );
+
+    let stuck = format!("{text}[silicon]\nsupply_mismatch = \"stuck\"\n");
+    let s = Scenario::from_toml_str(&stuck, "test", None).unwrap();
+    let mut c = Chip::new(&s).unwrap();
+    c.wait_ms(20);
+    assert!(!c.debug_port_disabled());
     assert_eq!(c.firmware_state(CM7), Some(FwState::SupplyStuck));
     assert_eq!(
         r(&mut c, ap::CM7, pwr::BASE + pwr::CSR1) & pwr::CSR1_ACTVOSRDY,
@@ -316,4 +332,77 @@ fn deterministic_regardless_of_chunking() {
     assert_eq!(a, b);
     let coarse = run(1_000_000);
     assert_eq!((a.0, a.1, a.2), (coarse.0, coarse.1, coarse.2));
+}
+
+/// Issue 12 item 7: D2 Standby powers the domain off (DBGSTBY_D2 = 0): AP3 goes silent, the
+/// CM4's debug registers are lost, and setting DBGSTBY_D2 then does not bring a powered-off
+/// domain back; the wake-up (the CM7 template releasing HSEM 0) restarts the CM4 from its boot
+/// address with SBF_D2 and D2RSTF set. With DBGSTBY_D2 set before it goes down, D2 stays
+/// powered and the debug state survives the restart.
+#[test]
+fn d2_standby_powers_the_cm4_off_and_its_wake_up_reboots_it() {
+    let mut c = chip("cm4-d2-standby");
+    // While the CM4 boots (30 µs), its DEMCR is set through AP3.
+    w(&mut c, ap::CM4, scs::DEMCR, scs::TRCENA);
+    assert_eq!(r(&mut c, ap::CM4, scs::DEMCR), scs::TRCENA);
+    c.advance(60_000);
+    assert_eq!(c.d2_mode(), h7sh::sim::chip::D2Mode::Standby);
+    assert_eq!(c.ap_power(ap::CM4), ApPower::Unclocked);
+    let cpu2cr = pwr::BASE + pwr::CPU2CR;
+    assert_ne!(r(&mut c, ap::CM7, cpu2cr) & pwr::CPUCR_PDDS_D2, 0);
+    // A powered-off domain stays off whatever DBGMCU says now.
+    w(
+        &mut c,
+        ap::APB_D,
+        dbgmcu::BASE_APBD + dbgmcu::CR,
+        dbgmcu::DBGSTOP_D2 | dbgmcu::DBGSTBY_D2,
+    );
+    assert_eq!(c.ap_power(ap::CM4), ApPower::Unclocked);
+    // The CM7 template wakes D2 (HSEM 0); the CM4 restarts and goes down again, this time
+    // with DBGSTBY_D2 set: D2 stays powered.
+    c.wait_ms(5);
+    assert_eq!(c.firmware_state(CM7), Some(FwState::MainLoop));
+    assert_eq!(c.firmware_state(CM4), Some(FwState::InStop));
+    assert_eq!(c.ap_power(ap::CM4), ApPower::Up);
+    assert_ne!(r(&mut c, ap::CM7, cpu2cr) & pwr::CPUCR_SBF_D2, 0, "SBF_D2");
+    let rsr = r(&mut c, ap::CM7, rcc::BASE + rcc::C2_RSR);
+    assert_ne!(rsr & rcc::RSR_D2RSTF, 0, "D2RSTF");
+    assert_eq!(
+        r(&mut c, ap::CM4, scs::DEMCR) & scs::TRCENA,
+        0,
+        "the CM4's debug registers were lost with D2's power"
+    );
+    // Debug state set now survives: D2 stays powered through this Standby.
+    w(&mut c, ap::CM4, scs::DEMCR, scs::TRCENA);
+    c.wait_ms(1);
+    assert_eq!(r(&mut c, ap::CM4, scs::DEMCR), scs::TRCENA);
+}
+
+/// Issue 12 item 12: the PWR hold bits (HOLD2 in CPU1CR, HOLD1 in CPU2CR) and RUN_D3 read back as
+/// written, CSSF clears the HOLDxF flags with the others; HOLD acts only when the system exits
+/// Stop (both CPUs in CStop), so the CM4 woken from D2 Stop while the CM7 runs is not held
+/// (RM0399 Table 43, "Run mode").
+#[test]
+fn pwr_hold_bits_read_back_and_hold_only_after_system_stop() {
+    let mut c = chip("nucleo-h755zi-q");
+    let cpucr = pwr::BASE + pwr::CPUCR;
+    let cpu2cr = pwr::BASE + pwr::CPU2CR;
+    let hold = 1 << 10;
+    let run_d3 = 1 << 11;
+    w(&mut c, ap::CM7, cpucr, hold | run_d3);
+    w(&mut c, ap::CM7, cpu2cr, hold);
+    assert_eq!(r(&mut c, ap::CM7, cpucr) & (hold | run_d3), hold | run_d3);
+    assert_eq!(r(&mut c, ap::CM7, cpu2cr) & hold, hold);
+    // The template's handshake: the CM4 wakes from D2 Stop and runs despite HOLD2.
+    c.wait_ms(5);
+    assert_eq!(c.firmware_state(CM4), Some(FwState::MainLoop));
+    assert_eq!(
+        r(&mut c, ap::CM7, cpucr) & (1 << 4),
+        0,
+        "no HOLD2F: no system Stop"
+    );
+    // CSSF clears the flags (STOPF here), keeps the controls.
+    assert_ne!(r(&mut c, ap::CM7, cpu2cr) & pwr::CPUCR_STOPF, 0);
+    w(&mut c, ap::CM7, cpu2cr, hold | (1 << 9));
+    assert_eq!(r(&mut c, ap::CM7, cpu2cr), hold);
 }

@@ -30,7 +30,7 @@ fn program_optsr(c: &mut Chip, f: impl Fn(u32) -> u32) {
 #[test]
 fn every_builtin_loads_and_builds() {
     assert_eq!(Scenario::default_name(), "nucleo-h755zi-q");
-    assert_eq!(Scenario::builtin_names().len(), 5);
+    assert_eq!(Scenario::builtin_names().len(), 8);
     for (name, desc) in Scenario::builtin_names() {
         assert!(!desc.is_empty());
         let s = Scenario::load(name).expect(name);

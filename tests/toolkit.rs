@@ -6,19 +6,23 @@ use common::*;
 use serde_json::Value;
 
 /// Every built-in scenario and THE finding it must yield (None = healthy).
-const EXPECTED: [(&str, Option<&str>); 5] = [
+const EXPECTED: [(&str, Option<&str>); 7] = [
     ("nucleo-h755zi-q", None),
     ("bcm4-off", Some("cm4-not-booted")),
     ("cm4-stop-no-dbg", Some("d2-stop-debug-off")),
     ("cm4-bad-boot", Some("cm4-boot-address-erased")),
     // Silicon: at level 1 the debugger's connection locks the flash for the cores too.
     ("rdp1", Some("rdp1-debug-lock")),
+    ("cm4-d2-standby", Some("d2-standby")),
+    ("iwdg-reset-loop", Some("iwdg-hardware")),
 ];
 
-const ALL_IDS: [&str; 13] = [
+const ALL_IDS: [&str; 15] = [
     "cm4-not-booted",
     "cm7-not-booted",
     "d2-stop-debug-off",
+    "d2-standby",
+    "iwdg-hardware",
     "cm4-lockup",
     "cm7-lockup",
     "cm4-boot-address-erased",
@@ -134,7 +138,13 @@ fn doctor_evidence_holds_the_registers_that_prove_it() {
 /// The fix commands a finding gives do fix it: run them, then doctor is healthy.
 #[test]
 fn doctor_fix_commands_fix_the_board() {
-    for scenario in ["bcm4-off", "cm4-stop-no-dbg", "cm4-bad-boot"] {
+    for scenario in [
+        "bcm4-off",
+        "cm4-stop-no-dbg",
+        "cm4-bad-boot",
+        "cm4-d2-standby",
+        "iwdg-reset-loop",
+    ] {
         let (_, objs, _) = sim_json(scenario, "doctor");
         let fix: Vec<String> = objs[0]["findings"][0]["fix"]
             .as_array()
@@ -169,6 +179,8 @@ fn doctor_fix_commands_fix_the_board() {
     assert!(ids.contains(&"cm7-boot-address-erased"), "{ids:?}");
 }
 
+/// A supply mismatch that leaves the debug port up (`supply_mismatch = "stuck"`: by default the
+/// chip locks up and the debug port is lost, `fidelity.rs`): doctor names it first.
 #[test]
 fn doctor_finds_a_supply_mismatch_first() {
     let sb = Sandbox::new();
@@ -177,7 +189,7 @@ fn doctor_finds_a_supply_mismatch_first() {
         &path,
         "name = \"ldo-smps\"\ndescription = \"LDO board, SMPS firmware\"\n[board]\nsupply = \"ldo\"\n\
          [cores.cm7]\nfirmware = \"st-template-cm7\"\nsupply_config = \"smps\"\n\
-         [cores.cm4]\nfirmware = \"st-template-cm4\"\n",
+         [cores.cm4]\nfirmware = \"st-template-cm4\"\n[silicon]\nsupply_mismatch = \"stuck\"\n",
     )
     .unwrap();
     let o = sb.run(&["--sim", path.to_str().unwrap(), "--json", "-c", "doctor"]);

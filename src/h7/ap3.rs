@@ -2,7 +2,7 @@
 //! ports that still answer (AP0 and AP2) and names the cause, following the known causes of the
 //! facts doc (`shared/design/STM32H7-DUALCORE.md`, "Known causes").
 
-use super::facts::{ap, dbgmcu, flash, rcc};
+use super::facts::{ap, dbgmcu, flash, pwr, rcc};
 
 /// The registers read for a diagnosis (None = could not be read).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -12,6 +12,8 @@ pub struct Ap3Evidence {
     pub rcc_gcr: Option<u32>,
     pub rcc_cr: Option<u32>,
     pub dbgmcu_cr: Option<u32>,
+    /// PWR_CPU2CR: PDDS_D2 says whether D2's deep sleep is Standby (powered off) or Stop.
+    pub pwr_cpu2cr: Option<u32>,
     /// CPUID as read through AP3 (0 on a gated core).
     pub cm4_cpuid: Option<u32>,
     /// The session connected under reset already: the hints do not suggest it again.
@@ -43,6 +45,7 @@ pub fn gather(read: &mut dyn FnMut(u8, u64) -> Option<u32>) -> Ap3Evidence {
         // not answer (an ST-LINK below V2J28 reaches AP0 only).
         dbgmcu_cr: read(ap::APB_D, dbgmcu::BASE_APBD + dbgmcu::CR)
             .or_else(|| read(ap::CM7, dbgmcu::BASE_SYSBUS + dbgmcu::CR)),
+        pwr_cpu2cr: read(ap::CM7, pwr::BASE + pwr::CPU2CR),
         cm4_cpuid: None,
         connected_under_reset: false,
     }
@@ -56,6 +59,9 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
     let dbg_d2 = evidence
         .dbgmcu_cr
         .map(|v| v & (dbgmcu::DBGSTOP_D2 | dbgmcu::DBGSTBY_D2));
+    let standby = evidence
+        .pwr_cpu2cr
+        .is_some_and(|v| v & pwr::CPUCR_PDDS_D2 != 0);
     let (id, cause) = if bcm4 == Some(0) && boot_c2 == Some(0) {
         (
             "cm4-not-booted",
@@ -72,6 +78,15 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
             "cm4-boot-pending-reset",
             "the CM4 is not booted although BCM4 = 1: the option byte was programmed after the \
              last reset (CPUID reads 0 through AP3, RCC_GCR.BOOT_C2 = 0, D2 clock running)"
+                .to_string(),
+        )
+    } else if d2ckrdy == Some(0) && standby {
+        // Whatever DBGMCU says now: D2 powered off if DBGSTBY_D2 was 0 when it went down.
+        (
+            "d2-standby",
+            "the D2 domain is in Standby (PWR_CPU2CR.PDDS_D2 = 1, RCC_CR.D2CKRDY = 0): powered \
+             off unless DBGMCU_CR.DBGSTBY_D2 was set when it went down, so AP3 has nothing \
+             behind it; when D2 wakes the CM4 restarts from its boot address (PWR_CPU2CR.SBF_D2)"
                 .to_string(),
         )
     } else if d2ckrdy == Some(0) && dbg_d2 == Some(0) {
@@ -143,6 +158,19 @@ pub fn fix(id: &str, connected_under_reset: bool) -> (Vec<String>, String) {
                 "keeps the D2 debug clock on while the CM4 is in Stop/Standby (what IDEs do \
                  with \"debug in low-power modes\"; a field write that keeps DBGMCU_CR's other \
                  bits); works from AP0 on every probe{or_under_reset}"
+            ),
+        ),
+        "d2-standby" => (
+            vec![
+                "write DBGMCU_CR DBGSTOP_D2=1 DBGSTBY_D2=1".into(),
+                "reset".into(),
+            ],
+            format!(
+                "with DBGSTBY_D2 set D2 stays powered through Standby, so AP3 and the CM4's debug \
+                 state survive it (the CM4 still restarts from its boot address when D2 wakes); \
+                 the domain that is off now comes back only at a wake-up (for the ST template: \
+                 the CM7 releasing HSEM 0), hence the reset; or make the CM4 firmware use Stop \
+                 (HAL_PWREx_EnterSTOPMode) while debugging{or_under_reset}"
             ),
         ),
         _ => (

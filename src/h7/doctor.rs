@@ -8,7 +8,7 @@
 //! valid.
 
 use super::ap3::Ap3Diagnosis;
-use super::facts::{boot_state, flash, pwr, rcc, scs};
+use super::facts::{boot_state, dbgmcu, flash, pwr, rcc, scs};
 use super::ob::get;
 use serde::ser::SerializeMap;
 use serde::Serialize;
@@ -94,6 +94,10 @@ pub struct Readings {
     /// Through AP2.
     pub dbgmcu_idc: Option<u32>,
     pub dbgmcu_cr: Option<u32>,
+    /// DBGMCU_APB4FZ1 and APB4FZ2: the watchdogs' freeze while a core is halted.
+    pub dbgmcu_apb4fz: Option<[u32; 2]>,
+    /// RCC_RSR as the CM7 side reads it (the reset flags).
+    pub rcc_rsr: Option<u32>,
     pub cm7_cpuid: Option<u32>,
     pub cm7_dhcsr: Option<u32>,
     pub cm4: Cm4Access,
@@ -159,6 +163,7 @@ pub fn ap3_evidence(d: &Ap3Diagnosis) -> Evidence {
     ev.add("RCC_GCR", e.rcc_gcr);
     ev.add("RCC_CR", e.rcc_cr);
     ev.add("DBGMCU_CR", e.dbgmcu_cr);
+    ev.add("PWR_CPU2CR", e.pwr_cpu2cr);
     ev.add("CM4_CPUID", e.cm4_cpuid);
     ev
 }
@@ -292,6 +297,81 @@ fn lockup(core: &Core, dhcsr: Option<u32>, boot_cur: Option<u32>) -> Option<Find
     })
 }
 
+/// IWDG1/IWDG2 made hardware watchdogs by their option byte (IWDGx_SW = 0) run from every reset:
+/// a firmware that never refreshes them resets the chip in a loop, and a core halted longer than
+/// the timeout is reset unless DBGMCU freezes them (the ST community thread "STM32H755 IWDG1
+/// hardware watchdog in a continuous reboot"). An error once RCC_RSR shows the reset, a warning
+/// while they would not stand still for a halted core.
+fn hardware_watchdogs(r: &Readings) -> Option<Finding> {
+    let optsr = r.optsr_cur?;
+    let watchdogs = [
+        (
+            "IWDG1",
+            flash::optsr::IWDG1_SW,
+            rcc::RSR_IWDG1RSTF,
+            dbgmcu::FZ_WDGLSD1,
+        ),
+        (
+            "IWDG2",
+            flash::optsr::IWDG2_SW,
+            rcc::RSR_IWDG2RSTF,
+            dbgmcu::FZ_WDGLSD2,
+        ),
+    ];
+    let mut hardware = Vec::new();
+    let mut fired = false;
+    let mut unfrozen = false;
+    for (name, sw, rstf, fz) in watchdogs {
+        if get(optsr, sw) != 0 {
+            continue;
+        }
+        hardware.push(name);
+        fired |= r.rcc_rsr.is_some_and(|v| v & rstf != 0);
+        unfrozen |= r
+            .dbgmcu_apb4fz
+            .is_some_and(|f| f.iter().any(|v| v & fz == 0));
+    }
+    if hardware.is_empty() || !(fired || unfrozen) {
+        return None;
+    }
+    let mut ev = Evidence::default();
+    ev.add("FLASH_OPTSR_CUR", r.optsr_cur);
+    ev.add("RCC_RSR", r.rcc_rsr);
+    ev.add("DBGMCU_APB4FZ1", r.dbgmcu_apb4fz.map(|f| f[0]));
+    ev.add("DBGMCU_APB4FZ2", r.dbgmcu_apb4fz.map(|f| f[1]));
+    let names = hardware.join(" and ");
+    let what = if fired {
+        "and has already reset the chip (RCC_RSR.IWDGxRSTF)"
+    } else {
+        "and keeps counting while a core is halted (DBGMCU_APB4FZx.DBG_WDGLSDx = 0): a halt \
+         longer than its timeout (512 ms at reset) ends in a system reset"
+    };
+    Some(Finding {
+        id: "iwdg-hardware",
+        severity: if fired {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
+        summary: format!(
+            "{names} run{} from every reset (option byte IWDGx_SW = 0: hardware watchdog) {what}",
+            if hardware.len() == 1 { "s" } else { "" }
+        ),
+        evidence: ev,
+        fix: hardware
+            .iter()
+            .map(|n| format!("ob set {n}_SW=1"))
+            .chain(["reset".to_string()])
+            .collect(),
+        note: "makes it a software watchdog, started by the firmware only (its firmware must \
+               then start it); to keep the hardware watchdog and still halt the cores, freeze \
+               it while they are halted, as OpenOCD does: `write DBGMCU_APB4FZ1 DBG_WDGLSD1=1 \
+               DBG_WDGLSD2=1; write DBGMCU_APB4FZ2 DBG_WDGLSD1=1 DBG_WDGLSD2=1`; a reset loop \
+               too fast to connect: --connect-under-reset or BOOT0 = 1"
+            .into(),
+    })
+}
+
 /// All findings from the readings, most severe first.
 pub fn diagnose(r: &Readings) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -390,6 +470,7 @@ pub fn diagnose(r: &Readings) -> Vec<Finding> {
         Some(f) => out.push(f),
         None => out.extend(lockup(&CM4, cm4_dhcsr, r.boot4_cur)),
     }
+    out.extend(hardware_watchdogs(r));
     if let Some(rdp) = rdp1 {
         let mut ev = Evidence::default();
         ev.add("FLASH_OPTSR_CUR", r.optsr_cur);
@@ -437,6 +518,8 @@ mod tests {
             pwr_cr3: Some(pwr::CR3_SDEN),
             dbgmcu_idc: Some(0x2003_6450),
             dbgmcu_cr: Some(0),
+            dbgmcu_apb4fz: Some([0, 0]),
+            rcc_rsr: Some(rcc::RSR_PORRSTF | rcc::RSR_PINRSTF),
             cm7_cpuid: Some(crate::h7::facts::cpuid::CM7),
             cm7_dhcsr: Some(0x0100_0000),
             cm4: Cm4Access::Dhcsr(0x0100_0000),

@@ -129,6 +129,31 @@ pub mod dbgmcu {
     pub const TRGOEN: u32 = 1 << 28;
     /// What probe-rs's STM32H7 sequence writes on attach (measured).
     pub const PROBE_RS_ATTACH_CR: u32 = 0x0070_003F;
+    /// APB4 peripherals frozen while CPU1 (FZ1) / CPU2 (FZ2) is halted; DBG_WDGLSD1/2 freeze
+    /// IWDG1/IWDG2 (OpenOCD's stm32h7x.cfg sets both at examine).
+    pub const APB4FZ1: u64 = 0x54;
+    pub const APB4FZ2: u64 = 0x58;
+    pub const FZ_WDGLSD1: u32 = 1 << 18;
+    pub const FZ_WDGLSD2: u32 = 1 << 19;
+}
+
+/// Independent watchdogs (RM0399 §45): IWDG1 for CPU1, IWDG2 for CPU2, both in D3.
+pub mod iwdg {
+    pub const IWDG1: u64 = 0x5800_4800;
+    pub const IWDG2: u64 = 0x5800_4C00;
+    pub const SIZE: u64 = 0x400;
+    pub const KR: u64 = 0x00;
+    pub const PR: u64 = 0x04;
+    pub const RLR: u64 = 0x08;
+    pub const SR: u64 = 0x0C;
+    pub const WINR: u64 = 0x10;
+    pub const KEY_START: u32 = 0xCCCC;
+    pub const KEY_REFRESH: u32 = 0xAAAA;
+    pub const KEY_UNLOCK: u32 = 0x5555;
+    /// Reload and window after reset: the longest timeout.
+    pub const RLR_RESET: u32 = 0xFFF;
+    /// One counter step at PR = 0: /4 of the 32 kHz LSI (512 ms for 4096 steps).
+    pub const STEP_NANOS_PR0: u64 = 125_000;
 }
 
 /// Embedded flash controller, option bytes (RM0399 §4.9).
@@ -140,6 +165,10 @@ pub mod flash {
     pub const OPTKEY2: u32 = 0x4C5D_6E7F;
     pub const CR1: u64 = 0x0C;
     pub const SR1: u64 = 0x10;
+    pub const CCR1: u64 = 0x14;
+    /// KEYRx unlock keys for CRx (RM0399 §4.5.1).
+    pub const KEY1: u32 = 0x4567_0123;
+    pub const KEY2: u32 = 0xCDEF_89AB;
     pub const OPTCR: u64 = 0x18;
     pub const OPTCR_OPTLOCK: u32 = 1 << 0;
     pub const OPTCR_OPTSTART: u32 = 1 << 1;
@@ -267,6 +296,8 @@ pub mod pwr {
     pub const CPUCR_PDDS_D1: u32 = 1 << 0;
     pub const CPUCR_PDDS_D2: u32 = 1 << 1;
     pub const CPUCR_PDDS_D3: u32 = 1 << 2;
+    /// HOLD2F in CPU1CR / HOLD1F in CPU2CR: the other CPU woke with hold (RM0399 §7.8.5-6).
+    pub const CPUCR_HOLDF: u32 = 1 << 4;
     pub const CPUCR_STOPF: u32 = 1 << 5;
     pub const CPUCR_SBF: u32 = 1 << 6;
     pub const CPUCR_SBF_D1: u32 = 1 << 7;
@@ -480,8 +511,12 @@ pub mod rcc_ext {
 
 /// Extra PWR bits (RM0399 §7.8).
 pub mod pwr_ext {
-    /// PWR_CPUCR / PWR_CPU2CR CSSF bit 9: clear the STOPF/SBF flags.
+    /// PWR_CPUCR / PWR_CPU2CR CSSF bit 9: clear the STOPF/SBF/HOLDxF flags.
     pub const CPUCR_CSSF: u32 = 1 << 9;
+    /// HOLD2 in CPU1CR / HOLD1 in CPU2CR: keep the other CPU on hold when the system exits
+    /// Stop; RUN_D3: keep D3 in Run (RM0399 §7.7.8, §7.8.5-6).
+    pub const CPUCR_HOLD: u32 = 1 << 10;
+    pub const CPUCR_RUN_D3: u32 = 1 << 11;
     /// PWR_CR3 after power-on: SDEN = 1, LDOEN = 1 (RM0399 §7.8.4; supply not yet configured).
     pub const CR3_RESET: u32 = (1 << 1) | (1 << 2);
     /// The supply configuration bits of CR3 (write-once after power-on).

@@ -769,6 +769,12 @@ fn p_sim_stats(a: &mut Args) -> Result<Command, ParseError> {
 fn p_sim_power_cycle(_: &mut Args) -> Result<Command, ParseError> {
     Ok(Command::Sim(SimCommand::PowerCycle))
 }
+fn p_sim_boot0(a: &mut Args) -> Result<Command, ParseError> {
+    let high = a
+        .opt_keyword_strict("BOOT0 level", &["0", "1"])?
+        .map(|k| k == "1");
+    Ok(Command::Sim(SimCommand::Boot0(high)))
+}
 fn p_sim_nrst(a: &mut Args) -> Result<Command, ParseError> {
     let held = a
         .opt_keyword_strict("NRST action", &["hold", "release"])?
@@ -883,7 +889,7 @@ fn p_record(a: &mut Args) -> Result<Command, ParseError> {
 // ---------------------------------------------------------------------------
 // The table
 
-const SIM_SUBS: &[&str] = &["stats", "power-cycle", "wait", "nrst"];
+const SIM_SUBS: &[&str] = &["stats", "power-cycle", "wait", "nrst", "boot0"];
 const WAIT_OPS: &[&str] = &["==", "!=", "<", ">", "<=", ">=", "&"];
 
 static SIM_COMMANDS: &[CommandSpec] = &[
@@ -934,6 +940,20 @@ static SIM_COMMANDS: &[CommandSpec] = &[
         repeat_last: false,
         subcommands: &[],
         parse: p_sim_nrst,
+    },
+    CommandSpec {
+        name: "boot0",
+        aliases: &[],
+        synopsis: "sim boot0 [0|1]",
+        summary: "set the board's BOOT0 jumper",
+        help: "BOOT0 = 1 boots each core from its BCMx_ADD1 address at the next reset or power \
+               cycle (factory: the CM7 into ST's bootloader, which never touches PWR_CR3: the \
+               way back from a wrong supply configuration). Kept across power cycles. Without \
+               an argument, shows it.",
+        args: &[ArgKind::Keywords(&["0", "1"])],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_sim_boot0,
     },
 ];
 
@@ -1139,7 +1159,7 @@ static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "sim",
         aliases: &[],
-        synopsis: "sim stats [reset] | sim power-cycle | sim wait MS | sim nrst [hold|release]",
+        synopsis: "sim stats [reset] | sim power-cycle | sim wait MS | sim nrst [hold|release] | sim boot0 [0|1]",
         summary: "control the virtual board",
         help: "Commands that only make sense on the simulated board.",
         args: &[ArgKind::Keywords(SIM_SUBS)],

@@ -155,6 +155,8 @@ pub enum SimCommand {
     },
     /// `sim nrst [hold|release]`: the board's reset button (None: show it).
     Nrst(Option<bool>),
+    /// `sim boot0 [0|1]`: the BOOT0 jumper (None: show it).
+    Boot0(Option<bool>),
 }
 
 /// One parsed command. Names are unresolved strings.
@@ -394,6 +396,8 @@ impl Command {
             Command::Sim(SimCommand::Nrst(None)) => "sim nrst".into(),
             Command::Sim(SimCommand::Nrst(Some(true))) => "sim nrst hold".into(),
             Command::Sim(SimCommand::Nrst(Some(false))) => "sim nrst release".into(),
+            Command::Sim(SimCommand::Boot0(None)) => "sim boot0".into(),
+            Command::Sim(SimCommand::Boot0(Some(high))) => format!("sim boot0 {}", u8::from(*high)),
             Command::Ob => "ob".into(),
             Command::ObSet(list) => format!("ob set{}", assignments(list)),
             Command::Doctor => "doctor".into(),

@@ -40,6 +40,8 @@ pub trait VirtualBoard: Send {
     fn hold_reset_button(&self, held: bool) -> bool;
     /// Whether the board's reset button is held, and whether NRST is low (button or probe).
     fn reset_state(&self) -> (bool, bool);
+    /// Set the BOOT0 pin (Some) and return its level.
+    fn boot0(&self, high: Option<bool>) -> bool;
 }
 
 /// Global switches of a session (CLI flags).
@@ -1283,6 +1285,22 @@ impl Session {
                     board.reset_stats();
                 }
                 Ok(Outcome::SimStats { stats, text })
+            }
+            SimCommand::Boot0(high) => {
+                let level = board.boot0(*high);
+                let text = match (high, level) {
+                    (None, true) => "BOOT0 = 1: the cores boot from BCM7_ADD1/BCM4_ADD1",
+                    (None, false) => "BOOT0 = 0: the cores boot from BCM7_ADD0/BCM4_ADD0",
+                    (Some(_), true) => {
+                        "BOOT0 = 1: at the next reset or power cycle the cores boot from \
+                         BCM7_ADD1/BCM4_ADD1 (factory: the CM7 into ST's bootloader)"
+                    }
+                    (Some(_), false) => {
+                        "BOOT0 = 0: at the next reset or power cycle the cores boot from \
+                         BCM7_ADD0/BCM4_ADD0"
+                    }
+                };
+                Ok(Outcome::Message { text: text.into() })
             }
             SimCommand::Nrst(None) => {
                 let (button, low) = board.reset_state();

@@ -813,19 +813,26 @@ impl Session {
         };
         let rcc_cr = block(ApIndex::CM7, rcc::BASE + rcc::CR, 1, "RCC_CR").map(|v| v[0]);
         let rcc_gcr = block(ApIndex::CM7, rcc::BASE + rcc::GCR, 1, "RCC_GCR").map(|v| v[0]);
+        let rcc_rsr = block(ApIndex::CM7, rcc::BASE + rcc::RSR, 1, "RCC_RSR").map(|v| v[0]);
         let n_pwr = ((pwr::CR3 - pwr::CSR1) / 4 + 1) as usize;
         let pw = block(ApIndex::CM7, pwr::BASE + pwr::CSR1, n_pwr, "PWR_CSR1..CR3");
-        // DBGMCU through AP2, else at its CM7 system-bus address (an ST-LINK below V2J28
-        // reaches AP0 only).
-        let dbg =
-            block(ApIndex::APB_D, dbgmcu::BASE_APBD + dbgmcu::IDC, 2, "DBGMCU").or_else(|| {
-                block(
-                    ApIndex::CM7,
-                    dbgmcu::BASE_SYSBUS + dbgmcu::IDC,
-                    2,
-                    "DBGMCU through AP0",
-                )
-            });
+        // DBGMCU IDC..APB4FZ2 through AP2, else at its CM7 system-bus address (an ST-LINK below
+        // V2J28 reaches AP0 only).
+        let n_dbg = (dbgmcu::APB4FZ2 / 4 + 1) as usize;
+        let dbg = block(
+            ApIndex::APB_D,
+            dbgmcu::BASE_APBD + dbgmcu::IDC,
+            n_dbg,
+            "DBGMCU",
+        )
+        .or_else(|| {
+            block(
+                ApIndex::CM7,
+                dbgmcu::BASE_SYSBUS + dbgmcu::IDC,
+                n_dbg,
+                "DBGMCU through AP0",
+            )
+        });
         let cm7_cpuid = block(ApIndex::CM7, scs::CPUID, 1, "CM7 CPUID").map(|v| v[0]);
         let cm7_dhcsr = block(ApIndex::CM7, scs::DHCSR, 1, "CM7 DHCSR").map(|v| v[0]);
         let optsr = fw(flash::OPTSR_CUR);
@@ -845,7 +852,7 @@ impl Session {
         let cm4 = match self.target.core_status(CoreId::Cm4) {
             Ok(s) => Cm4Access::Dhcsr(s.dhcsr),
             Err(TargetError::Ap3Unreachable { cause, .. }) => match self.target.ap3_status() {
-                Err(d) => Cm4Access::Unreachable(d),
+                Err(d) => Cm4Access::Unreachable(d.clone()),
                 Ok(_) => Cm4Access::Unknown(cause),
             },
             // The probe cannot open AP3: a cause found through AP0 is still the chip's; without
@@ -853,7 +860,9 @@ impl Session {
             Err(e @ TargetError::ProbeFirmware { .. }) => {
                 unreadable.push(format!("CM4 DHCSR through AP3: {e}"));
                 match self.target.ap3_status() {
-                    Err(d) if d.id != "ap3-unreachable-unknown" => Cm4Access::Unreachable(d),
+                    Err(d) if d.id != "ap3-unreachable-unknown" => {
+                        Cm4Access::Unreachable(d.clone())
+                    }
                     _ => Cm4Access::Unknown(e.to_string()),
                 }
             }
@@ -872,6 +881,13 @@ impl Session {
             pwr_cr3: pw.as_ref().and_then(|v| v.last().copied()),
             dbgmcu_idc: dbg.as_ref().map(|v| v[0]),
             dbgmcu_cr: dbg.as_ref().map(|v| v[1]),
+            dbgmcu_apb4fz: dbg.as_ref().map(|v| {
+                [
+                    v[(dbgmcu::APB4FZ1 / 4) as usize],
+                    v[(dbgmcu::APB4FZ2 / 4) as usize],
+                ]
+            }),
+            rcc_rsr,
             cm7_cpuid,
             cm7_dhcsr,
             cm4,

@@ -28,6 +28,8 @@ pub struct Scenario {
     pub name: String,
     pub description: String,
     pub supply: Supply,
+    /// The BOOT0 pin (a jumper): 1 boots each core from its BCMx_ADD1 address.
+    pub boot0: bool,
     pub option_bytes: OptionBytes,
     pub cm7: CoreConfig,
     pub cm4: CoreConfig,
@@ -65,17 +67,35 @@ const BUILTIN: &[(&str, &str, &str)] = &[
     ),
     (
         "rdp1",
-        "RDP level 1: the debugger connects but flash reads are refused",
+        "RDP level 1: the debugger's connection locks the flash for both cores",
         include_str!("scenarios/rdp1.toml"),
+    ),
+    (
+        "cm4-d2-standby",
+        "CM4 firmware enters D2 Standby: D2 off, AP3 silent, each wake-up reboots the CM4",
+        include_str!("scenarios/cm4-d2-standby.toml"),
+    ),
+    (
+        "iwdg-reset-loop",
+        "IWDG1 is a hardware watchdog the firmware never refreshes: a system reset every 512 ms",
+        include_str!("scenarios/iwdg-reset-loop.toml"),
+    ),
+    (
+        "ldo-on-smps",
+        "firmware selects the LDO on the SMPS board: the chip locks up at boot, no debug port",
+        include_str!("scenarios/ldo-on-smps.toml"),
     ),
 ];
 
-const NAMES: [(&str, &str); 5] = [
+const NAMES: [(&str, &str); 8] = [
     (BUILTIN[0].0, BUILTIN[0].1),
     (BUILTIN[1].0, BUILTIN[1].1),
     (BUILTIN[2].0, BUILTIN[2].1),
     (BUILTIN[3].0, BUILTIN[3].1),
     (BUILTIN[4].0, BUILTIN[4].1),
+    (BUILTIN[5].0, BUILTIN[5].1),
+    (BUILTIN[6].0, BUILTIN[6].1),
+    (BUILTIN[7].0, BUILTIN[7].1),
 ];
 
 /// Factory vector tables of the template images (approx: SP at the top of DTCM / of SRAM1-3 as
@@ -116,6 +136,7 @@ struct RawProbe {
 #[serde(deny_unknown_fields)]
 struct RawBoard {
     supply: Option<String>,
+    boot0: Option<u8>,
 }
 
 #[derive(serde::Deserialize)]
@@ -239,6 +260,7 @@ fn parse_firmware(v: &str) -> Option<Firmware> {
         Firmware::Idle,
         Firmware::StTemplateCm7,
         Firmware::StTemplateCm4,
+        Firmware::StTemplateCm4Standby,
         Firmware::Lockup,
         Firmware::WfiSleep,
     ]
@@ -300,6 +322,11 @@ impl Scenario {
             reason,
         };
 
+        let boot0 = match raw.board.as_ref().and_then(|b| b.boot0) {
+            None | Some(0) => false,
+            Some(1) => true,
+            Some(v) => return Err(bad("board.boot0", format!("{v}: expected 0 or 1"))),
+        };
         let supply = match raw.board.and_then(|b| b.supply) {
             None => Supply::Smps,
             Some(s) => parse_supply(&s).ok_or_else(|| {
@@ -353,7 +380,7 @@ impl Scenario {
                     c.firmware = parse_firmware(&f).ok_or_else(|| {
                         bad(
                             &format!("cores.{which}.firmware"),
-                            format!("`{f}`: expected idle, st-template-cm7, st-template-cm4, lockup or wfi-sleep"),
+                            format!("`{f}`: expected idle, st-template-cm7, st-template-cm4, st-template-cm4-standby, lockup or wfi-sleep"),
                         )
                     })?;
                 }
@@ -420,6 +447,7 @@ impl Scenario {
             name: raw.name.unwrap_or_else(|| origin.to_string()),
             description: raw.description.unwrap_or_default(),
             supply,
+            boot0,
             option_bytes: ob,
             cm7,
             cm4,

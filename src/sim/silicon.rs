@@ -37,6 +37,16 @@ impl BusAnswer {
     }
 }
 
+/// What a PWR_CR3 supply configuration that does not match the board does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupplyMismatch {
+    /// VCORE collapses: the chip locks up and the debug port stops answering until a power-on
+    /// reset (ST's recovery: BOOT0 = 1, power cycle, erase).
+    Lockup,
+    /// The firmware spins waiting for ACTVOSRDY; the debug port keeps answering.
+    Stuck,
+}
+
 /// Which core runs when the option bytes boot neither (BCM4 = BCM7 = 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BothOff {
@@ -62,6 +72,8 @@ pub struct Silicon {
     /// RDP level 1: once a debugger powers the debug port up, the flash is locked for the CPUs
     /// too until a power-on reset.
     pub rdp1_debug_lock: bool,
+    /// A supply configuration that does not match the board.
+    pub supply_mismatch: SupplyMismatch,
 }
 
 impl Default for Silicon {
@@ -74,6 +86,7 @@ impl Default for Silicon {
             both_boot_off: BothOff::Cm7,
             d2ckrdy_in_debug_stop: false,
             rdp1_debug_lock: true,
+            supply_mismatch: SupplyMismatch::Lockup,
         }
     }
 }
@@ -122,6 +135,12 @@ pub const SETTINGS: &[Setting] = &[
         choices: &["true", "false"],
         question: "whether a debug connection at RDP level 1 locks the flash for the CPUs",
     },
+    Setting {
+        key: "supply_mismatch",
+        choices: &["lockup", "stuck"],
+        question: "whether a supply configuration that does not match the board loses the \
+                   debug port",
+    },
 ];
 
 impl Silicon {
@@ -165,6 +184,13 @@ impl Silicon {
                 }
                 "d2ckrdy_in_debug_stop" => s.d2ckrdy_in_debug_stop = text == "true",
                 "rdp1_debug_lock" => s.rdp1_debug_lock = text == "true",
+                "supply_mismatch" => {
+                    s.supply_mismatch = if text == "lockup" {
+                        SupplyMismatch::Lockup
+                    } else {
+                        SupplyMismatch::Stuck
+                    }
+                }
                 _ => return Err(bad()),
             }
         }
@@ -196,6 +222,9 @@ impl Silicon {
         if self.rdp1_debug_lock != d.rdp1_debug_lock {
             out.push(format!("rdp1_debug_lock = {}", self.rdp1_debug_lock));
         }
+        if self.supply_mismatch != d.supply_mismatch {
+            out.push("supply_mismatch = \"stuck\"".into());
+        }
         out
     }
 }
@@ -213,7 +242,8 @@ mod tests {
         let s = Silicon::from_table(&table(
             "unclocked_ap = \"wait\"\ngated_ap = \"fault\"\nnrst_bus = \"zeros\"\n\
              trace_clock_off = \"fault\"\nboth_boot_off = \"none\"\n\
-             d2ckrdy_in_debug_stop = true\nrdp1_debug_lock = false\n",
+             d2ckrdy_in_debug_stop = true\nrdp1_debug_lock = false\n\
+             supply_mismatch = \"stuck\"\n",
         ))
         .unwrap();
         assert_eq!(s.unclocked_ap, BusAnswer::Wait);
@@ -223,6 +253,7 @@ mod tests {
         assert_eq!(s.both_boot_off, BothOff::None);
         assert!(s.d2ckrdy_in_debug_stop);
         assert!(!s.rdp1_debug_lock);
+        assert_eq!(s.supply_mismatch, SupplyMismatch::Stuck);
         assert_eq!(s.overrides().len(), SETTINGS.len());
         assert!(Silicon::default().overrides().is_empty());
     }

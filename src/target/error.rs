@@ -100,8 +100,14 @@ impl TargetError {
                     .into()
             }
             TargetError::DebugPort(_) => {
-                "check the SWD wiring and target power, then `reconnect`; if RDP level 2 was \
-                 programmed the debug port is disabled for good; try --connect-under-reset"
+                "check the SWD wiring and target power, then `reconnect`; try \
+                 --connect-under-reset. If the board is powered and even that gets no answer: \
+                 firmware whose PWR_CR3 supply configuration (SMPS/LDO) does not match the board \
+                 locks the STM32H7 up at boot and silences its debug port until a power cycle; \
+                 set BOOT0 = 1 (the bootloader leaves PWR_CR3 alone; virtual board: \
+                 --sim-boot0), power-cycle, connect, erase the flash (`ob set RDP` cannot; \
+                 OPTCR.MER can), BOOT0 = 0. If RDP level 2 was programmed the debug port is \
+                 disabled for good"
                     .into()
             }
             TargetError::ProbeFirmware {

@@ -719,11 +719,11 @@ impl Target {
     }
 
     /// Whether AP3 has been attached, failed (with the diagnosis) or not tried yet.
-    pub fn ap3_status(&self) -> Result<bool, Ap3Diagnosis> {
+    pub fn ap3_status(&self) -> Result<bool, &Ap3Diagnosis> {
         match &self.ap3 {
             Ap3State::Attached => Ok(true),
             Ap3State::NotTried => Ok(false),
-            Ap3State::Failed(d) => Err(d.clone()),
+            Ap3State::Failed(d) => Err(d),
         }
     }
 

@@ -150,8 +150,23 @@ impl Target {
                 .get_or_insert_with(|| "BASE says no debug entry".into());
             return info;
         };
+        // DWT and ITM answer their IDs only with DEMCR.TRCENA set: set it for the walk, as pyOCD
+        // does, and put DEMCR back as it was (a write that fails leaves them unidentified).
+        let demcr = if apx.core().is_some() {
+            self.read32(apx, scs::DEMCR)
+                .ok()
+                .filter(|d| d & scs::TRCENA == 0)
+        } else {
+            None
+        };
+        if let Some(d) = demcr {
+            let _ = self.write32(apx, scs::DEMCR, d | scs::TRCENA);
+        }
         if let Err(e) = self.walk_rom(apx, u64::from(base & 0xFFFF_F000), 0, &mut info.rom) {
             info.error = Some(e.to_string());
+        }
+        if let Some(d) = demcr {
+            let _ = self.write32(apx, scs::DEMCR, d);
         }
         info
     }

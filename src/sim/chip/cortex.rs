@@ -322,9 +322,9 @@ impl Core {
         self.regrdy = true;
     }
 
-    /// DWT and ITM with DEMCR.TRCENA = 0: disabled (ARMv7-M C1.6.5); their registers read as
-    /// zero and ignore writes here, their ID registers still answer (an IMPLEMENTATION DEFINED
-    /// choice the model makes: docs/sim.md).
+    /// DWT and ITM with DEMCR.TRCENA = 0: disabled (ARMv7-M C1.6.5); every register of theirs,
+    /// the CoreSight IDs included, reads as zero and ignores writes, as pyOCD found on a
+    /// Cortex-M4 (PR #279: it sets TRCENA before reading ROM tables). Unverified on the CM7.
     fn trace_disabled(&self, block: u64) -> bool {
         (block == romf::DWT || block == romf::ITM) && self.demcr & scs::TRCENA == 0
     }
@@ -333,6 +333,9 @@ impl Core {
     pub fn read(&mut self, addr: u32, side_effects: bool) -> u32 {
         let a = u64::from(addr);
         let block = a & !0xFFF;
+        if self.trace_disabled(block) {
+            return 0;
+        }
         if let Some(id) = rom::ppb_component(self.kind, block) {
             if rom::is_id_offset(a & 0xFFF) {
                 return id.register(a & 0xFFF).unwrap_or(0);
@@ -340,9 +343,6 @@ impl Core {
         }
         if block == romf::CORE_ROM {
             return rom::RomTable::Core(self.kind).read(a & 0xFFF);
-        }
-        if self.trace_disabled(block) {
-            return 0;
         }
         match a {
             scs::CPUID => match self.kind {

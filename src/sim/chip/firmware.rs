@@ -21,6 +21,14 @@ pub const TEMPLATE_TIMEOUT_NANOS: u64 = TEMPLATE_TIMEOUT_LOOPS * TEMPLATE_LOOP_N
 pub const CLOCK_CONFIG_NANOS: u64 = 200_000;
 
 /// PCs of the firmware states, as offsets from the core's boot address.
+/// ST's system bootloader as the model sees it at 0x1FF0_0000 (its code is not public: approx).
+/// A core booting there idles in the bootloader and, unlike application firmware, never
+/// touches PWR_CR3: the way out of a wrong supply configuration.
+pub mod bootloader {
+    /// Initial SP (in AXI SRAM) and reset vector (Thumb) of its vector table.
+    pub const VECTOR: [u32; 2] = [0x2400_4000, 0x1FF0_0201];
+}
+
 pub mod pc {
     pub const IDLE_LOOP: u32 = 0x200;
     pub const WFI_SLEEP: u32 = 0x210;
@@ -53,6 +61,9 @@ pub enum Firmware {
     StTemplateCm7,
     /// The CM4 half of the ST dual-core template.
     StTemplateCm4,
+    /// The CM4 half of the template with D2 Standby instead of Stop
+    /// (`HAL_PWREx_EnterSTANDBYMode(PWR_D2_DOMAIN)`: PDDS_D2 = 1 before the WFE).
+    StTemplateCm4Standby,
     /// Locks up right after boot.
     Lockup,
     /// Sleeps in WFI.
@@ -65,6 +76,7 @@ impl Firmware {
             Firmware::Idle => "idle",
             Firmware::StTemplateCm7 => "st-template-cm7",
             Firmware::StTemplateCm4 => "st-template-cm4",
+            Firmware::StTemplateCm4Standby => "st-template-cm4-standby",
             Firmware::Lockup => "lockup",
             Firmware::WfiSleep => "wfi-sleep",
         }
@@ -139,7 +151,11 @@ impl FwState {
             FwState::WaitD2Ready { .. } => pc::CM7_WAIT_D2_READY,
             FwState::MainLoop => pc::MAIN_LOOP,
             FwState::ErrorHandler { .. } => pc::ERROR_HANDLER,
-            FwState::InStop if fw == Firmware::StTemplateCm4 => pc::CM4_AFTER_WFE,
+            FwState::InStop
+                if matches!(fw, Firmware::StTemplateCm4 | Firmware::StTemplateCm4Standby) =>
+            {
+                pc::CM4_AFTER_WFE
+            }
             FwState::InStop => pc::CM4_ENTER_STOP,
         })
     }
@@ -206,14 +222,20 @@ impl Chip {
                         timeout_left: TEMPLATE_TIMEOUT_NANOS,
                     },
                 ),
-                Firmware::StTemplateCm4 => {
+                Firmware::StTemplateCm4 | Firmware::StTemplateCm4Standby => {
                     // HAL_HSEM_ActivateNotification(HSEM 0), then
-                    // HAL_PWREx_EnterSTOPMode(..., PWR_STOPENTRY_WFE, PWR_D2_DOMAIN).
+                    // HAL_PWREx_EnterSTOPMode(..., PWR_STOPENTRY_WFE, PWR_D2_DOMAIN), or
+                    // EnterSTANDBYMode(PWR_D2_DOMAIN), which sets PDDS_D2 first.
                     let (ier, _) = Self::hsem_regs(i);
                     let cur = self.hsem.read(ier, coreid, false);
                     self.hsem.write(ier, cur | 1, coreid);
-                    self.enter_deep_sleep(i);
-                    self.set_state(i, FwState::InStop);
+                    if run.firmware == Firmware::StTemplateCm4Standby {
+                        let cr = self.pwr.read(pwr::CPU2CR).unwrap_or(0);
+                        self.pwr.write(pwr::CPU2CR, cr | pwr::CPUCR_PDDS_D2);
+                    }
+                    if self.enter_deep_sleep(i) {
+                        self.set_state(i, FwState::InStop);
+                    }
                 }
             },
             FwState::Idle | FwState::MainLoop => {
@@ -229,6 +251,7 @@ impl Chip {
                     // The template now configures the supply (PWR_CR3 write-once).
                     let cr3 = run.supply_config.cr3_config();
                     self.pwr.write(pwr::CR3, cr3);
+                    self.check_supply();
                     self.set_state(
                         i,
                         FwState::ConfigClocks {
@@ -286,10 +309,16 @@ impl Chip {
             FwState::InStop => {
                 let (_, icr) = Self::hsem_regs(i);
                 let notified = self.hsem.misr(i) & 1 != 0;
-                if notified || !self.cores[i].sleeping {
+                if notified && i == CM4 && self.d2_standby {
+                    // D2 leaves Standby through a power-on of the domain: the CM4 restarts
+                    // from its boot address (RM0399 §7.4: SBF_D2, D2RSTF).
+                    self.hsem.write(icr, 1, coreid);
+                    self.wake_d2_from_standby();
+                } else if notified || !self.cores[i].sleeping {
                     // Woken (HSEM notification, or a debug halt): clear the flag, run.
                     self.cores[i].sleeping = false;
                     self.cores[i].deep_sleep = false;
+                    self.d2_standby = false;
                     self.hsem.write(icr, 1, coreid);
                     self.set_state(i, FwState::MainLoop);
                 }
@@ -306,7 +335,16 @@ impl Chip {
         }
     }
 
-    fn enter_deep_sleep(&mut self, i: usize) {
+    /// WFE with SLEEPDEEP. False when the option bytes make D2's low-power entry a reset
+    /// (NRST_STOP_D2 / NRST_STBY_D2 = 0) and the system reset instead.
+    fn enter_deep_sleep(&mut self, i: usize) -> bool {
+        if i == CM4 {
+            let standby = self.pwr.read(pwr::CPU2CR).unwrap_or(0) & pwr::CPUCR_PDDS_D2 != 0;
+            if !self.nv.ob.d2_low_power_allowed(standby) {
+                self.reset_system(Some(super::rcc::ResetCause::LowPower { cm7: false }));
+                return false;
+            }
+        }
         let c = &mut self.cores[i];
         c.sleeping = true;
         c.deep_sleep = true;
@@ -315,6 +353,10 @@ impl Chip {
         } else {
             super::pwr::CpuFlags::Cm7
         });
+        if i == CM4 && self.d2_mode() == super::D2Mode::Standby {
+            self.enter_d2_standby();
+        }
+        true
     }
 
     fn error_handler(&mut self, i: usize, why: u32) {

@@ -1,11 +1,13 @@
 //! Embedded flash controller: the option-byte half (RM0399 §4.4.x "option byte modification",
-//! §4.9 registers). Flash programming through FLASH_CRx is not modelled: the banks are written only
-//! by scenario images, and erased by MER or an RDP regression.
+//! §4.9 registers). Programming and erasing the banks through FLASH_KEYRx/CRx is `flash_bank`.
 
 use crate::h7::facts::{flash as f, flash_prot as prot};
 
 /// Virtual time an option-byte change keeps OPTSR_CUR.OPT_BUSY set (approx: a few ms on silicon).
 pub const OPT_PROGRAM_NANOS: u64 = 4_000_000;
+/// Option-byte change with an RDP 1 -> 0 regression: both banks are mass-erased first (approx:
+/// the datasheet's bank erase time, banks in parallel).
+pub const RDP_REGRESSION_NANOS: u64 = super::flash_bank::BANK_ERASE_NANOS;
 
 /// Mask of a (lsb, width) field.
 pub const fn field_mask((lsb, width): (u32, u32)) -> u32 {
@@ -89,19 +91,65 @@ impl OptionBytes {
     pub fn cm4_boot_addr(&self) -> u32 {
         (self.boot4 & 0xFFFF) << f::BOOT_ADDR_SHIFT
     }
+    /// IWDG1 (CM7) / IWDG2 (CM4) in software mode: started by firmware only; 0 = hardware
+    /// watchdog, running from every reset.
+    pub fn iwdg_sw(&self, cm7: bool) -> bool {
+        self.get(if cm7 {
+            f::optsr::IWDG1_SW
+        } else {
+            f::optsr::IWDG2_SW
+        }) != 0
+    }
+    /// NRST_STOP_D2 / NRST_STBY_D2: 0 = D2 entering Stop / Standby resets instead.
+    pub fn d2_low_power_allowed(&self, standby: bool) -> bool {
+        self.get(if standby {
+            f::optsr::NRST_STBY_D2
+        } else {
+            f::optsr::NRST_STOP_D2
+        }) != 0
+    }
+    /// CM7 boot address 1, used with BOOT0 = 1 (BCM7_ADD1 << 16).
+    pub fn cm7_boot_addr1(&self) -> u32 {
+        (self.boot7 >> 16) << f::BOOT_ADDR_SHIFT
+    }
+    /// CM4 boot address 1, used with BOOT0 = 1 (BCM4_ADD1 << 16).
+    pub fn cm4_boot_addr1(&self) -> u32 {
+        (self.boot4 >> 16) << f::BOOT_ADDR_SHIFT
+    }
 }
 
-/// State of the OPTKEYR unlock sequence (RM0399 §4.5.2).
+/// A key-register unlock sequence (OPTKEYR for OPTCR, KEYRx for CRx: RM0399 §4.5.1-4.5.2):
+/// key 1 then key 2 unlocks; a wrong key or order locks until the next reset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyState {
+pub enum KeyState {
     /// Locked, waiting for key 1.
     Locked,
     /// Key 1 seen, waiting for key 2.
     GotKey1,
-    /// OPTLOCK cleared.
+    /// The protected register is unlocked.
     Unlocked,
     /// A wrong key or order: locked until the next reset.
     Blocked,
+}
+
+impl KeyState {
+    /// The state after `value` is written to the key register.
+    pub fn feed(self, value: u32, (key1, key2): (u32, u32)) -> KeyState {
+        match self {
+            KeyState::Locked if value == key1 => KeyState::GotKey1,
+            KeyState::GotKey1 if value == key2 => KeyState::Unlocked,
+            KeyState::Unlocked => KeyState::Unlocked,
+            _ => KeyState::Blocked,
+        }
+    }
+
+    /// Writing LOCK relocks (a blocked register stays blocked).
+    pub fn relock(self) -> KeyState {
+        match self {
+            KeyState::Blocked => KeyState::Blocked,
+            _ => KeyState::Locked,
+        }
+    }
 }
 
 /// What finishing an option-byte change did.
@@ -209,12 +257,7 @@ impl FlashCtrl {
         match off {
             f::OPTKEYR => {
                 // RM0399 §4.5.2: key 1 then key 2; anything else locks OPTCR until reset.
-                self.key = match (self.key, value) {
-                    (KeyState::Locked, f::OPTKEY1) => KeyState::GotKey1,
-                    (KeyState::GotKey1, f::OPTKEY2) => KeyState::Unlocked,
-                    (KeyState::Unlocked, _) => KeyState::Unlocked,
-                    _ => KeyState::Blocked,
-                };
+                self.key = self.key.feed(value, (f::OPTKEY1, f::OPTKEY2));
             }
             f::OPTCR => {
                 if !self.unlocked() {
@@ -225,7 +268,7 @@ impl FlashCtrl {
                     return Some(FlashEffect::None);
                 }
                 if value & f::OPTCR_OPTLOCK != 0 {
-                    self.key = KeyState::Locked;
+                    self.key = self.key.relock();
                 }
                 self.optcr = value & (f::OPTCR_OPTCHANGEERRIE | f::OPTCR_SWAP_BANK);
                 if value & f::OPTCR_MER != 0 && !self.busy() {
@@ -233,7 +276,15 @@ impl FlashCtrl {
                 }
                 if value & f::OPTCR_OPTSTART != 0 && !self.busy() {
                     if Self::change_valid(cur, &self.prg) {
-                        self.busy_until = Some(now.saturating_add(OPT_PROGRAM_NANOS));
+                        // RDP 1 -> 0 erases both banks first: seconds, not milliseconds.
+                        let regression =
+                            cur.rdp() == RdpLevel::L1 && self.prg.rdp() == RdpLevel::L0;
+                        let nanos = if regression {
+                            RDP_REGRESSION_NANOS
+                        } else {
+                            OPT_PROGRAM_NANOS
+                        };
+                        self.busy_until = Some(now.saturating_add(nanos));
                     } else {
                         self.changeerr = true;
                     }

@@ -66,6 +66,13 @@ impl SparseMem {
         self.pages.clear();
     }
 
+    /// Every byte of `[start, start + len)` reads as `fill` again (a page-aligned range: a flash
+    /// sector or bank erase).
+    pub fn clear_range(&mut self, start: u32, len: u32) {
+        let (first, end) = (start / PAGE, start.saturating_add(len).div_ceil(PAGE));
+        self.pages.retain(|n, _| *n < first || *n >= end);
+    }
+
     /// Pages that hold anything other than `fill`, for compact persistence.
     pub fn dirty_pages(&self) -> impl Iterator<Item = (u32, &[u8])> {
         let fill = self.fill;

@@ -7,7 +7,9 @@ pub mod dbgmcu;
 pub mod error;
 pub mod firmware;
 pub mod flash;
+pub mod flash_bank;
 pub mod hsem;
+pub mod iwdg;
 pub mod memory;
 pub mod pwr;
 pub mod rcc;
@@ -26,19 +28,21 @@ use self::cortex::{Core, CoreEffect};
 use self::dbgmcu::Dbgmcu;
 use self::firmware::FwRun;
 use self::flash::{FlashCtrl, FlashEffect, ObChange, OptionBytes, RdpLevel};
+use self::flash_bank::{FlashBank, FlashData, BANK_SIZE};
 use self::hsem::Hsem;
+use self::iwdg::Iwdg;
 use self::memory::{PlainRegs, SparseMem};
 use self::pwr::Pwr;
 use self::rcc::{Rcc, ResetCause, RsrView};
 use self::rom::{CoreKind, RomTable};
 use crate::h7::facts::{
-    ap, ap_id, coresight as cs, dbgmcu as dbg, flash as fl, hsem as hs, hsem_ext, mem, mem_ext,
-    pwr as pw, pwr_ext, rcc as rc, rcc_ext, rom as romf, syscfg as sc, syscfg_ur,
+    ap, ap_id, coresight as cs, dbgmcu as dbg, flash as fl, hsem as hs, hsem_ext, iwdg as wd, mem,
+    mem_ext, pwr as pw, pwr_ext, rcc as rc, rcc_ext, rom as romf, syscfg as sc, syscfg_ur,
 };
 use crate::sim::bus::{ApPower, Bus, BusError, Size};
 use crate::sim::faults::FaultPlan;
 use crate::sim::scenario::Scenario;
-use crate::sim::silicon::{BothOff, BusAnswer};
+use crate::sim::silicon::{BothOff, BusAnswer, SupplyMismatch};
 use crate::sim::state::NvState;
 
 /// Index of the CM7 in per-core arrays.
@@ -146,6 +150,23 @@ pub struct Chip {
     /// A debugger requested debug power since the last power-on (RDP level 1 remembers it
     /// until a power-on reset, RM0399 §4.5.3).
     debugger_seen: bool,
+    /// PWR_CR3 selected a supply the board does not have: VCORE collapsed, the chip is locked
+    /// up and its debug port silent until a power-on reset.
+    supply_lost: bool,
+    /// The BOOT0 pin (a board jumper, kept across power cycles).
+    boot0: bool,
+    /// D2 entered Standby (the CM4 restarts when it wakes).
+    d2_standby: bool,
+    /// D2 is powered off: it entered Standby with DBGMCU_CR.DBGSTBY_D2 = 0, so AP3 has nothing
+    /// behind it and the CM4's debug logic is lost, whatever DBGMCU says until D2 wakes.
+    d2_off: bool,
+    /// IWDG1 (CM7) and IWDG2 (CM4).
+    iwdg: [Iwdg; 2],
+    /// The flash interface of bank 1 and bank 2.
+    banks: [FlashBank; 2],
+    /// Flash words programmed since the state file was last written (it is written when the
+    /// bank is locked again, an erase completes or the option bytes change).
+    flash_unsaved: bool,
 }
 
 impl Chip {
@@ -199,6 +220,13 @@ impl Chip {
             ],
             nrst: false,
             debugger_seen: false,
+            supply_lost: false,
+            boot0: scenario.boot0,
+            d2_standby: false,
+            d2_off: false,
+            iwdg: [Iwdg::default(), Iwdg::default()],
+            banks: [FlashBank::after_reset(), FlashBank::after_reset()],
+            flash_unsaved: false,
         };
         chip.power_on();
         chip
@@ -291,6 +319,9 @@ impl Chip {
 
     fn power_on(&mut self) {
         self.debugger_seen = false;
+        self.supply_lost = false;
+        self.d2_standby = false;
+        self.d2_off = false;
         self.now = 0;
         self.next_tick = TICK_NANOS;
         self.ram.clear();
@@ -309,11 +340,18 @@ impl Chip {
     /// System reset (RM0399 §9.4.2): both cores, the peripherals; option bytes reloaded.
     fn reset_system(&mut self, cause: Option<ResetCause>) {
         self.flash_ctrl = FlashCtrl::after_reset(&self.nv.ob);
+        self.banks = [FlashBank::after_reset(), FlashBank::after_reset()];
+        if self.flash_unsaved {
+            self.save_nv();
+        }
         if let Some(cause) = cause {
             self.rcc.reset(cause);
         }
         self.pwr.reset();
         self.hsem = Hsem::new();
+        // Hardware watchdogs (IWDGx_SW = 0) start counting at every reset.
+        let ob = self.nv.ob;
+        self.iwdg = [CM7, CM4].map(|i| Iwdg::after_reset(!ob.iwdg_sw(i == CM7)));
         self.plain.clear();
         for c in &mut self.cores {
             c.core_reset();
@@ -343,10 +381,71 @@ impl Chip {
     }
 
     fn boot_addr(&self, i: usize) -> u32 {
-        if i == CM7 {
-            self.nv.ob.cm7_boot_addr()
+        let ob = &self.nv.ob;
+        match (i == CM7, self.boot0) {
+            (true, false) => ob.cm7_boot_addr(),
+            (true, true) => ob.cm7_boot_addr1(),
+            (false, false) => ob.cm4_boot_addr(),
+            (false, true) => ob.cm4_boot_addr1(),
+        }
+    }
+
+    /// The BOOT0 pin: 1 boots each core from its BCMx_ADD1 address at the next reset.
+    pub fn set_boot0(&mut self, high: bool) {
+        self.boot0 = high;
+    }
+
+    /// The BOOT0 pin level.
+    pub fn boot0(&self) -> bool {
+        self.boot0
+    }
+
+    /// After a PWR_CR3 write: a supply configuration the board cannot feed locks the chip up
+    /// and silences its debug port (ST's knowledge base; `[silicon] supply_mismatch`).
+    fn check_supply(&mut self) {
+        if !self.pwr.actvosrdy() && self.scenario.silicon.supply_mismatch == SupplyMismatch::Lockup
+        {
+            self.supply_lost = true;
+        }
+    }
+
+    /// The CM4 entered D2 Standby. Without DBGSTBY_D2 the domain powers off: the CM4's debug
+    /// logic is lost (DHCSR, DEMCR, breakpoints) and AP3 goes silent.
+    fn enter_d2_standby(&mut self) {
+        self.d2_standby = true;
+        if !self.dbgmcu.has(dbg::DBGSTBY_D2) {
+            self.d2_off = true;
+            let c = &mut self.cores[CM4];
+            let (pc, sp) = (c.r[15], c.msp);
+            c.power_on_reset();
+            // What the debugger would see if it could look: the core stays where it slept.
+            c.r[15] = pc;
+            c.msp = sp;
+            c.sleeping = true;
+            c.deep_sleep = true;
+        }
+    }
+
+    /// D2 wakes from Standby: the domain powers on, the CM4 restarts from its boot address
+    /// (debug registers kept only if DBGSTBY_D2 kept D2 powered), PWR's SBF_D2 and RCC's
+    /// D2RSTF say so.
+    fn wake_d2_from_standby(&mut self) {
+        self.d2_standby = false;
+        self.d2_off = false;
+        self.pwr.set_sbf_d2();
+        self.rcc.note_d2_reset();
+        self.core_reset(CM4);
+    }
+
+    /// The firmware core `i` runs from `base`: ST's bootloader in system memory, the
+    /// scenario's behaviour elsewhere.
+    fn firmware_at(&self, i: usize, base: u32) -> Firmware {
+        if within(base, mem::SYSTEM_MEMORY) {
+            Firmware::Idle
+        } else if i == CM7 {
+            self.scenario.cm7.firmware
         } else {
-            self.nv.ob.cm4_boot_addr()
+            self.scenario.cm4.firmware
         }
     }
 
@@ -363,7 +462,8 @@ impl Chip {
             }
             _ => false,
         };
-        self.fw[i] = FwRun::new(self.fw[i].firmware, base, self.fw[i].supply_config);
+        let firmware = self.firmware_at(i, base);
+        self.fw[i] = FwRun::new(firmware, base, self.fw[i].supply_config);
         self.cores[i].start(base, sp.unwrap_or(0), pc.unwrap_or(u32::MAX), usable);
     }
 
@@ -381,7 +481,7 @@ impl Chip {
             Target::Ram(a) | Target::Backup(a) => Some(self.ram.read(a, 4)),
             Target::Flash(_) if self.flash_locked_for_cpus() => None,
             Target::Flash(off) => Some(self.nv.flash.read(off, 4)),
-            Target::SysMem => Some(0),
+            Target::SysMem => self.system_memory_word(ap, addr & !3).ok(),
             _ => None,
         }
     }
@@ -472,6 +572,12 @@ impl Chip {
     fn system_memory_word(&self, ap_n: u8, word_addr: u32) -> Result<u32, BusError> {
         let uid = mem_ext::UID_BASE as u32;
         let flash_size = mem_ext::FLASHSIZE_BASE as u32;
+        let vectors = mem::SYSTEM_MEMORY.0 as u32;
+        if let Some(i) = word_addr.checked_sub(vectors).map(|o| (o / 4) as usize) {
+            if let Some(w) = firmware::bootloader::VECTOR.get(i) {
+                return Ok(*w);
+            }
+        }
         if word_addr == flash_size {
             if ap_n == ap::CM4 {
                 return Err(BusError::Refused(word_addr));
@@ -621,7 +727,9 @@ impl Chip {
         let addr = u64::from(a);
         let off_in =
             |base: u64, size: u64| (addr >= base && addr < base + size).then(|| addr - base);
-        let modelled = if let Some(off) = off_in(fl::BASE, 0x1000) {
+        let modelled = if let Some((k, reg)) = off_in(fl::BASE, 0x1000).and_then(flash_bank_reg) {
+            self.banks[k].read(reg)
+        } else if let Some(off) = off_in(fl::BASE, 0x1000) {
             self.flash_ctrl.read(off, &self.nv.ob)
         } else if let Some(off) = off_in(rc::BASE, rcc_ext::SIZE) {
             self.rcc
@@ -630,6 +738,10 @@ impl Chip {
             self.pwr.read(off)
         } else if let Some(off) = off_in(hs::BASE, hsem_ext::SIZE) {
             Some(self.hsem.read(off, Self::coreid(ap_n), side_effects))
+        } else if let Some(off) = off_in(wd::IWDG1, wd::SIZE) {
+            self.iwdg[CM7].read(off)
+        } else if let Some(off) = off_in(wd::IWDG2, wd::SIZE) {
+            self.iwdg[CM4].read(off)
         } else if let Some(off) = off_in(sc::BASE, syscfg_ur::SIZE) {
             syscfg::ur_index(off).and_then(|n| syscfg::user_register(n, &self.nv.ob))
         } else {
@@ -647,7 +759,23 @@ impl Chip {
         let addr = u64::from(a);
         let off_in =
             |base: u64, size: u64| (addr >= base && addr < base + size).then(|| addr - base);
-        let handled = if let Some(off) = off_in(fl::BASE, 0x1000) {
+        let handled = if let Some((k, reg)) = off_in(fl::BASE, 0x1000).and_then(flash_bank_reg) {
+            let wpsn = self.nv.ob.wpsn[k];
+            let protected = move |n: u32| wpsn & (1 << n) == 0;
+            let now = self.now;
+            match self.banks[k].write(reg, value, now, &protected) {
+                Some(data) => {
+                    if let Some(d) = data {
+                        self.apply_flash_data(k, d);
+                    }
+                    if reg == fl::CR1 && value & flash_bank::cr::LOCK != 0 && self.flash_unsaved {
+                        self.save_nv();
+                    }
+                    true
+                }
+                None => false,
+            }
+        } else if let Some(off) = off_in(fl::BASE, 0x1000) {
             match self.flash_ctrl.write(off, value, self.now, &self.nv.ob) {
                 Some(FlashEffect::MassErase) => {
                     self.nv.flash.clear();
@@ -671,10 +799,16 @@ impl Chip {
                 None => false,
             }
         } else if let Some(off) = off_in(pw::BASE, pwr_ext::SIZE) {
-            self.pwr.write(off, value).is_some()
+            let handled = self.pwr.write(off, value).is_some();
+            self.check_supply();
+            handled
         } else if let Some(off) = off_in(hs::BASE, hsem_ext::SIZE) {
             self.hsem.write(off, value, Self::coreid(ap_n));
             true
+        } else if let Some(off) = off_in(wd::IWDG1, wd::SIZE) {
+            self.iwdg[CM7].write(off, value).is_some()
+        } else if let Some(off) = off_in(wd::IWDG2, wd::SIZE) {
+            self.iwdg[CM4].write(off, value).is_some()
         } else if let Some(off) = off_in(sc::BASE, syscfg_ur::SIZE) {
             // UR registers are read-only mirrors.
             syscfg::ur_index(off).is_some()
@@ -705,7 +839,28 @@ impl Chip {
         self.save_nv();
     }
 
+    /// A flash word programmed (its bits can only go from 1 to 0: NOR flash) or a range erased
+    /// in bank `k`.
+    fn apply_flash_data(&mut self, k: usize, d: FlashData) {
+        let base = k as u32 * BANK_SIZE;
+        match d {
+            FlashData::Program { offset, bytes } => {
+                for (i, b) in bytes.iter().enumerate() {
+                    let at = base + offset + i as u32;
+                    let old = self.nv.flash.read_u8(at);
+                    self.nv.flash.write_u8(at, old & b);
+                }
+                self.flash_unsaved = true;
+            }
+            FlashData::Erase { offset, len } => {
+                self.nv.flash.clear_range(base + offset, len);
+                self.save_nv();
+            }
+        }
+    }
+
     fn save_nv(&mut self) {
+        self.flash_unsaved = false;
         if let Some(path) = &self.state_file {
             match self.nv.save(path) {
                 Ok(()) => self.save_error = None,
@@ -716,10 +871,50 @@ impl Chip {
 
     // ----- time -----
 
+    /// IWDG `k` (CM7 = IWDG1) stands still: a halted core's DBGMCU_APB4FZx.DBG_WDGLSDx.
+    fn watchdog_frozen(&self, k: usize) -> bool {
+        let bit = if k == CM7 {
+            dbg::FZ_WDGLSD1
+        } else {
+            dbg::FZ_WDGLSD2
+        };
+        [(CM7, dbg::APB4FZ1), (CM4, dbg::APB4FZ2)]
+            .into_iter()
+            .any(|(core, fz)| self.cores[core].halted && self.dbgmcu.read(fz) & bit != 0)
+    }
+
+    /// Ticks until the first running watchdog fires (at least 1), if one runs.
+    fn watchdog_ticks_left(&self) -> Option<u64> {
+        (0..2)
+            .filter(|&k| !self.watchdog_frozen(k))
+            .filter_map(|k| self.iwdg[k].nanos_left())
+            .map(|n| n.div_ceil(TICK_NANOS).max(1))
+            .min()
+    }
+
+    /// `nanos` of watchdog time; a watchdog reaching 0 resets the system.
+    fn advance_watchdogs(&mut self, nanos: u64) {
+        for k in [CM7, CM4] {
+            if !self.watchdog_frozen(k) && self.iwdg[k].advance(nanos) {
+                self.reset_system(Some(ResetCause::Iwdg { cm7: k == CM7 }));
+                return;
+            }
+        }
+    }
+
     fn tick(&mut self) {
         if let Some((new, change)) = self.flash_ctrl.poll(self.now, &self.nv.ob) {
             self.apply_option_bytes(new, change);
         }
+        for k in 0..2 {
+            if let Some(Some(d)) = self.banks[k].poll(self.now) {
+                self.apply_flash_data(k, d);
+            }
+        }
+        if self.supply_lost {
+            return;
+        }
+        self.advance_watchdogs(TICK_NANOS);
         self.lock_up_on_locked_flash();
         for i in [CM7, CM4] {
             if self.cores[i].running() {
@@ -734,7 +929,11 @@ impl Chip {
 
     /// True when no tick can change anything but loop counters until the next bus access.
     fn quiescent(&self) -> bool {
-        !self.flash_ctrl.busy()
+        let flash_busy = self.flash_ctrl.busy() || self.banks.iter().any(FlashBank::busy);
+        if self.supply_lost {
+            return !flash_busy;
+        }
+        !flash_busy
             && self.core_fetching_locked_flash().is_none()
             && (0..2).all(|i| {
                 let c = &self.cores[i];
@@ -754,8 +953,11 @@ impl Chip {
             })
     }
 
-    /// The effect of `n` ticks in a quiescent state.
+    /// The effect of `n` ticks in a quiescent state (fewer than any running watchdog needs).
     fn bulk_ticks(&mut self, n: u64) {
+        if !self.supply_lost {
+            self.advance_watchdogs(n * TICK_NANOS);
+        }
         for i in [CM7, CM4] {
             let c = &mut self.cores[i];
             if !c.running() {
@@ -802,6 +1004,16 @@ impl Chip {
             Some(BusAnswer::Wait) => Err(BusError::Stalled(addr)),
         }
     }
+}
+
+/// A FLASH register offset that belongs to a bank's interface: (bank, its bank-1 offset).
+fn flash_bank_reg(off: u64) -> Option<(usize, u64)> {
+    let (k, reg) = if off >= fl::BANK2_OFFSET {
+        (1, off - fl::BANK2_OFFSET)
+    } else {
+        (0, off)
+    };
+    matches!(reg, fl::KEYR1 | fl::CR1 | fl::SR1 | fl::CCR1).then_some((k, reg))
 }
 
 fn lane(addr: u32, size: Size) -> (u32, u32) {
@@ -855,8 +1067,23 @@ impl Bus for Chip {
                 self.ram.write(a, n, value);
                 Ok(())
             }
-            // Flash is programmed through the controller (not modelled); system memory is ROM.
-            Target::Flash(_) | Target::SysMem => Err(BusError::Refused(addr)),
+            // Flash takes writes only inside a programming sequence of its bank's interface.
+            Target::Flash(_) if self.rdp_blocks_debug() => Err(BusError::Refused(addr)),
+            Target::Flash(off) => {
+                let k = (off / BANK_SIZE) as usize;
+                let wpsn = self.nv.ob.wpsn[k.min(1)];
+                let protected = move |s: u32| wpsn & (1 << s) == 0;
+                let now = self.now;
+                match self.banks[k.min(1)].data_write(off % BANK_SIZE, n, value, now, &protected) {
+                    Ok(Some(d)) => {
+                        self.apply_flash_data(k, d);
+                        Ok(())
+                    }
+                    Ok(None) => Ok(()),
+                    Err(_) => Err(BusError::Refused(addr)),
+                }
+            }
+            Target::SysMem => Err(BusError::Refused(addr)),
             dev => {
                 let word_t = match dev {
                     Target::Periph(a) => Target::Periph(a & !3),
@@ -892,6 +1119,9 @@ impl Bus for Chip {
                 if self.cores[CM4].hold == Hold::Gated {
                     return as_power(silicon.gated_ap);
                 }
+                if self.d2_off {
+                    return as_power(silicon.unclocked_ap);
+                }
                 match self.d2_mode() {
                     D2Mode::Stop if !self.dbgmcu.has(dbg::DBGSTOP_D2) => {
                         as_power(silicon.unclocked_ap)
@@ -915,21 +1145,34 @@ impl Bus for Chip {
     }
 
     fn debug_port_disabled(&self) -> bool {
-        self.nv.debug_disabled
+        self.nv.debug_disabled || self.supply_lost
     }
 
     fn advance(&mut self, nanos: u64) {
         let end = self.now.saturating_add(nanos);
         while self.next_tick <= end {
             if self.quiescent() {
-                // Nothing can change until a bus access: jump over the remaining ticks at once,
-                // with exactly the effects stepping would have had (determinism).
+                // Nothing can change until a bus access or a watchdog's end of count: jump over
+                // the ticks up to whichever comes first, with exactly the effects stepping would
+                // have had (determinism).
                 let ticks = (end - self.next_tick) / TICK_NANOS + 1;
-                self.bulk_ticks(ticks);
-                self.next_tick = self
-                    .next_tick
-                    .saturating_add(ticks.saturating_mul(TICK_NANOS));
-                break;
+                let watchdog = self
+                    .watchdog_ticks_left()
+                    .filter(|_| !self.supply_lost)
+                    .unwrap_or(u64::MAX);
+                let n = ticks.min(watchdog - 1);
+                if n > 0 {
+                    self.bulk_ticks(n);
+                    let last = self
+                        .next_tick
+                        .saturating_add((n - 1).saturating_mul(TICK_NANOS));
+                    self.next_tick = last.saturating_add(TICK_NANOS);
+                    if n == ticks {
+                        break;
+                    }
+                    self.now = last;
+                    continue;
+                }
             }
             self.now = self.next_tick;
             self.next_tick = self.next_tick.saturating_add(TICK_NANOS);
@@ -959,7 +1202,8 @@ impl Bus for Chip {
     }
 
     fn power_cycle(&mut self) {
-        self.nrst = false;
+        // NRST is the board's (probe line, reset button): held through the power cycle, the
+        // cores come up in reset.
         self.power_on();
     }
 

@@ -78,6 +78,12 @@ impl Pwr {
         !self.supply_written || self.supply.accepts(self.cr3)
     }
 
+    /// D2 left Standby: SBF_D2 in both CPUs' flag registers (RM0399 §7.8.6).
+    pub fn set_sbf_d2(&mut self) {
+        self.cpucr |= pwr::CPUCR_SBF_D2;
+        self.cpu2cr |= pwr::CPUCR_SBF_D2;
+    }
+
     /// A core entered Stop: set its STOPF (RM0399 §7.8.6).
     pub fn set_stopf(&mut self, cpu: CpuFlags) {
         match cpu {
@@ -101,8 +107,19 @@ impl Pwr {
     }
 
     pub fn write(&mut self, off: u64, value: u32) -> Option<()> {
-        let flags = pwr::CPUCR_STOPF | pwr::CPUCR_SBF | pwr::CPUCR_SBF_D1 | pwr::CPUCR_SBF_D2;
-        let ctl = pwr::CPUCR_PDDS_D1 | pwr::CPUCR_PDDS_D2 | pwr::CPUCR_PDDS_D3;
+        let flags = pwr::CPUCR_HOLDF
+            | pwr::CPUCR_STOPF
+            | pwr::CPUCR_SBF
+            | pwr::CPUCR_SBF_D1
+            | pwr::CPUCR_SBF_D2;
+        // HOLDn acts when the system exits Stop, which needs both CPUs in CStop: the modelled
+        // firmware never puts the CM7 there, so HOLDn has nothing to act on (as on silicon when
+        // "the system does not enter Stop mode", RM0399 §7.7.8); RUN_D3 likewise.
+        let ctl = pwr::CPUCR_PDDS_D1
+            | pwr::CPUCR_PDDS_D2
+            | pwr::CPUCR_PDDS_D3
+            | pwr_ext::CPUCR_HOLD
+            | pwr_ext::CPUCR_RUN_D3;
         let cpu = |reg: &mut u32| {
             let keep = if value & pwr_ext::CPUCR_CSSF != 0 {
                 0

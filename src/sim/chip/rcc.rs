@@ -12,6 +12,15 @@ pub enum ResetCause {
     Software {
         cm7: bool,
     },
+    /// IWDG1 (true) or IWDG2 (false) reached 0.
+    Iwdg {
+        cm7: bool,
+    },
+    /// D2 entered Stop/Standby with NRST_STOP_D2/NRST_STBY_D2 = 0 ("illegal" low-power entry
+    /// of CPU2; CPU1 for D1).
+    LowPower {
+        cm7: bool,
+    },
 }
 
 impl ResetCause {
@@ -31,6 +40,10 @@ impl ResetCause {
             ResetCause::Pin => rcc::RSR_PINRSTF | cores,
             ResetCause::Software { cm7: true } => rcc::RSR_SFT1RSTF | rcc::RSR_PINRSTF | cores,
             ResetCause::Software { cm7: false } => rcc::RSR_SFT2RSTF | rcc::RSR_PINRSTF | cores,
+            ResetCause::Iwdg { cm7: true } => rcc::RSR_IWDG1RSTF | rcc::RSR_PINRSTF | cores,
+            ResetCause::Iwdg { cm7: false } => rcc::RSR_IWDG2RSTF | rcc::RSR_PINRSTF | cores,
+            ResetCause::LowPower { cm7: true } => rcc::RSR_LPWR1RSTF | rcc::RSR_PINRSTF | cores,
+            ResetCause::LowPower { cm7: false } => rcc::RSR_LPWR2RSTF | rcc::RSR_PINRSTF | cores,
         }
     }
 }
@@ -72,6 +85,14 @@ impl Rcc {
         self.gcr = 0;
         for copy in &mut self.rsr {
             *copy |= cause.flags();
+        }
+    }
+
+    /// D2 powered on again after Standby: D2RSTF and the CM4's reset flag (C2RSTF), in both
+    /// copies.
+    pub fn note_d2_reset(&mut self) {
+        for copy in &mut self.rsr {
+            *copy |= rcc::RSR_D2RSTF | rcc::RSR_C2RSTF;
         }
     }
 
