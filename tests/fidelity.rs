@@ -573,3 +573,47 @@ fn the_flash_interface_programs_and_erases_as_the_hal_drives_it() {
         "nothing started"
     );
 }
+
+/// Item 13: a window watchdog resets its own CPU when RCC_GCR.WWxRSC = 0 and the system when it
+/// is 1 (RM0399 §46.2): WWDG1 started by the debugger fires after 0x40 steps of 64 µs.
+#[test]
+fn a_window_watchdog_resets_its_cpu_or_the_system_as_rcc_gcr_says() {
+    const WWDG1RSTF: u32 = 1 << 28;
+    const PINRSTF: u32 = 1 << 22;
+    const RMVF: u32 = 1 << 16;
+    const S_RESET_ST: u32 = 1 << 25;
+    for kind in ProbeKind::ALL {
+        for system in [false, true] {
+            let mut s = session(kind);
+            s.run_line("sim wait 10").unwrap(); // the template handshake is done
+            s.run_line(&format!("write 0x580244D0 {RMVF:#x}")).unwrap();
+            if system {
+                s.run_line("write 0x580244A0 1").unwrap(); // RCC_GCR.WW1RSC
+            }
+            let cm4 = kind != ProbeKind::StlinkV2J27;
+            if cm4 {
+                s.run_line("core cm4; read 0xE000EDF0; core cm7").unwrap();
+            }
+            s.run_line("read 0xE000EDF0").unwrap();
+            s.run_line("write 0x50003000 0xFF").unwrap(); // WDGA, T = 0x7F
+            s.run_line("sim wait 10").unwrap();
+            let rsr = values(&mut s, "read 0x580244D0")[0];
+            assert_ne!(rsr & WWDG1RSTF, 0, "{kind}: WWDG1 fired");
+            assert_eq!(
+                rsr & PINRSTF != 0,
+                system,
+                "{kind}: system reset = {system}"
+            );
+            assert_ne!(
+                values(&mut s, "read 0xE000EDF0")[0] & S_RESET_ST,
+                0,
+                "{kind}"
+            );
+            if cm4 {
+                s.run_line("core cm4").unwrap();
+                let cm4_reset = values(&mut s, "read 0xE000EDF0")[0] & S_RESET_ST != 0;
+                assert_eq!(cm4_reset, system, "{kind}: the CM4 reset only with WW1RSC");
+            }
+        }
+    }
+}

@@ -137,6 +137,30 @@ pub mod dbgmcu {
     pub const FZ_WDGLSD2: u32 = 1 << 19;
 }
 
+/// Window watchdogs (RM0399 §47): WWDG1 for CPU1 (APB3, D1), WWDG2 for CPU2 (APB1, D2).
+pub mod wwdg {
+    pub const WWDG1: u64 = 0x5000_3000;
+    pub const WWDG2: u64 = 0x4000_2C00;
+    pub const SIZE: u64 = 0x400;
+    pub const CR: u64 = 0x00;
+    pub const CFR: u64 = 0x04;
+    pub const SR: u64 = 0x08;
+    pub const CR_WDGA: u32 = 1 << 7;
+    pub const CFR_EWI: u32 = 1 << 9;
+    pub const CFR_WDGTB_SHIFT: u32 = 11;
+    /// CR and CFR after reset: T = W = 0x7F.
+    pub const RESET_7F: u32 = 0x7F;
+    /// One counter step at WDGTB = 0: 4096 PCLK cycles at the reset clock (HSI 64 MHz), 64 µs.
+    pub const STEP_NANOS_TB0: u64 = 64_000;
+    /// DBGMCU freeze bits: APB3FZx.DBG_WWDG1, APB1LFZx.DBG_WWDG2 (stm32h7x.cfg).
+    pub const APB3FZ1: u64 = 0x34;
+    pub const APB3FZ2: u64 = 0x38;
+    pub const APB1LFZ1: u64 = 0x3C;
+    pub const APB1LFZ2: u64 = 0x40;
+    pub const FZ_WWDG1: u32 = 1 << 6;
+    pub const FZ_WWDG2: u32 = 1 << 11;
+}
+
 /// Independent watchdogs (RM0399 §45): IWDG1 for CPU1, IWDG2 for CPU2, both in D3.
 pub mod iwdg {
     pub const IWDG1: u64 = 0x5800_4800;

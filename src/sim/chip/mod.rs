@@ -16,6 +16,7 @@ pub mod rcc;
 pub mod regs;
 pub mod rom;
 pub mod syscfg;
+pub mod wwdg;
 
 use std::path::{Path, PathBuf};
 
@@ -35,9 +36,11 @@ use self::memory::{PlainRegs, SparseMem};
 use self::pwr::Pwr;
 use self::rcc::{Rcc, ResetCause, RsrView};
 use self::rom::{CoreKind, RomTable};
+use self::wwdg::Wwdg;
 use crate::h7::facts::{
     ap, ap_id, coresight as cs, dbgmcu as dbg, flash as fl, hsem as hs, hsem_ext, iwdg as wd, mem,
     mem_ext, pwr as pw, pwr_ext, rcc as rc, rcc_ext, rom as romf, syscfg as sc, syscfg_ur,
+    wwdg as ww,
 };
 use crate::sim::bus::{ApPower, Bus, BusError, Size};
 use crate::sim::faults::FaultPlan;
@@ -162,6 +165,8 @@ pub struct Chip {
     d2_off: bool,
     /// IWDG1 (CM7) and IWDG2 (CM4).
     iwdg: [Iwdg; 2],
+    /// WWDG1 (CM7) and WWDG2 (CM4).
+    wwdg: [Wwdg; 2],
     /// The flash interface of bank 1 and bank 2.
     banks: [FlashBank; 2],
     /// Flash words programmed since the state file was last written (it is written when the
@@ -225,6 +230,7 @@ impl Chip {
             d2_standby: false,
             d2_off: false,
             iwdg: [Iwdg::default(), Iwdg::default()],
+            wwdg: [Wwdg::default(), Wwdg::default()],
             banks: [FlashBank::after_reset(), FlashBank::after_reset()],
             flash_unsaved: false,
         };
@@ -352,6 +358,7 @@ impl Chip {
         // Hardware watchdogs (IWDGx_SW = 0) start counting at every reset.
         let ob = self.nv.ob;
         self.iwdg = [CM7, CM4].map(|i| Iwdg::after_reset(!ob.iwdg_sw(i == CM7)));
+        self.wwdg = [Wwdg::default(), Wwdg::default()];
         self.plain.clear();
         for c in &mut self.cores {
             c.core_reset();
@@ -433,7 +440,7 @@ impl Chip {
         self.d2_standby = false;
         self.d2_off = false;
         self.pwr.set_sbf_d2();
-        self.rcc.note_d2_reset();
+        self.rcc.note_partial_reset(rc::RSR_D2RSTF | rc::RSR_C2RSTF);
         self.core_reset(CM4);
     }
 
@@ -742,6 +749,10 @@ impl Chip {
             self.iwdg[CM7].read(off)
         } else if let Some(off) = off_in(wd::IWDG2, wd::SIZE) {
             self.iwdg[CM4].read(off)
+        } else if let Some(off) = off_in(ww::WWDG1, ww::SIZE) {
+            self.wwdg[CM7].read(off)
+        } else if let Some(off) = off_in(ww::WWDG2, ww::SIZE) {
+            self.wwdg[CM4].read(off)
         } else if let Some(off) = off_in(sc::BASE, syscfg_ur::SIZE) {
             syscfg::ur_index(off).and_then(|n| syscfg::user_register(n, &self.nv.ob))
         } else {
@@ -809,6 +820,18 @@ impl Chip {
             self.iwdg[CM7].write(off, value).is_some()
         } else if let Some(off) = off_in(wd::IWDG2, wd::SIZE) {
             self.iwdg[CM4].write(off, value).is_some()
+        } else if let Some((k, off)) = off_in(ww::WWDG1, ww::SIZE)
+            .map(|o| (CM7, o))
+            .or_else(|| off_in(ww::WWDG2, ww::SIZE).map(|o| (CM4, o)))
+        {
+            match self.wwdg[k].write(off, value) {
+                Some(true) => {
+                    self.wwdg_reset(k);
+                    true
+                }
+                Some(false) => true,
+                None => false,
+            }
         } else if let Some(off) = off_in(sc::BASE, syscfg_ur::SIZE) {
             // UR registers are read-only mirrors.
             syscfg::ur_index(off).is_some()
@@ -871,35 +894,67 @@ impl Chip {
 
     // ----- time -----
 
-    /// IWDG `k` (CM7 = IWDG1) stands still: a halted core's DBGMCU_APB4FZx.DBG_WDGLSDx.
-    fn watchdog_frozen(&self, k: usize) -> bool {
-        let bit = if k == CM7 {
-            dbg::FZ_WDGLSD1
-        } else {
-            dbg::FZ_WDGLSD2
+    /// A watchdog stands still while a halted core's DBGMCU freeze bit for it is set: IWDGk in
+    /// APB4FZ1/2 (DBG_WDGLSD1/2), WWDG1 in APB3FZ1/2, WWDG2 in APB1LFZ1/2 (the bits OpenOCD's
+    /// stm32h7x.cfg sets). `k`: CM7 = watchdog 1, CM4 = watchdog 2.
+    fn watchdog_frozen(&self, k: usize, window: bool) -> bool {
+        let (regs, bit) = match (window, k == CM7) {
+            (false, true) => ([dbg::APB4FZ1, dbg::APB4FZ2], dbg::FZ_WDGLSD1),
+            (false, false) => ([dbg::APB4FZ1, dbg::APB4FZ2], dbg::FZ_WDGLSD2),
+            (true, true) => ([ww::APB3FZ1, ww::APB3FZ2], ww::FZ_WWDG1),
+            (true, false) => ([ww::APB1LFZ1, ww::APB1LFZ2], ww::FZ_WWDG2),
         };
-        [(CM7, dbg::APB4FZ1), (CM4, dbg::APB4FZ2)]
+        [CM7, CM4]
             .into_iter()
+            .zip(regs)
             .any(|(core, fz)| self.cores[core].halted && self.dbgmcu.read(fz) & bit != 0)
     }
 
-    /// Ticks until the first running watchdog fires (at least 1), if one runs.
+    /// Ticks until the first running watchdog acts (at least 1), if one runs.
     fn watchdog_ticks_left(&self) -> Option<u64> {
-        (0..2)
-            .filter(|&k| !self.watchdog_frozen(k))
-            .filter_map(|k| self.iwdg[k].nanos_left())
+        let independent = (0..2)
+            .filter(|&k| !self.watchdog_frozen(k, false))
+            .filter_map(|k| self.iwdg[k].nanos_left());
+        let window = (0..2)
+            .filter(|&k| !self.watchdog_frozen(k, true))
+            .filter_map(|k| self.wwdg[k].nanos_left());
+        independent
+            .chain(window)
             .map(|n| n.div_ceil(TICK_NANOS).max(1))
             .min()
     }
 
-    /// `nanos` of watchdog time; a watchdog reaching 0 resets the system.
+    /// `nanos` of watchdog time; an IWDG at its end of count resets the system, a WWDG its CPU
+    /// or the system.
     fn advance_watchdogs(&mut self, nanos: u64) {
         for k in [CM7, CM4] {
-            if !self.watchdog_frozen(k) && self.iwdg[k].advance(nanos) {
+            if !self.watchdog_frozen(k, false) && self.iwdg[k].advance(nanos) {
                 self.reset_system(Some(ResetCause::Iwdg { cm7: k == CM7 }));
                 return;
             }
+            if !self.watchdog_frozen(k, true) && self.wwdg[k].advance(nanos) {
+                self.wwdg_reset(k);
+                return;
+            }
         }
+    }
+
+    /// WWDG `k` fired: RCC_GCR.WWxRSC = 1 resets the system, 0 only its CPU (and the watchdog),
+    /// RM0399 §46.2.
+    fn wwdg_reset(&mut self, k: usize) {
+        let cm7 = k == CM7;
+        if self.rcc.wwdg_resets_system(cm7) {
+            self.reset_system(Some(ResetCause::Wwdg { cm7 }));
+            return;
+        }
+        let (flag, core) = if cm7 {
+            (rc::RSR_WWDG1RSTF, rc::RSR_C1RSTF)
+        } else {
+            (rc::RSR_WWDG2RSTF, rc::RSR_C2RSTF)
+        };
+        self.rcc.note_partial_reset(flag | core);
+        self.wwdg[k] = Wwdg::default();
+        self.core_reset(k);
     }
 
     fn tick(&mut self) {

@@ -16,6 +16,10 @@ pub enum ResetCause {
     Iwdg {
         cm7: bool,
     },
+    /// WWDG1 (true) or WWDG2 (false) with RCC_GCR.WWxRSC = 1: a system reset.
+    Wwdg {
+        cm7: bool,
+    },
     /// D2 entered Stop/Standby with NRST_STOP_D2/NRST_STBY_D2 = 0 ("illegal" low-power entry
     /// of CPU2; CPU1 for D1).
     LowPower {
@@ -42,6 +46,8 @@ impl ResetCause {
             ResetCause::Software { cm7: false } => rcc::RSR_SFT2RSTF | rcc::RSR_PINRSTF | cores,
             ResetCause::Iwdg { cm7: true } => rcc::RSR_IWDG1RSTF | rcc::RSR_PINRSTF | cores,
             ResetCause::Iwdg { cm7: false } => rcc::RSR_IWDG2RSTF | rcc::RSR_PINRSTF | cores,
+            ResetCause::Wwdg { cm7: true } => rcc::RSR_WWDG1RSTF | rcc::RSR_PINRSTF | cores,
+            ResetCause::Wwdg { cm7: false } => rcc::RSR_WWDG2RSTF | rcc::RSR_PINRSTF | cores,
             ResetCause::LowPower { cm7: true } => rcc::RSR_LPWR1RSTF | rcc::RSR_PINRSTF | cores,
             ResetCause::LowPower { cm7: false } => rcc::RSR_LPWR2RSTF | rcc::RSR_PINRSTF | cores,
         }
@@ -88,12 +94,22 @@ impl Rcc {
         }
     }
 
-    /// D2 powered on again after Standby: D2RSTF and the CM4's reset flag (C2RSTF), in both
-    /// copies.
-    pub fn note_d2_reset(&mut self) {
+    /// A reset short of a system reset (D2 out of Standby, one CPU by its window watchdog):
+    /// its flags, in both copies.
+    pub fn note_partial_reset(&mut self, flags: u32) {
         for copy in &mut self.rsr {
-            *copy |= rcc::RSR_D2RSTF | rcc::RSR_C2RSTF;
+            *copy |= flags;
         }
+    }
+
+    /// RCC_GCR.WW1RSC (CM7) / WW2RSC (CM4): a window-watchdog reset resets the system.
+    pub fn wwdg_resets_system(&self, cm7: bool) -> bool {
+        let bit = if cm7 {
+            rcc::GCR_WW1RSC
+        } else {
+            rcc::GCR_WW2RSC
+        };
+        self.gcr & bit != 0
     }
 
     /// Power loss: the flags are cleared before the power-on flags are set.
