@@ -86,6 +86,7 @@ fn commands_stay_within_their_round_trip_budgets_on_cmsis_dap() {
         "cm4-bad-boot",
         "rdp1",
         "cm4-d2-standby",
+        "iwdg-reset-loop",
     ] {
         let mut s = session(scenario, kind);
         let rt = cost(&mut s, "", "doctor");
