@@ -406,3 +406,39 @@ fn pwr_hold_bits_read_back_and_hold_only_after_system_stop() {
     w(&mut c, ap::CM7, cpu2cr, hold | (1 << 9));
     assert_eq!(r(&mut c, ap::CM7, cpu2cr), hold);
 }
+
+/// A system reset resets D2: a domain left powered off by Standby comes back with the CM4, even
+/// when nothing wakes it (the CM7 idles here).
+#[test]
+fn a_system_reset_brings_a_powered_off_d2_back() {
+    let text = "name = \"standby-idle\"\n[cores.cm7]\nfirmware = \"idle\"\n\
+                [cores.cm4]\nfirmware = \"st-template-cm4-standby\"\n";
+    let s = Scenario::from_toml_str(text, "test", None).unwrap();
+    let mut c = Chip::new(&s).unwrap();
+    c.advance(100_000);
+    assert_eq!(c.ap_power(ap::CM4), ApPower::Unclocked);
+    w(
+        &mut c,
+        ap::APB_D,
+        dbgmcu::BASE_APBD + dbgmcu::CR,
+        dbgmcu::DBGSTOP_D2 | dbgmcu::DBGSTBY_D2,
+    );
+    w(
+        &mut c,
+        ap::CM7,
+        scs::AIRCR,
+        scs::AIRCR_VECTKEY | scs::AIRCR_SYSRESETREQ,
+    );
+    assert_eq!(
+        c.ap_power(ap::CM4),
+        ApPower::Up,
+        "D2 powered again by the reset"
+    );
+    c.advance(100_000);
+    assert_eq!(c.firmware_state(CM4), Some(FwState::InStop));
+    assert_eq!(
+        c.ap_power(ap::CM4),
+        ApPower::Up,
+        "back in Standby, kept powered by DBGSTBY_D2"
+    );
+}

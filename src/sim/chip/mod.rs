@@ -345,6 +345,9 @@ impl Chip {
 
     /// System reset (RM0399 §9.4.2): both cores, the peripherals; option bytes reloaded.
     fn reset_system(&mut self, cause: Option<ResetCause>) {
+        // A system reset resets D2 too: whatever Standby left is gone.
+        self.d2_standby = false;
+        self.d2_off = false;
         self.flash_ctrl = FlashCtrl::after_reset(&self.nv.ob);
         self.banks = [FlashBank::after_reset(), FlashBank::after_reset()];
         if self.flash_unsaved {
