@@ -442,3 +442,32 @@ fn a_system_reset_brings_a_powered_off_d2_back() {
         "back in Standby, kept powered by DBGSTBY_D2"
     );
 }
+
+/// NRST holds the watchdogs in reset with the cores: a hardware IWDG1 does not fire while the
+/// reset button is held, and a core reset (VECTRESET through the PPB, which still answers) does
+/// not let the core run under NRST.
+#[test]
+fn nrst_holds_the_watchdogs_and_the_cores() {
+    let mut c = chip("iwdg-reset-loop");
+    w(&mut c, ap::CM7, rcc::BASE + rcc::RSR, rcc::RSR_RMVF);
+    c.set_reset_pin(true);
+    c.wait_ms(2000);
+    c.set_reset_pin(false);
+    assert_eq!(
+        r(&mut c, ap::CM7, rcc::BASE + rcc::RSR) & rcc::RSR_IWDG1RSTF,
+        0,
+        "no watchdog reset under NRST"
+    );
+    c.set_reset_pin(true);
+    w(
+        &mut c,
+        ap::CM7,
+        scs::AIRCR,
+        scs::AIRCR_VECTKEY | scs::AIRCR_VECTRESET,
+    );
+    assert_eq!(
+        c.core_status(CM7).unwrap().hold,
+        h7sh::sim::chip::Hold::Reset
+    );
+    c.set_reset_pin(false);
+}

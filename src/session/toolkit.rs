@@ -816,23 +816,21 @@ impl Session {
         let rcc_rsr = block(ApIndex::CM7, rcc::BASE + rcc::RSR, 1, "RCC_RSR").map(|v| v[0]);
         let n_pwr = ((pwr::CR3 - pwr::CSR1) / 4 + 1) as usize;
         let pw = block(ApIndex::CM7, pwr::BASE + pwr::CSR1, n_pwr, "PWR_CSR1..CR3");
-        // DBGMCU IDC..APB4FZ2 through AP2, else at its CM7 system-bus address (an ST-LINK below
-        // V2J28 reaches AP0 only).
-        let n_dbg = (dbgmcu::APB4FZ2 / 4 + 1) as usize;
-        let dbg = block(
-            ApIndex::APB_D,
-            dbgmcu::BASE_APBD + dbgmcu::IDC,
-            n_dbg,
-            "DBGMCU",
-        )
-        .or_else(|| {
-            block(
-                ApIndex::CM7,
-                dbgmcu::BASE_SYSBUS + dbgmcu::IDC,
-                n_dbg,
-                "DBGMCU through AP0",
-            )
-        });
+        // DBGMCU IDC and CR, then APB4FZ1..2, through AP2, else at its CM7 system-bus address
+        // (an ST-LINK below V2J28 reaches AP0 only); two blocks, so that a fault on the freeze
+        // registers cannot cost IDC and CR.
+        let mut dbgmcu_block = |off: u64, n: usize, what: &str| {
+            block(ApIndex::APB_D, dbgmcu::BASE_APBD + off, n, what).or_else(|| {
+                block(
+                    ApIndex::CM7,
+                    dbgmcu::BASE_SYSBUS + off,
+                    n,
+                    &format!("{what} through AP0"),
+                )
+            })
+        };
+        let dbg = dbgmcu_block(dbgmcu::IDC, 2, "DBGMCU");
+        let fz = dbgmcu_block(dbgmcu::APB4FZ1, 2, "DBGMCU_APB4FZ1..2");
         let cm7_cpuid = block(ApIndex::CM7, scs::CPUID, 1, "CM7 CPUID").map(|v| v[0]);
         let cm7_dhcsr = block(ApIndex::CM7, scs::DHCSR, 1, "CM7 DHCSR").map(|v| v[0]);
         let optsr = fw(flash::OPTSR_CUR);
@@ -881,12 +879,7 @@ impl Session {
             pwr_cr3: pw.as_ref().and_then(|v| v.last().copied()),
             dbgmcu_idc: dbg.as_ref().map(|v| v[0]),
             dbgmcu_cr: dbg.as_ref().map(|v| v[1]),
-            dbgmcu_apb4fz: dbg.as_ref().map(|v| {
-                [
-                    v[(dbgmcu::APB4FZ1 / 4) as usize],
-                    v[(dbgmcu::APB4FZ2 / 4) as usize],
-                ]
-            }),
+            dbgmcu_apb4fz: fz.map(|v| [v[0], v[1]]),
             rcc_rsr,
             cm7_cpuid,
             cm7_dhcsr,

@@ -33,8 +33,8 @@ pub mod sr {
     pub const STRBERR: u32 = 1 << 19;
     pub const INCERR: u32 = 1 << 21;
     pub const OPERR: u32 = 1 << 22;
-    /// The flags CCRx clears (EOP and the errors).
-    pub const CLEARABLE: u32 = 0x1FEF_0000;
+    /// The flags CCRx clears (EOP and the errors, bits 16-27 but 20).
+    pub const CLEARABLE: u32 = 0x0FEF_0000;
 }
 
 /// One 256-bit flash word (RM0399 §4.3.9: the programming granularity).
@@ -204,8 +204,10 @@ impl FlashBank {
             bank.buffer = None;
             Err(Refused(flag))
         };
-        if !self.unlocked() || self.cr & cr::PG == 0 {
-            // A write to flash outside a programming sequence (RM0399 §4.3.9).
+        let erasing = matches!(self.busy, Some((_, Op::EraseSector(_) | Op::EraseBank)));
+        if !self.unlocked() || self.cr & cr::PG == 0 || erasing {
+            // A write to flash outside a programming sequence (RM0399 §4.3.9); during an erase
+            // silicon stalls the write until the erase ends: the model refuses it (approx).
             self.flags |= sr::PGSERR;
             return Err(Refused(sr::PGSERR));
         }
@@ -328,6 +330,11 @@ mod tests {
         );
         assert!(b.busy());
         assert_eq!(b.poll(SECTOR_ERASE_NANOS - 1), None);
+        assert_eq!(
+            b.data_write(0, 4, 0, 10, &protect_2),
+            Err(Refused(sr::PGSERR)),
+            "no programming while the sector erases"
+        );
         assert_eq!(
             b.poll(SECTOR_ERASE_NANOS),
             Some(Some(FlashData::Erase {

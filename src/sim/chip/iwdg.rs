@@ -47,7 +47,7 @@ impl Iwdg {
     /// Time until the counter reaches 0, if it runs.
     pub fn nanos_left(&self) -> Option<u64> {
         self.running
-            .then(|| u64::from(self.counter) * self.step_nanos() - self.part)
+            .then(|| (u64::from(self.counter) * self.step_nanos()).saturating_sub(self.part))
     }
 
     /// `nanos` of LSI time; true when the counter reached 0 (the watchdog resets the system).
@@ -93,7 +93,11 @@ impl Iwdg {
                     _ => {}
                 }
             }
-            k::PR if self.unlocked => self.pr = value & 0x7,
+            k::PR if self.unlocked => {
+                // The running step starts again at the new rate.
+                self.pr = value & 0x7;
+                self.part = 0;
+            }
             k::RLR if self.unlocked => self.rlr = value & 0xFFF,
             k::PR | k::RLR | k::SR | k::WINR => {}
             _ => return None,
@@ -125,5 +129,18 @@ mod tests {
         w.write(k::KR, k::KEY_REFRESH);
         assert_eq!(w.nanos_left(), Some(10 * 125_000));
         assert!(w.advance(1_250_000));
+    }
+
+    #[test]
+    fn a_faster_prescaler_mid_step_starts_the_step_again() {
+        let mut w = Iwdg::after_reset(true);
+        w.write(k::KR, k::KEY_UNLOCK);
+        w.write(k::PR, 6);
+        w.write(k::RLR, 1);
+        w.write(k::KR, k::KEY_REFRESH);
+        assert!(!w.advance(7_000_000), "part of one /256 step");
+        w.write(k::KR, k::KEY_UNLOCK);
+        w.write(k::PR, 0);
+        assert_eq!(w.nanos_left(), Some(125_000));
     }
 }

@@ -425,6 +425,7 @@ impl Chip {
         self.d2_standby = true;
         if !self.dbgmcu.has(dbg::DBGSTBY_D2) {
             self.d2_off = true;
+            self.wwdg[CM4] = Wwdg::default();
             let c = &mut self.cores[CM4];
             let (pc, sp) = (c.r[15], c.msp);
             c.power_on_reset();
@@ -442,6 +443,8 @@ impl Chip {
     fn wake_d2_from_standby(&mut self) {
         self.d2_standby = false;
         self.d2_off = false;
+        // The domain's power-on resets its peripherals, WWDG2 included.
+        self.wwdg[CM4] = Wwdg::default();
         self.pwr.set_sbf_d2();
         self.rcc.note_partial_reset(rc::RSR_D2RSTF | rc::RSR_C2RSTF);
         self.core_reset(CM4);
@@ -496,8 +499,14 @@ impl Chip {
         }
     }
 
+    /// A reset of core `i` alone (VECTRESET, its window watchdog, D2 leaving Standby): it
+    /// restarts from its boot address, unless NRST holds it in reset.
     fn core_reset(&mut self, i: usize) {
         self.cores[i].core_reset();
+        if self.nrst {
+            self.cores[i].hold = Hold::Reset;
+            return;
+        }
         self.start_core(i);
     }
 
@@ -901,6 +910,11 @@ impl Chip {
     /// APB4FZ1/2 (DBG_WDGLSD1/2), WWDG1 in APB3FZ1/2, WWDG2 in APB1LFZ1/2 (the bits OpenOCD's
     /// stm32h7x.cfg sets). `k`: CM7 = watchdog 1, CM4 = watchdog 2.
     fn watchdog_frozen(&self, k: usize, window: bool) -> bool {
+        // NRST holds the watchdogs in reset with everything else; WWDG2 runs on D2's APB clock,
+        // which stops in D2 Stop and Standby.
+        if self.nrst || (window && k == CM4 && (self.d2_off || self.d2_mode() != D2Mode::Run)) {
+            return true;
+        }
         let (regs, bit) = match (window, k == CM7) {
             (false, true) => ([dbg::APB4FZ1, dbg::APB4FZ2], dbg::FZ_WDGLSD1),
             (false, false) => ([dbg::APB4FZ1, dbg::APB4FZ2], dbg::FZ_WDGLSD2),
@@ -928,27 +942,26 @@ impl Chip {
     }
 
     /// `nanos` of watchdog time; an IWDG at its end of count resets the system, a WWDG its CPU
-    /// or the system.
+    /// or the system. After a system reset the rest of the time is the new system's.
     fn advance_watchdogs(&mut self, nanos: u64) {
         for k in [CM7, CM4] {
             if !self.watchdog_frozen(k, false) && self.iwdg[k].advance(nanos) {
                 self.reset_system(Some(ResetCause::Iwdg { cm7: k == CM7 }));
                 return;
             }
-            if !self.watchdog_frozen(k, true) && self.wwdg[k].advance(nanos) {
-                self.wwdg_reset(k);
+            if !self.watchdog_frozen(k, true) && self.wwdg[k].advance(nanos) && self.wwdg_reset(k) {
                 return;
             }
         }
     }
 
-    /// WWDG `k` fired: RCC_GCR.WWxRSC = 1 resets the system, 0 only its CPU (and the watchdog),
-    /// RM0399 §46.2.
-    fn wwdg_reset(&mut self, k: usize) {
+    /// WWDG `k` fired: RCC_GCR.WWxRSC = 1 resets the system (true), 0 only its CPU and the
+    /// watchdog (RM0399 §46.2).
+    fn wwdg_reset(&mut self, k: usize) -> bool {
         let cm7 = k == CM7;
         if self.rcc.wwdg_resets_system(cm7) {
             self.reset_system(Some(ResetCause::Wwdg { cm7 }));
-            return;
+            return true;
         }
         let (flag, core) = if cm7 {
             (rc::RSR_WWDG1RSTF, rc::RSR_C1RSTF)
@@ -957,7 +970,12 @@ impl Chip {
         };
         self.rcc.note_partial_reset(flag | core);
         self.wwdg[k] = Wwdg::default();
+        if k == CM4 {
+            self.d2_standby = false;
+            self.d2_off = false;
+        }
         self.core_reset(k);
+        false
     }
 
     fn tick(&mut self) {
@@ -1013,9 +1031,11 @@ impl Chip {
 
     /// The effect of `n` ticks in a quiescent state (fewer than any running watchdog needs).
     fn bulk_ticks(&mut self, n: u64) {
-        if !self.supply_lost {
-            self.advance_watchdogs(n * TICK_NANOS);
+        if self.supply_lost {
+            // Nothing runs: as `tick`, which does nothing then either.
+            return;
         }
+        self.advance_watchdogs(n * TICK_NANOS);
         for i in [CM7, CM4] {
             let c = &mut self.cores[i];
             if !c.running() {

@@ -172,8 +172,10 @@ impl Rcc {
                 Some(GcrEffect::default())
             }
             rcc::GCR => {
-                // BOOT_C1/BOOT_C2 are set-only until the next reset (RM0399 §9.7.29).
-                let keep = self.gcr & (rcc::GCR_BOOT_C1 | rcc::GCR_BOOT_C2);
+                // BOOT_C1/BOOT_C2 and WW1RSC/WW2RSC are set-only until the next system reset
+                // (RM0399 §9.7.29: set by software, cleared by hardware at a system reset).
+                let keep = self.gcr
+                    & (rcc::GCR_BOOT_C1 | rcc::GCR_BOOT_C2 | rcc::GCR_WW1RSC | rcc::GCR_WW2RSC);
                 self.gcr = (value
                     & (rcc::GCR_WW1RSC | rcc::GCR_WW2RSC | rcc::GCR_BOOT_C1 | rcc::GCR_BOOT_C2))
                     | keep;
@@ -241,11 +243,17 @@ mod tests {
     }
 
     #[test]
-    fn boot_bits_are_set_only() {
+    fn boot_and_window_watchdog_scope_bits_are_set_only() {
         let mut r = Rcc::new();
+        r.write(rcc::GCR, CM7, rcc::GCR_WW1RSC);
+        r.write(rcc::GCR, CM7, 0);
+        assert!(r.wwdg_resets_system(true), "WW1RSC stays set until reset");
+        assert!(!r.wwdg_resets_system(false));
         let e = r.write(rcc::GCR, CM7, rcc::GCR_BOOT_C2).unwrap();
         assert!(e.boot_c2 && !e.boot_c1);
         let e = r.write(rcc::GCR, CM7, 0).unwrap();
         assert!(e.boot_c2, "BOOT_C2 stays set until reset");
+        r.reset(ResetCause::Pin);
+        assert!(!r.wwdg_resets_system(true), "cleared by a system reset");
     }
 }

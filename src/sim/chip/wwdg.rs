@@ -34,7 +34,8 @@ impl Wwdg {
     /// Time until T6 falls, if it runs.
     pub fn nanos_left(&self) -> Option<u64> {
         let steps = u64::from(self.t.saturating_sub(0x3F));
-        self.running.then(|| steps * self.step_nanos() - self.part)
+        self.running
+            .then(|| (steps * self.step_nanos()).saturating_sub(self.part))
     }
 
     /// `nanos` of APB time; true when the watchdog resets.
@@ -81,8 +82,10 @@ impl Wwdg {
                 Some(self.running && t & 0x40 == 0)
             }
             k::CFR => {
+                // A new WDGTB: the running step starts again at the new rate.
                 self.cfr = value & 0x3FFF;
                 self.w = value & 0x7F;
+                self.part = 0;
                 Some(false)
             }
             k::SR => Some(false),
