@@ -617,3 +617,35 @@ fn a_window_watchdog_resets_its_cpu_or_the_system_as_rcc_gcr_says() {
         }
     }
 }
+
+/// Item 6: `info` walks the ROM tables as they are on real parts (pyOCD's listings of H745
+/// parts): the ST table lists the CM7's ETM and CTI beside the CM7 table, the APB-D system table
+/// nests a second table with the CTI, CoreSight funnel, ETF and TPIU, and DBGMCU is no entry.
+#[test]
+fn info_walks_the_rom_tables_of_real_parts() {
+    for kind in ProbeKind::ALL {
+        if kind == ProbeKind::StlinkV2J27 {
+            continue; // AP0 only on that firmware.
+        }
+        let mut s = session(kind);
+        s.run_line("write 0x5C001004 0x00600000").unwrap(); // D1DBGCKEN | D3DBGCKEN
+        let info = text(&mut s, "info");
+        for line in [
+            "0xe0041000 ETM (Cortex-M7)",
+            "0xe0043000 CTI",
+            "0xe00f0000 ROM table",
+            "0xe00f1000 CTI",
+            "0xe00f3000 CoreSight funnel",
+            "0xe00f4000 ETF",
+            "0xe00f5000 TPIU",
+            "0xe00e3000 SWO",
+        ] {
+            assert!(info.contains(line), "{kind}: no `{line}` in\n{info}");
+        }
+        assert!(!info.contains("DBGMCU\n"), "{kind}: DBGMCU listed:\n{info}");
+        assert!(
+            !info.contains("0xe00f2000"),
+            "{kind}: a not-present entry walked"
+        );
+    }
+}

@@ -118,15 +118,40 @@ fn ap_identity_and_rom_tables() {
     let e = r(&mut c, ap::CM7, st);
     let core_rom = (st as u32).wrapping_add(e & 0xFFFF_F000);
     assert_eq!(core_rom, 0xE00F_F000);
-    assert_eq!(r(&mut c, ap::CM7, st + 4), 0);
+    // Then the CM7's ETM (part 0x975) and CTI (0x906), as pyOCD lists real H745 parts.
+    let target = |c: &mut Chip, ap: u8, table: u64, i: u64| {
+        let e = r(c, ap, table + 4 * i);
+        ((table as u32).wrapping_add(e & 0xFFFF_F000), e & 1 == 1)
+    };
+    assert_eq!(target(&mut c, ap::CM7, st, 1), (0xE004_1000, true));
+    assert_eq!(target(&mut c, ap::CM7, st, 2), (0xE004_3000, true));
+    assert_eq!(r(&mut c, ap::CM7, st + 12), 0, "end of table");
+    assert_eq!(r(&mut c, ap::CM7, 0xE004_3FE0), 0x06, "CTI part 0x906");
+    assert_eq!(
+        r(&mut c, ap::CM7, 0xE004_1FE0),
+        0,
+        "ETM silent without TRCENA"
+    );
+    w(&mut c, ap::CM7, scs::DEMCR, scs::TRCENA);
+    assert_eq!(r(&mut c, ap::CM7, 0xE004_1FE0), 0x75, "ETM part 0x975");
+    assert_eq!(r(&mut c, ap::CM7, 0xE004_1FBC), 0x4770_4A13, "ETM DEVARCH");
     let e = r(&mut c, ap::CM7, u64::from(core_rom));
     assert_eq!(core_rom.wrapping_add(e & 0xFFFF_F000), 0xE000_E000);
+    // The core table's TPIU and ETM slots are listed not present.
+    let core = u64::from(core_rom);
+    assert_eq!(target(&mut c, ap::CM7, core, 4), (0xE004_0000, false));
+    assert_eq!(target(&mut c, ap::CM7, core, 5), (0xE004_1000, false));
     assert_eq!(r(&mut c, ap::CM7, 0xE000_EFE0), 0x0C, "SCS part number");
     assert_eq!(r(&mut c, ap::CM7, 0xE000_EFF4), 0xE0, "SCS is generic IP");
-    // AP2: system ROM lists DBGMCU first; funnels identify as CoreSight funnels once their
-    // debug clocks are on (D1DBGCKEN, D3DBGCKEN), and read zeros before.
-    let e = r(&mut c, ap::APB_D, 0xE00E_0000);
-    assert_eq!(0xE00E_0000u32.wrapping_add(e & 0xFFFF_F000), 0xE00E_1000);
+    // AP2: the system ROM table lists SWO, its funnel and a second table (CTI, CoreSight funnel,
+    // ETF, TPIU, not-present entries); DBGMCU is no entry. The trace components identify once
+    // their debug clocks are on (D1DBGCKEN, D3DBGCKEN), and read zeros before.
+    let sys = 0xE00E_0000;
+    assert_eq!(target(&mut c, ap::APB_D, sys, 0), (0xE00E_3000, true));
+    assert_eq!(target(&mut c, ap::APB_D, sys, 2), (0xE00F_0000, true));
+    let sys2 = 0xE00F_0000;
+    assert_eq!(target(&mut c, ap::APB_D, sys2, 1), (0xE00F_2000, false));
+    assert_eq!(target(&mut c, ap::APB_D, sys2, 3), (0xE00F_4000, true));
     assert_eq!(r(&mut c, ap::APB_D, 0xE00F_3FE0), 0);
     w(
         &mut c,
@@ -137,6 +162,7 @@ fn ap_identity_and_rom_tables() {
     assert_eq!(r(&mut c, ap::APB_D, 0xE00F_3FE0), 0x08);
     assert_eq!(r(&mut c, ap::APB_D, 0xE00F_3FE4) & 0xF, 0x9);
     assert_eq!(r(&mut c, ap::APB_D, 0xE00F_3FCC), 0x12);
+    assert_eq!(r(&mut c, ap::APB_D, 0xE00F_4FE0), 0x61, "ETF part 0x961");
     // TPIU registers are plain, IDs read-only.
     w(&mut c, ap::APB_D, 0xE00F_5010, 3);
     assert_eq!(r(&mut c, ap::APB_D, 0xE00F_5010), 3);

@@ -505,6 +505,24 @@ pub mod coresight {
     pub const SWO_FUNNEL: u64 = 0xE00E_4000;
     pub const CS_FUNNEL: u64 = 0xE00F_3000;
     pub const TPIU: u64 = 0xE00F_5000;
+    /// The second system ROM table on the APB-D and the components it lists (pyOCD #1368).
+    pub const SYS_ROM2: u64 = 0xE00F_0000;
+    pub const PART_SYS_ROM2: u16 = 0x001;
+    pub const CTI_APBD: u64 = 0xE00F_1000;
+    pub const ETF: u64 = 0xE00F_4000;
+    /// The CM7's ETM and CTI, listed by the ST ROM table on AP0 (pyOCD #1499, #1404).
+    pub const ETM_CM7: u64 = 0xE004_1000;
+    pub const CTI_CM7: u64 = 0xE004_3000;
+    /// The Cortex-M TPIU slot of a core ROM table (listed not present on the STM32H7).
+    pub const TPIU_CORE: u64 = 0xE004_0000;
+    pub const PART_ETM_CM7: u16 = 0x975;
+    pub const PART_CTI: u16 = 0x906;
+    pub const PART_ETF: u16 = 0x961;
+    pub const DEVTYPE_ETM: u8 = 0x13;
+    pub const DEVTYPE_CTI: u8 = 0x14;
+    pub const DEVTYPE_ETF: u8 = 0x32;
+    /// DEVARCH of the CM7 ETM: architect ARM (0x23B), present, ARCHID 0x4A13 (ETMv4).
+    pub const DEVARCH_ETM_CM7: u32 = 0x4770_4A13;
     /// Offsets inside a 4 KiB component: MEMTYPE/DEVTYPE, DEVARCH, PIDR4..7, PIDR0..3, CIDR0..3.
     pub const DEVTYPE: u64 = 0xFCC;
     pub const DEVARCH: u64 = 0xFBC;

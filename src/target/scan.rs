@@ -65,7 +65,7 @@ fn component_name(cidr: u32, pidr: u64, class: u32, address: u64) -> String {
         // The STM32H7's trace components answer only with their debug clock on.
         let clock = if address == cs::SWO || address == cs::SWO_FUNNEL {
             Some("D3DBGCKEN")
-        } else if address == cs::CS_FUNNEL || address == cs::TPIU {
+        } else if [cs::CTI_APBD, cs::CS_FUNNEL, cs::ETF, cs::TPIU].contains(&address) {
             Some("D1DBGCKEN")
         } else {
             None
@@ -84,9 +84,12 @@ fn component_name(cidr: u32, pidr: u64, class: u32, address: u64) -> String {
         (_, _, 1) => "ROM table".into(),
         (true, 0x00C, _) => "SCS (Cortex-M)".into(),
         (true, 0x002, _) | (true, 0x00A, _) => "DWT".into(),
-        (true, 0x003, _) | (true, 0x00B, _) | (true, 0x00D, _) => "FPB".into(),
+        (true, 0x003 | 0x00B | 0x00D | 0x00E, _) => "FPB".into(),
         (true, 0x001, _) => "ITM".into(),
         (true, 0x908, _) => "CoreSight funnel".into(),
+        (true, 0x975, _) => "ETM (Cortex-M7)".into(),
+        (true, 0x906, _) => "CTI".into(),
+        (true, 0x961, _) => "ETF".into(),
         (true, 0x912, _) | (true, 0x9A9, _) => "TPIU".into(),
         (true, 0x914, _) => "SWO".into(),
         _ if address == crate::h7::facts::dbgmcu::BASE_APBD => "DBGMCU".into(),

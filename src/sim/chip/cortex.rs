@@ -326,7 +326,8 @@ impl Core {
     /// the CoreSight IDs included, reads as zero and ignores writes, as pyOCD found on a
     /// Cortex-M4 (PR #279: it sets TRCENA before reading ROM tables). Unverified on the CM7.
     fn trace_disabled(&self, block: u64) -> bool {
-        (block == romf::DWT || block == romf::ITM) && self.demcr & scs::TRCENA == 0
+        let etm = self.kind == CoreKind::Cm7 && block == crate::h7::facts::coresight::ETM_CM7;
+        (block == romf::DWT || block == romf::ITM || etm) && self.demcr & scs::TRCENA == 0
     }
 
     /// Read of PPB address `addr` (word aligned).

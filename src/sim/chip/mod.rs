@@ -575,7 +575,10 @@ impl Chip {
                     dbg::BASE_APBD,
                     cs::SWO,
                     cs::SWO_FUNNEL,
+                    cs::SYS_ROM2,
+                    cs::CTI_APBD,
                     cs::CS_FUNNEL,
+                    cs::ETF,
                     cs::TPIU,
                 ];
                 known.contains(&block).then_some(Target::ApbD(addr))
@@ -675,12 +678,13 @@ impl Chip {
     }
 
     /// Trace components on AP2 without their debug clock (DBGMCU_CR.D3DBGCKEN for SWO and its
-    /// funnel, D1DBGCKEN for the CoreSight funnel and TPIU; the split follows the address map,
-    /// unverified). ROM tables and DBGMCU always answer.
+    /// funnel, D1DBGCKEN for the CTI, CoreSight funnel, ETF and TPIU of the second system ROM
+    /// table; the split follows the address map, unverified). ROM tables and DBGMCU always
+    /// answer.
     fn trace_unclocked(&self, block: u64) -> bool {
         let needs = if block == cs::SWO || block == cs::SWO_FUNNEL {
             dbg::D3DBGCKEN
-        } else if block == cs::CS_FUNNEL || block == cs::TPIU {
+        } else if [cs::CTI_APBD, cs::CS_FUNNEL, cs::ETF, cs::TPIU].contains(&block) {
             dbg::D1DBGCKEN
         } else {
             return false;
@@ -700,6 +704,8 @@ impl Chip {
                 let off = u64::from(a & 0xFFF);
                 if block == romf::SYS_ROM_APBD {
                     RomTable::System.read(off)
+                } else if block == cs::SYS_ROM2 {
+                    RomTable::System2.read(off)
                 } else if let Some(v) = rom::apbd_component(block)
                     .filter(|_| rom::is_id_offset(off))
                     .and_then(|id| id.register(off))
@@ -730,6 +736,7 @@ impl Chip {
                 let block = u64::from(a & !0xFFF);
                 let off = u64::from(a & 0xFFF);
                 if block == romf::SYS_ROM_APBD
+                    || block == cs::SYS_ROM2
                     || (rom::apbd_component(block).is_some() && rom::is_id_offset(off))
                 {
                 } else if block == dbg::BASE_APBD {

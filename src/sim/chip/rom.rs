@@ -15,6 +15,8 @@ pub struct ComponentId {
     pub jep106: (u8, u8),
     /// DEVTYPE (or MEMTYPE of a ROM table) at 0xFCC.
     pub devtype: u32,
+    /// DEVARCH at 0xFBC (0 where the component has none).
+    pub devarch: u32,
 }
 
 impl ComponentId {
@@ -24,6 +26,7 @@ impl ComponentId {
             part,
             jep106: cs::JEP106_ARM,
             devtype,
+            devarch: 0,
         }
     }
     const fn st(class: u8, part: u16, devtype: u32) -> Self {
@@ -32,6 +35,7 @@ impl ComponentId {
             part,
             jep106: cs::JEP106_ST,
             devtype,
+            devarch: 0,
         }
     }
 
@@ -41,7 +45,7 @@ impl ComponentId {
         let (cc, id) = self.jep106;
         let v = match off {
             cs::DEVTYPE => self.devtype,
-            cs::DEVARCH => 0,
+            cs::DEVARCH => self.devarch,
             o if (cs::PIDR4..cs::PIDR0).contains(&o) => {
                 if o == cs::PIDR4 {
                     u32::from(cc & 0xF)
@@ -91,7 +95,13 @@ pub enum RomTable {
     Core(CoreKind),
     /// System ROM table at 0xE00E0000 through AP2.
     System,
+    /// The second system ROM table at 0xE00F0000 through AP2, listed by the first.
+    System2,
 }
+
+/// One ROM table entry: a component's address, and whether the entry says it is present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry(u64, bool);
 
 impl RomTable {
     pub fn base(self) -> u64 {
@@ -99,20 +109,42 @@ impl RomTable {
             RomTable::StAp0 => rom::ST_ROM_AP0,
             RomTable::Core(_) => rom::CORE_ROM,
             RomTable::System => rom::SYS_ROM_APBD,
+            RomTable::System2 => cs::SYS_ROM2,
         }
     }
 
-    /// Components listed by the table, in order.
-    fn targets(self) -> &'static [u64] {
+    /// Entries of the table, in order (the topology of real H745/H755 parts as pyOCD lists it:
+    /// issues #1499 and #1404 for AP0, #1368 (H730) for the second system table; the Cortex-M
+    /// TRMs' core tables with their TPIU and ETM slots not present). DBGMCU is not an entry.
+    fn entries(self) -> &'static [Entry] {
         match self {
-            RomTable::StAp0 => &[rom::CORE_ROM],
-            RomTable::Core(_) => &[rom::SCS, rom::DWT, rom::FPB, rom::ITM],
+            RomTable::StAp0 => &[
+                Entry(rom::CORE_ROM, true),
+                Entry(cs::ETM_CM7, true),
+                Entry(cs::CTI_CM7, true),
+            ],
+            RomTable::Core(_) => &[
+                Entry(rom::SCS, true),
+                Entry(rom::DWT, true),
+                Entry(rom::FPB, true),
+                Entry(rom::ITM, true),
+                Entry(cs::TPIU_CORE, false),
+                Entry(cs::ETM_CM7, false),
+            ],
             RomTable::System => &[
-                dbgmcu::BASE_APBD,
-                cs::SWO,
-                cs::SWO_FUNNEL,
-                cs::CS_FUNNEL,
-                cs::TPIU,
+                Entry(cs::SWO, true),
+                Entry(cs::SWO_FUNNEL, true),
+                Entry(cs::SYS_ROM2, true),
+            ],
+            RomTable::System2 => &[
+                Entry(cs::CTI_APBD, true),
+                Entry(cs::SYS_ROM2 + 0x2000, false),
+                Entry(cs::CS_FUNNEL, true),
+                Entry(cs::ETF, true),
+                Entry(cs::TPIU, true),
+                Entry(cs::SYS_ROM2 + 0x6000, false),
+                Entry(cs::SYS_ROM2 + 0x7000, false),
+                Entry(cs::SYS_ROM2 + 0x8000, false),
             ],
         }
     }
@@ -127,6 +159,7 @@ impl RomTable {
                 ComponentId::arm(cs::CLASS_ROM, cs::PART_CM4_ROM, cs::MEMTYPE_SYSMEM)
             }
             RomTable::System => ComponentId::st(cs::CLASS_ROM, cs::PART_SYS_ROM, 0),
+            RomTable::System2 => ComponentId::st(cs::CLASS_ROM, cs::PART_SYS_ROM2, 0),
         }
     }
 
@@ -136,12 +169,12 @@ impl RomTable {
             return v;
         }
         let i = (off / 4) as usize;
-        match self.targets().get(i) {
-            Some(&t) if off.is_multiple_of(4) => {
+        match self.entries().get(i) {
+            Some(&Entry(t, present)) if off.is_multiple_of(4) => {
                 let mut e = RomEntry(0);
                 e.set_offset((t.wrapping_sub(self.base()) as u32) >> 12);
                 e.set_format(true);
-                e.set_present(true);
+                e.set_present(present);
                 e.0
             }
             // All-zero entry ends the table; everything else reads as zero.
@@ -165,9 +198,27 @@ pub fn ppb_component(core: CoreKind, block: u64) -> Option<ComponentId> {
             },
             0,
         ),
+        // The CM7's ETM and CTI (on its external PPB; the CM4 has none listed).
+        cs::ETM_CM7 if core == CoreKind::Cm7 => ComponentId {
+            devarch: cs::DEVARCH_ETM_CM7,
+            ..ComponentId::arm(
+                cs::CLASS_CORESIGHT,
+                cs::PART_ETM_CM7,
+                u32::from(cs::DEVTYPE_ETM),
+            )
+        },
+        cs::CTI_CM7 if core == CoreKind::Cm7 => cti(),
         _ => return None,
     };
     Some(id)
+}
+
+fn cti() -> ComponentId {
+    ComponentId::arm(
+        cs::CLASS_CORESIGHT,
+        cs::PART_CTI,
+        u32::from(cs::DEVTYPE_CTI),
+    )
 }
 
 /// Identity of an APB-D component at 4 KiB block `block`, if any.
@@ -188,6 +239,12 @@ pub fn apbd_component(block: u64) -> Option<ComponentId> {
             cs::CLASS_CORESIGHT,
             cs::PART_TPIU,
             u32::from(cs::DEVTYPE_TPIU),
+        ),
+        cs::CTI_APBD => cti(),
+        cs::ETF => ComponentId::arm(
+            cs::CLASS_CORESIGHT,
+            cs::PART_ETF,
+            u32::from(cs::DEVTYPE_ETF),
         ),
         _ => return None,
     };
