@@ -62,7 +62,20 @@ pub fn diagnose(evidence: Ap3Evidence) -> Ap3Diagnosis {
     let standby = evidence
         .pwr_cpu2cr
         .is_some_and(|v| v & pwr::CPUCR_PDDS_D2 != 0);
-    let (id, cause) = if bcm4 == Some(0) && boot_c2 == Some(0) {
+    let system_bus_silent = evidence.flash_optsr_cur.is_none()
+        && evidence.rcc_cr.is_none()
+        && evidence.rcc_gcr.is_none()
+        && evidence.dbgmcu_cr.is_some();
+    let (id, cause) = if system_bus_silent {
+        // AP2 answers but nothing on the CM7's system bus does: the chip is in reset (NRST held
+        // low: OpenOCD's stm32h7x.cfg, "the AXI is unavailable while SRST is asserted").
+        (
+            "chip-in-reset",
+            "the CM7's system bus does not answer either (FLASH and RCC unreadable through AP0) \
+             while the debug APB (AP2) does: the chip is held in reset, NRST low"
+                .to_string(),
+        )
+    } else if bcm4 == Some(0) && boot_c2 == Some(0) {
         (
             "cm4-not-booted",
             "the CM4 is not booted: BCM4 option byte is 0 and RCC_GCR.BOOT_C2 is 0".to_string(),
@@ -160,6 +173,13 @@ pub fn fix(id: &str, connected_under_reset: bool) -> (Vec<String>, String) {
                  bits); works from AP0 on every probe{or_under_reset}"
             ),
         ),
+        "chip-in-reset" => (
+            vec!["status".into()],
+            "shows the cores held in reset (DHCSR.S_RESET_ST); release NRST — the reset button, \
+             the probe's reset line or a supervisor holding it (`sim nrst release` on the virtual \
+             board) — and the CM4 answers again"
+                .into(),
+        ),
         "d2-standby" => (
             vec![
                 "write DBGMCU_CR DBGSTOP_D2=1 DBGSTBY_D2=1".into(),
@@ -192,4 +212,25 @@ pub fn fix(id: &str, connected_under_reset: bool) -> (Vec<String>, String) {
 fn hint(id: &str, connected_under_reset: bool) -> String {
     let (commands, note) = fix(id, connected_under_reset);
     format!("`{}`: {note}", commands.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// NRST held: AP0's system bus is silent, AP2 answers; that is the cause, not "unknown".
+    #[test]
+    fn a_silent_system_bus_with_ap2_answering_is_a_chip_in_reset() {
+        let d = diagnose(Ap3Evidence {
+            dbgmcu_cr: Some(0),
+            ..Default::default()
+        });
+        assert_eq!(d.id, "chip-in-reset");
+        assert!(d.hint.contains("NRST"), "{}", d.hint);
+        // Nothing readable at all is still unknown.
+        assert_eq!(
+            diagnose(Ap3Evidence::default()).id,
+            "ap3-unreachable-unknown"
+        );
+    }
 }
