@@ -261,7 +261,10 @@ mod tests {
         let e = t.read(0);
         let target = (rom::CORE_ROM as u32).wrapping_add(e & 0xFFFF_F000);
         assert_eq!(u64::from(target), rom::SCS);
-        assert_eq!(t.read(16), 0);
+        // The TPIU slot is listed not present (bit 0 clear, format bit set), then the ETM's,
+        // then the end of the table.
+        assert_eq!(t.read(16) & 3, 2);
+        assert_eq!(t.read(24), 0);
         assert_eq!(t.read(0xFF4), 0x10);
         assert_eq!(t.read(0xFFC), 0xB1);
     }
