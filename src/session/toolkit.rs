@@ -836,9 +836,14 @@ impl Session {
         let optsr = fw(flash::OPTSR_CUR);
         let boot7 = fw(flash::BOOT7_CUR);
         let boot4 = fw(flash::BOOT4_CUR);
+        // At RDP level 1 the debugger cannot read flash: the vector tables are not asked for.
+        let rdp1 = optsr.is_some_and(|v| {
+            let rdp = crate::h7::ob::get(v, flash::optsr::RDP);
+            rdp != flash::RDP_LEVEL0 && rdp != flash::RDP_LEVEL2
+        });
         let mut vector = |boot: Option<u32>, what: &str| -> Option<[u32; 2]> {
             let a = doctor::boot_address(boot?);
-            if !doctor::boot_address_in_flash(a) {
+            if rdp1 || !doctor::boot_address_in_flash(a) {
                 return None;
             }
             block(ApIndex::CM7, a, 2, what).map(|v| [v[0], v[1]])

@@ -651,9 +651,11 @@ impl Target {
                 .and_then(|mut mem| f(&mut *mem))
                 .map_err(classified)
         };
+        // AP0/AP1 failures ask the probe for NRST; AP3's go through the AP3 diagnosis, which
+        // tells a chip in reset from its evidence (no extra round trip on every dead AP3).
         match result {
             Err(TargetError::Access { ap, addr, .. })
-                if ap != ApIndex::APB_D.get() && self.nrst_low() =>
+                if (ap == ApIndex::CM7.get() || ap == ApIndex::D3.get()) && self.nrst_low() =>
             {
                 Err(TargetError::InReset { ap, addr })
             }
