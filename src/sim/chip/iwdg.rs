@@ -4,6 +4,7 @@
 //! Reaching 0 resets the system (RCC_RSR.IWDGxRSTF). Frozen while a halted core's
 //! DBGMCU_APB4FZx.DBG_WDGLSDx says so.
 
+use super::countdown::Countdown;
 use crate::h7::facts::iwdg as k;
 
 #[derive(Debug, Clone, Default)]
@@ -12,9 +13,7 @@ pub struct Iwdg {
     unlocked: bool,
     pr: u32,
     rlr: u32,
-    counter: u32,
-    /// Time towards the next counter step.
-    part: u64,
+    counter: Countdown,
 }
 
 impl Iwdg {
@@ -32,8 +31,7 @@ impl Iwdg {
 
     fn start(&mut self) {
         self.running = true;
-        self.counter = self.rlr;
-        self.part = 0;
+        self.counter.load(self.rlr);
     }
 
     pub fn running(&self) -> bool {
@@ -47,24 +45,12 @@ impl Iwdg {
     /// Time until the counter reaches 0, if it runs.
     pub fn nanos_left(&self) -> Option<u64> {
         self.running
-            .then(|| (u64::from(self.counter) * self.step_nanos()).saturating_sub(self.part))
+            .then(|| self.counter.nanos_to(0, self.step_nanos()))
     }
 
     /// `nanos` of LSI time; true when the counter reached 0 (the watchdog resets the system).
     pub fn advance(&mut self, nanos: u64) -> bool {
-        if !self.running {
-            return false;
-        }
-        self.part += nanos;
-        let step = self.step_nanos();
-        let steps = self.part / step;
-        self.part %= step;
-        if u64::from(self.counter) <= steps {
-            self.counter = 0;
-            return true;
-        }
-        self.counter -= steps as u32;
-        false
+        self.running && self.counter.advance(0, self.step_nanos(), nanos)
     }
 
     pub fn read(&self, off: u64) -> Option<u32> {
@@ -86,17 +72,14 @@ impl Iwdg {
                 self.unlocked = key == k::KEY_UNLOCK;
                 match key {
                     k::KEY_START => self.start(),
-                    k::KEY_REFRESH => {
-                        self.counter = self.rlr;
-                        self.part = 0;
-                    }
+                    k::KEY_REFRESH => self.counter.load(self.rlr),
                     _ => {}
                 }
             }
             k::PR if self.unlocked => {
                 // The running step starts again at the new rate.
                 self.pr = value & 0x7;
-                self.part = 0;
+                self.counter.restart_step();
             }
             k::RLR if self.unlocked => self.rlr = value & 0xFFF,
             k::PR | k::RLR | k::SR | k::WINR => {}

@@ -3,6 +3,7 @@
 //! behaviours and virtual time. See `docs/sim.md`.
 
 pub mod cortex;
+pub mod countdown;
 pub mod dbgmcu;
 pub mod error;
 pub mod firmware;
@@ -934,14 +935,17 @@ impl Chip {
             .any(|(core, fz)| self.cores[core].halted && self.dbgmcu.read(fz) & bit != 0)
     }
 
-    /// Ticks until the first running watchdog acts (at least 1), if one runs.
+    /// Ticks until the first running watchdog acts (at least 1), if one runs. On every
+    /// advance of time: a stopped watchdog costs no freeze lookup.
     fn watchdog_ticks_left(&self) -> Option<u64> {
-        let independent = (0..2)
-            .filter(|&k| !self.watchdog_frozen(k, false))
-            .filter_map(|k| self.iwdg[k].nanos_left());
-        let window = (0..2)
-            .filter(|&k| !self.watchdog_frozen(k, true))
-            .filter_map(|k| self.wwdg[k].nanos_left());
+        let independent = (0..2).filter_map(|k| {
+            let left = self.iwdg[k].nanos_left()?;
+            (!self.watchdog_frozen(k, false)).then_some(left)
+        });
+        let window = (0..2).filter_map(|k| {
+            let left = self.wwdg[k].nanos_left()?;
+            (!self.watchdog_frozen(k, true)).then_some(left)
+        });
         independent
             .chain(window)
             .map(|n| n.div_ceil(TICK_NANOS).max(1))
@@ -952,11 +956,13 @@ impl Chip {
     /// or the system. After a system reset the rest of the time is the new system's.
     fn advance_watchdogs(&mut self, nanos: u64) {
         for k in [CM7, CM4] {
-            if !self.watchdog_frozen(k, false) && self.iwdg[k].advance(nanos) {
+            let iwdg = self.iwdg[k].running() && !self.watchdog_frozen(k, false);
+            if iwdg && self.iwdg[k].advance(nanos) {
                 self.reset_system(Some(ResetCause::Iwdg { cm7: k == CM7 }));
                 return;
             }
-            if !self.watchdog_frozen(k, true) && self.wwdg[k].advance(nanos) && self.wwdg_reset(k) {
+            let wwdg = self.wwdg[k].running() && !self.watchdog_frozen(k, true);
+            if wwdg && self.wwdg[k].advance(nanos) && self.wwdg_reset(k) {
                 return;
             }
         }

@@ -3,62 +3,57 @@
 //! from 0x40 to 0x3F) or when CR is written while T is above the window W. What the reset resets
 //! is RCC_GCR.WWxRSC's choice: the watchdog's own CPU, or the system.
 
+use super::countdown::Countdown;
 use crate::h7::facts::wwdg as k;
+
+/// T6 falling: the counter reaching 0x3F resets.
+const T_RESET: u32 = 0x3F;
 
 #[derive(Debug, Clone)]
 pub struct Wwdg {
     running: bool,
-    t: u32,
+    /// CR.T.
+    t: Countdown,
     w: u32,
     cfr: u32,
-    part: u64,
 }
 
 impl Default for Wwdg {
     fn default() -> Self {
+        let mut t = Countdown::default();
+        t.load(k::RESET_7F);
         Wwdg {
             running: false,
-            t: k::RESET_7F,
+            t,
             w: k::RESET_7F,
             cfr: k::RESET_7F,
-            part: 0,
         }
     }
 }
 
 impl Wwdg {
+    pub fn running(&self) -> bool {
+        self.running
+    }
+
     fn step_nanos(&self) -> u64 {
         k::STEP_NANOS_TB0 << ((self.cfr >> k::CFR_WDGTB_SHIFT) & 0x7)
     }
 
     /// Time until T6 falls, if it runs.
     pub fn nanos_left(&self) -> Option<u64> {
-        let steps = u64::from(self.t.saturating_sub(0x3F));
         self.running
-            .then(|| (steps * self.step_nanos()).saturating_sub(self.part))
+            .then(|| self.t.nanos_to(T_RESET, self.step_nanos()))
     }
 
     /// `nanos` of APB time; true when the watchdog resets.
     pub fn advance(&mut self, nanos: u64) -> bool {
-        if !self.running {
-            return false;
-        }
-        self.part += nanos;
-        let step = self.step_nanos();
-        let steps = self.part / step;
-        self.part %= step;
-        let to_reset = u64::from(self.t.saturating_sub(0x3F));
-        if steps >= to_reset {
-            self.t = 0x3F;
-            return true;
-        }
-        self.t -= steps as u32;
-        false
+        self.running && self.t.advance(T_RESET, self.step_nanos(), nanos)
     }
 
     pub fn read(&self, off: u64) -> Option<u32> {
         match off {
-            k::CR => Some(self.t | if self.running { k::CR_WDGA } else { 0 }),
+            k::CR => Some(self.t.value | if self.running { k::CR_WDGA } else { 0 }),
             k::CFR => Some(self.cfr),
             // EWIF: the early-wakeup interrupt is not modelled.
             k::SR => Some(0),
@@ -72,20 +67,19 @@ impl Wwdg {
         match off {
             k::CR => {
                 let t = value & 0x7F;
-                if self.running && self.t > self.w {
+                if self.running && self.t.value > self.w {
                     // Refreshed before the window opened.
                     return Some(true);
                 }
                 self.running |= value & k::CR_WDGA != 0;
-                self.t = t;
-                self.part = 0;
+                self.t.load(t);
                 Some(self.running && t & 0x40 == 0)
             }
             k::CFR => {
                 // A new WDGTB: the running step starts again at the new rate.
                 self.cfr = value & 0x3FFF;
                 self.w = value & 0x7F;
-                self.part = 0;
+                self.t.restart_step();
                 Some(false)
             }
             k::SR => Some(false),
