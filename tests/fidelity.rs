@@ -12,17 +12,7 @@ fn session(kind: ProbeKind) -> Session {
 }
 
 fn values(s: &mut Session, cmd: &str) -> Vec<u32> {
-    match s
-        .run_line(cmd)
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"))
-        .pop()
-    {
-        Some(Outcome::Memory { values, .. }) => values,
-        Some(Outcome::Register(r)) => vec![r.value as u32],
-        Some(Outcome::Field(f)) => vec![f.value as u32],
-        Some(Outcome::CoreRegister { value, .. }) => vec![value as u32],
-        other => panic!("{cmd}: {other:?}"),
-    }
+    common::sim_values(s, cmd)
 }
 
 /// Item 9: the device electronic signature in system memory (RM0399 §61, `FLASHSIZE_BASE`,

@@ -31,14 +31,7 @@ fn cost(s: &mut Session, warm: &str, cmd: &str) -> u64 {
 }
 
 fn values(s: &mut Session, cmd: &str) -> Vec<u32> {
-    match s
-        .run_line(cmd)
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"))
-        .pop()
-    {
-        Some(Outcome::Memory { values, .. }) => values,
-        other => panic!("{cmd}: {other:?}"),
-    }
+    common::sim_values(s, cmd)
 }
 
 fn raw_dap(kind: ProbeKind) -> bool {

@@ -95,3 +95,20 @@ pub fn sim_session(scenario: &str, kind: h7sh::sim::probe::ProbeKind) -> h7sh::s
     ]);
     h7sh::cli::connect(&cli).unwrap_or_else(|e| panic!("connect {scenario} with {kind}: {e}"))
 }
+
+/// The values a command printed (memory words, a register, a field or a core register), or a
+/// panic naming the command.
+pub fn sim_values(s: &mut h7sh::session::Session, cmd: &str) -> Vec<u32> {
+    use h7sh::session::Outcome;
+    match s
+        .run_line(cmd)
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+        .pop()
+    {
+        Some(Outcome::Memory { values, .. }) => values,
+        Some(Outcome::Register(r)) => vec![r.value as u32],
+        Some(Outcome::Field(f)) => vec![f.value as u32],
+        Some(Outcome::CoreRegister { value, .. }) => vec![value as u32],
+        other => panic!("{cmd}: {other:?}"),
+    }
+}
