@@ -236,6 +236,9 @@ pub fn text(o: &Outcome, s: &Style) -> String {
                 wire.protocol.to_uppercase(),
                 wire.speed_khz
             );
+            for (n, tap) in wire.jtag_chain.iter().enumerate() {
+                let _ = writeln!(out, "JTAG TAP {n}: {tap}");
+            }
             let _ = writeln!(out, "svd:        {svd}");
             let _ = writeln!(out, "chip:       {}", identity.chip);
             let _ = writeln!(out, "DPIDR:      {:#010x}", identity.dpidr);

@@ -639,3 +639,82 @@ fn info_walks_the_rom_tables_of_real_parts() {
         );
     }
 }
+
+/// A session over JTAG: `scenario` through the probe personality `kind`.
+fn jtag_session(scenario: &str, kind: ProbeKind) -> Session {
+    common::sim_session_with(scenario, kind, &["--protocol", "jtag"])
+}
+
+/// The personalities whose probe-rs driver does JTAG through DAP_Transfer (CMSIS-DAP, the
+/// firmware clocking the chain) or bit by bit (J-Link, probe-rs's JTAG polyfill).
+const JTAG_KINDS: [ProbeKind; 3] = [ProbeKind::CmsisDap, ProbeKind::CmsisDapV1, ProbeKind::Jlink];
+
+/// Item 14: the chain holds two TAPs, the JTAG-DP (IR 4, IDCODE 0x6BA00477) nearest TDO and the
+/// boundary-scan TAP (IR 5, IDCODE 0x06450041), as probe-rs's scan finds them; every register
+/// then reads as over SWD, although each transaction now goes through DPACC/APACC scans.
+#[test]
+fn jtag_sees_two_taps_and_reads_what_swd_reads() {
+    for kind in JTAG_KINDS {
+        let mut s = jtag_session("nucleo-h755zi-q", kind);
+        let info = serde_json::to_value(s.run_line("info").unwrap()).unwrap();
+        let wire = &info[0]["wire"];
+        assert_eq!(wire["protocol"], "jtag", "{kind}");
+        let chain: Vec<&str> = wire["jtag_chain"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{kind}: {wire}"))
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(chain.len(), 2, "{kind}: {chain:?}");
+        assert!(
+            chain[0].starts_with("0x6BA00477") && chain[0].ends_with("IR 4"),
+            "{kind}: {chain:?}"
+        );
+        assert!(
+            chain[1].starts_with("0x06450041") && chain[1].ends_with("IR 5"),
+            "{kind}: {chain:?}"
+        );
+        let text = text(&mut s, "info");
+        assert!(text.contains("JTAG TAP 1: 0x06450041"), "{kind}: {text}");
+
+        let mut swd = session(kind);
+        for cmd in [
+            "read DBGMCU_IDC",
+            "read FLASH_OPTSR_CUR",
+            "read 0x1FF1E800 3",
+            "read 0xE000ED00",
+        ] {
+            assert_eq!(values(&mut s, cmd), values(&mut swd, cmd), "{kind}: {cmd}");
+        }
+        s.run_line("core cm4").unwrap();
+        assert_eq!(values(&mut s, "read 0xE000ED00"), [0x410F_C241], "{kind}");
+        // Writes go through too.
+        s.run_line("write 0x24000000 0x1234ABCD").unwrap();
+        assert_eq!(values(&mut s, "read 0x24000000"), [0x1234_ABCD], "{kind}");
+    }
+}
+
+/// On a JTAG-DP a faulting access answers OK/FAULT (CMSIS-DAP firmware reports it as OK), sets
+/// STICKYERR, and then every AP transaction is dropped until CTRL/STAT is written (ABORT's
+/// clear bits are SW-DP only). h7sh checks CTRL/STAT after each access, so a dead AP3 is still
+/// diagnosed, and AP0 keeps answering afterwards.
+#[test]
+fn jtag_faults_are_found_through_ctrl_stat_and_cleared() {
+    for kind in JTAG_KINDS {
+        let mut s = jtag_session("cm4-stop-no-dbg", kind);
+        assert_eq!(findings(&mut s)[0], "d2-stop-debug-off", "{kind}");
+        s.run_line("core cm4").unwrap();
+        let e = s.run_line("read 0xE000ED00").unwrap_err();
+        assert!(e.to_string().contains("D2"), "{kind}: {e}");
+        s.run_line("core cm7").unwrap();
+        assert_eq!(values(&mut s, "read 0xE000ED00"), [0x411F_C271], "{kind}");
+        // An unmapped address on AP0 is an access error, not zeros.
+        let e = s.run_line("read 0x60000000").unwrap_err();
+        assert_eq!(e.kind(), "access", "{kind}: {e}");
+        assert_eq!(
+            values(&mut s, "read DBGMCU_IDC")[0] & 0xFFF,
+            0x450,
+            "{kind}"
+        );
+    }
+}

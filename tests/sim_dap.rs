@@ -381,19 +381,29 @@ fn board_unplug_and_power_cycle() {
     assert!(b.transfer(Request::dp_read(0)).is_err());
     assert!(b.set_reset_pin(true).is_err());
     b.replug();
+    // Over JTAG (the port's power-on protocol): TAPs to Run-Test/Idle, the firmware told the
+    // chain (DP nearest TDO).
+    let jtag_idle = |b: &mut Board| {
+        b.jtag_sequence(6, true, 0).unwrap();
+        b.jtag_sequence(1, false, 0).unwrap();
+    };
     b.dap_mut().set_transport(h7sh::sim::dap::WireMode::Jtag);
+    b.dap_mut().configure_jtag(&[4, 5], 0);
+    jtag_idle(&mut b);
     b.transfer(Request::dp_write(CTRL, PWRUP_REQ)).unwrap();
     assert_eq!(
         b.transfer(Request::dp_read(CTRL)).unwrap().data & PWRUP_ACK,
         PWRUP_ACK
     );
     b.power_cycle();
-    // Debug domain back to power-on: no power-up ACK.
+    // Debug domain back to power-on (TAPs in Test-Logic-Reset): no power-up ACK.
+    jtag_idle(&mut b);
     let ctrl = b.transfer(Request::dp_read(CTRL)).unwrap();
     assert_eq!(ctrl.ack, Ack::Ok);
     assert_eq!(ctrl.data & PWRUP_ACK, 0);
-    // The transfer refused while unplugged never reached the wire.
-    assert_eq!(b.stats().transactions, 5);
+    // The transfer refused while unplugged never reached the wire; over JTAG a DP read is two
+    // scans (the read, then RDBUFF to fetch it): 2 + 1 + 2 + 2.
+    assert_eq!(b.stats().transactions, 7);
 }
 
 #[test]

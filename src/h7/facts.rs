@@ -28,6 +28,36 @@ pub mod dp {
     pub const TARGETID: u32 = 0x0450_0041;
 }
 
+/// The JTAG scan chain (RM0399 "JTAG TAP connection"; OpenOCD `target/stm32h7x.cfg`):
+/// TDI -> boundary-scan TAP -> JTAG-DP -> TDO, so a scan meets the DP first.
+pub mod jtag {
+    /// JTAG-DP instruction register length.
+    pub const DP_IR_LEN: u8 = 4;
+    /// Boundary-scan TAP instruction register length.
+    pub const BS_IR_LEN: u8 = 5;
+    /// Boundary-scan TAP IDCODE: version 0, part 0x6450, ST (0x020) (OpenOCD stm32h7x.cfg
+    /// `_BSTAPID 0x06450041`).
+    pub const BS_IDCODE: u32 = 0x0645_0041;
+    /// What each IR captures: 0b...01, as IEEE 1149.1 requires (ADIv5.2 B3.2.1 for the DP).
+    pub const DP_IR_CAPTURE: u8 = 0b0001;
+    pub const BS_IR_CAPTURE: u8 = 0b0_0001;
+    /// JTAG-DP instructions (ADIv5.2 B3.2.1); any other value selects BYPASS.
+    pub const IR_ABORT: u8 = 0b1000;
+    pub const IR_DPACC: u8 = 0b1010;
+    pub const IR_APACC: u8 = 0b1011;
+    pub const IR_IDCODE: u8 = 0b1110;
+    pub const IR_BYPASS: u8 = 0b1111;
+    /// Boundary-scan TAP instructions (IEEE 1149.1; ST's BSDL files for STM32 parts use
+    /// IDCODE 00001). The boundary register itself (EXTEST, SAMPLE) is not modelled.
+    pub const BS_IR_IDCODE: u8 = 0b0_0001;
+    pub const BS_IR_BYPASS: u8 = 0b1_1111;
+    /// DPACC/APACC/ABORT scan length: RnW, A[3:2], 32 data bits (ADIv5.2 B3.3).
+    pub const ACC_LEN: u8 = 35;
+    /// ACK in bits [2:0] of a captured DPACC/APACC: OK/FAULT and WAIT (B3.3.2).
+    pub const ACK_OK_FAULT: u8 = 0b010;
+    pub const ACK_WAIT: u8 = 0b001;
+}
+
 /// CPUID values (ARMv7-M B3.2.3).
 pub mod cpuid {
     /// Cortex-M7 r1p1.

@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::bus::Bus;
-use super::dap::{Dap, PortId, Request, Response, SimStats};
+use super::dap::{jtag, Dap, PortId, Request, Response, SimStats};
 use super::faults::FaultPlan;
 use super::probe::ProbeKind;
 
@@ -104,10 +104,23 @@ impl Board {
         Ok(())
     }
 
-    /// Raw JTAG cycles.
-    pub fn jtag_sequence(&mut self, cycles: u8) -> Result<(), LinkError> {
+    /// Raw JTAG cycles: TMS held, TDI from `tdi`.
+    pub fn jtag_sequence(&mut self, cycles: u8, tms: bool, tdi: u64) -> Result<(), LinkError> {
         self.link()?;
-        self.dap.jtag_sequence(&mut *self.chip, cycles);
+        self.dap.jtag_sequence(&mut *self.chip, cycles, tms, tdi);
+        Ok(())
+    }
+
+    /// JTAG clocks (TMS, TDI) with TDO sampled at each.
+    pub fn jtag_clock(&mut self, clocks: &[jtag::Bit]) -> Result<Vec<bool>, LinkError> {
+        self.link()?;
+        Ok(self.dap.jtag_clock(&mut *self.chip, clocks))
+    }
+
+    /// Pulse nTRST.
+    pub fn jtag_trst(&mut self) -> Result<(), LinkError> {
+        self.link()?;
+        self.dap.jtag_trst();
         Ok(())
     }
 

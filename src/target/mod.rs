@@ -22,7 +22,7 @@ use error::classify;
 use probe_rs::architecture::arm::dp::DpAddress;
 use probe_rs::architecture::arm::memory::ArmMemoryInterface;
 use probe_rs::architecture::arm::sequences::ArmDebugSequence;
-use probe_rs::architecture::arm::{ArmDebugInterface, ArmError, FullyQualifiedApAddress};
+use probe_rs::architecture::arm::{ArmDebugInterface, ArmError, DapError, FullyQualifiedApAddress};
 use probe_rs::probe::{DebugProbe, DebugProbeSelector, Probe, WireProtocol};
 use probe_rs::vendor::st::sequences::stm32h7::{Stm32h7, Stm32h7Line};
 use std::sync::Arc;
@@ -172,6 +172,9 @@ pub struct WireInfo {
     pub speed_khz: u32,
     /// The target voltage the probe measured at connect; None if it cannot measure it.
     pub target_voltage: Option<f32>,
+    /// On JTAG, the TAPs the probe's driver found at connect, TDO side first ("0x6BA00477
+    /// (ARM Ltd), IR 4"); empty on SWD and on probes whose firmware runs JTAG itself (ST-LINK).
+    pub jtag_chain: Vec<String>,
 }
 
 /// A connection to the chip through probe-rs.
@@ -295,6 +298,7 @@ impl Target {
             },
             speed_khz: probe.speed_khz(),
             target_voltage: probe.get_target_voltage().ok().flatten(),
+            jtag_chain: Vec::new(),
         };
         let chip = match &opts.chip {
             Some(name) => {
@@ -305,8 +309,17 @@ impl Target {
             }
             None => "STM32H7 dual-core (detected through DBGMCU_IDC)".to_string(),
         };
-        let (iface, dp_start) =
-            open_interface(probe, opts.connect_under_reset).map_err(|(_, e)| e)?;
+        let Opened {
+            iface,
+            dp_start,
+            jtag_chain,
+            speed_khz,
+        } = open_interface(probe, opts.connect_under_reset).map_err(|(_, e)| e)?;
+        let wire = WireInfo {
+            jtag_chain,
+            speed_khz,
+            ..wire
+        };
         let raw_dap = iface.try_dap_probe().is_some();
         let mut target = Target {
             iface: Some(iface),
@@ -566,7 +579,9 @@ impl Target {
             (None, None) => return Err(link_error(&None)),
         };
         match open_interface(probe, false) {
-            Ok((iface, dp_start)) => {
+            Ok(Opened {
+                iface, dp_start, ..
+            }) => {
                 self.iface = Some(iface);
                 self.dp_start = dp_start;
             }
@@ -585,9 +600,24 @@ impl Target {
         Ok(())
     }
 
-    /// ABORT with every sticky-flag clear (STKCMPCLR, STKERRCLR, WDERRCLR, ORUNERRCLR).
+    /// ABORT with every sticky-flag clear (STKCMPCLR, STKERRCLR, WDERRCLR, ORUNERRCLR). On a
+    /// JTAG-DP those ABORT bits are reserved (ADIv5.2 B2.2.1; probe-rs's JTAG ABORT sends only
+    /// DAPABORT anyway): the flags are write-one-to-clear in CTRL/STAT, written back with the
+    /// power-up requests it holds.
     fn clear_sticky_errors(&mut self) -> Result<(), TargetError> {
-        use probe_rs::architecture::arm::dp::{Abort, DpRegister};
+        use probe_rs::architecture::arm::dp::{Abort, Ctrl, DpRegister};
+        if self.wire.protocol == "jtag" {
+            const STICKY: u32 = (1 << 1) | (1 << 4) | (1 << 5);
+            let ctrl = self.dp_read(0x4)?;
+            let result = self.iface()?.write_raw_dp_register(
+                DpAddress::Default,
+                Ctrl::ADDRESS,
+                ctrl | STICKY,
+            );
+            return result.map_err(|e| {
+                self.no_target(TargetError::DebugPort(error::describe_arm_error(&e)))
+            });
+        }
         let mut abort = Abort(0);
         abort.set_stkcmpclr(true);
         abort.set_stkerrclr(true);
@@ -651,6 +681,15 @@ impl Target {
                 .and_then(|mut mem| f(&mut *mem))
                 .map_err(classified)
         };
+        let result = match result {
+            Ok(v) if self.raw_dap && self.wire.protocol == "jtag" => {
+                self.jtag_sticky_check(ap).map(|()| v).map_err(|e| match e {
+                    None => classify(ap.get(), addr, ArmError::Dap(DapError::FaultResponse)),
+                    Some(e) => e,
+                })
+            }
+            other => other,
+        };
         // AP0/AP1 failures ask the probe for NRST; AP3's go through the AP3 diagnosis, which
         // tells a chip in reset from its evidence (no extra round trip on every dead AP3).
         match result {
@@ -661,6 +700,22 @@ impl Target {
             }
             other => other,
         }
+    }
+
+    /// On a JTAG-DP a failed access still answers OK/FAULT, and CMSIS-DAP firmware reports that
+    /// as OK (ARM's `JTAG_Transfer`), so probe-rs's CMSIS-DAP driver returns zeros; only
+    /// CTRL/STAT.STICKYERR tells, and while it is set every AP access is dropped. So after each
+    /// access on a raw-DAP JTAG probe, as OpenOCD's JTAG-DP does after each run: read CTRL/STAT,
+    /// and if STICKYERR is set clear it and fail the access (`Err(None)`).
+    fn jtag_sticky_check(&mut self, ap: ApIndex) -> Result<(), Option<TargetError>> {
+        const STICKYERR: u32 = 1 << 5;
+        let ctrl = self.dp_read(0x4).map_err(Some)?;
+        if ctrl & STICKYERR == 0 {
+            return Ok(());
+        }
+        self.ap_states[ap.get() as usize] = None;
+        self.clear_sticky_errors().map_err(Some)?;
+        Err(None)
     }
 
     /// NRST as the probe reads it back (CMSIS-DAP's DAP_SWJ_Pins); false when it cannot tell
@@ -880,7 +935,14 @@ fn link_error(detached: &Option<(Probe, String)>) -> TargetError {
 /// has them, since CMSIS-DAP's connect would otherwise release it). On failure the probe comes
 /// back (when probe-rs returns it) so that a reconnect can try again.
 /// The attached probe's ARM interface and the debug-port start it will run.
-type Opened = (Box<dyn ArmDebugInterface>, Arc<sequence::H7Sequence>);
+struct Opened {
+    iface: Box<dyn ArmDebugInterface>,
+    dp_start: Arc<sequence::H7Sequence>,
+    /// What `jtag_chain` found.
+    jtag_chain: Vec<String>,
+    /// The clock after attaching (a J-Link attached with no speed set picks 400 kHz).
+    speed_khz: u32,
+}
 
 fn open_interface(mut probe: Probe, under_reset: bool) -> Result<Opened, (Probe, TargetError)> {
     if under_reset {
@@ -901,11 +963,18 @@ fn open_interface(mut probe: Probe, under_reset: bool) -> Result<Opened, (Probe,
         ));
         return Err((probe, err));
     }
+    let jtag_chain = jtag_chain(&mut probe);
+    let speed_khz = probe.speed_khz();
     let dp_start = Arc::new(sequence::H7Sequence::default());
     let sequence: Arc<dyn ArmDebugSequence> = dp_start.clone();
     probe
         .try_into_arm_debug_interface(sequence)
-        .map(|iface| (iface, dp_start))
+        .map(|iface| Opened {
+            iface,
+            dp_start,
+            jtag_chain,
+            speed_khz,
+        })
         .map_err(|(mut probe, e)| {
             let volts = probe.get_target_voltage().ok().flatten();
             let err = TargetError::DebugPort(format!(
@@ -915,6 +984,35 @@ fn open_interface(mut probe: Probe, under_reset: bool) -> Result<Opened, (Probe,
             ));
             (probe, err)
         })
+}
+
+/// The JTAG chain as the probe's driver scans it (J-Link scans it when attaching; a CMSIS-DAP
+/// probe scans it now, through DAP_JTAG_Sequence), described TAP by TAP. Nothing on SWD, on
+/// probes without bit-level JTAG (ST-LINK), or when the scan fails (the chip left in SWD mode
+/// by an earlier session: probe-rs's JTAG setup switches it back when the interface opens).
+fn jtag_chain(probe: &mut Probe) -> Vec<String> {
+    if probe.protocol() != Some(WireProtocol::Jtag) {
+        return Vec::new();
+    }
+    let Some(jtag) = probe.try_as_jtag_probe() else {
+        return Vec::new();
+    };
+    match jtag.scan_chain() {
+        Ok(chain) => chain
+            .iter()
+            .map(|tap| {
+                let id = tap
+                    .name
+                    .as_deref()
+                    .unwrap_or("no IDCODE (BYPASS after reset)");
+                match tap.ir_len {
+                    Some(n) => format!("{id}, IR {n}"),
+                    None => id.to_string(),
+                }
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 fn ap3_error(d: &Ap3Diagnosis) -> TargetError {

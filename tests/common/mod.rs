@@ -84,15 +84,26 @@ pub fn sim_json(scenario: &str, cmds: &str) -> (i32, Vec<serde_json::Value>, Str
 /// An in-process session on the virtual board: `scenario` (a built-in name or a `.toml` path)
 /// seen through the probe personality `kind`.
 pub fn sim_session(scenario: &str, kind: h7sh::sim::probe::ProbeKind) -> h7sh::session::Session {
+    sim_session_with(scenario, kind, &[])
+}
+
+/// Same with more command-line options (`--protocol jtag`, ...).
+pub fn sim_session_with(
+    scenario: &str,
+    kind: h7sh::sim::probe::ProbeKind,
+    more: &[&str],
+) -> h7sh::session::Session {
     use clap::Parser;
-    let cli = h7sh::cli::Cli::parse_from([
+    let mut args = vec![
         "h7sh",
         "--sim",
         scenario,
         "--sim-probe",
         kind.name(),
         "--no-svd-cache",
-    ]);
+    ];
+    args.extend_from_slice(more);
+    let cli = h7sh::cli::Cli::parse_from(args);
     h7sh::cli::connect(&cli).unwrap_or_else(|e| panic!("connect {scenario} with {kind}: {e}"))
 }
 

@@ -17,6 +17,7 @@
 //! Timing: every transaction advances the chip's virtual time by one SWD packet at the current
 //! clock (48 cycles, 12 µs at 4 MHz: `facts::wire`), every raw line bit by one clock.
 
+pub mod jtag;
 pub mod regs;
 pub mod stats;
 pub mod swd_bits;
@@ -313,6 +314,24 @@ pub struct Dap {
     /// An AP transfer is stuck on its bus: AP accesses and RDBUFF answer WAIT until
     /// ABORT.DAPABORT (ADIv5.2 B4.2.3).
     stalled: bool,
+    /// The JTAG scan chain (both TAPs), clocked bit by bit in JTAG mode.
+    chain: jtag::Chain,
+    /// JTAG-DP: the last completed transaction's answer, captured by the next scan.
+    jtag_result: Response,
+    /// JTAG-DP: a transaction that answered WAIT, retried at each Capture-DR until it completes
+    /// or ABORT.DAPABORT drops it.
+    jtag_pending: Option<Request>,
+    /// JTAG-DP: this scan captured WAIT, so its Update-DR is ignored (ADIv5.2 B3.3.2).
+    jtag_drop_update: bool,
+    /// The probe firmware's JTAG engine (CMSIS-DAP and ST-LINK run the scans themselves).
+    engine: jtag::Engine,
+}
+
+/// How a transaction reached the DP: an SWD packet, or a JTAG-DP scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Packet,
+    Scan,
 }
 
 impl Default for Dap {
@@ -338,6 +357,11 @@ impl Dap {
             clock_khz: facts::wire::DEFAULT_CLOCK_KHZ,
             stats: SimStats::default(),
             stalled: false,
+            chain: jtag::Chain::new(),
+            jtag_result: Response::ok(0),
+            jtag_pending: None,
+            jtag_drop_update: false,
+            engine: jtag::Engine::default(),
         }
     }
 
@@ -350,6 +374,7 @@ impl Dap {
             self.clock_khz,
             self.stats,
             self.transport,
+            std::mem::take(&mut self.engine),
         );
         *self = Self::new();
         (
@@ -358,7 +383,9 @@ impl Dap {
             self.clock_khz,
             self.stats,
             self.transport,
+            self.engine,
         ) = keep;
+        self.engine.forget_ir();
     }
 
     /// Install the wire faults to apply (WAIT and no-ACK bursts; unplugging is the board's).
@@ -407,6 +434,8 @@ impl Dap {
 
     /// Count one probe round trip addressed to `port`.
     pub fn note_round_trip(&mut self, port: PortId) {
+        // A firmware's DAP_Transfer starts with no instruction loaded (CMSIS-DAP: `ir = 0`).
+        self.engine.forget_ir();
         self.stats.round_trips += 1;
         self.stats.port_mut(port).round_trips += 1;
     }
@@ -440,10 +469,9 @@ impl Dap {
     /// sequences act on the port (ADIv5.2 B5.2). Dormant-state sequences are not modelled.
     pub fn swj_sequence(&mut self, bus: &mut dyn Bus, bit_len: u8, bits: u64) {
         let len = bit_len.min(64);
-        for i in 0..len {
-            self.line.feed((bits >> i) & 1 == 1);
-        }
-        bus.advance(self.cycles_nanos(u64::from(len)));
+        // SWDIO is TMS: in JTAG mode the same bits move the TAPs (TDI held high).
+        let clocks: Vec<jtag::Bit> = (0..len).map(|i| ((bits >> i) & 1 == 1, true)).collect();
+        self.jtag_clock(bus, &clocks);
     }
 
     /// A line reset: 50 clocks with SWDIO high, then two idle clocks.
@@ -451,20 +479,190 @@ impl Dap {
         self.swj_sequence(bus, 52, (1 << 50) - 1);
     }
 
-    /// Clock raw JTAG cycles (TMS/TDI): only time passes; the JTAG-DP state machine is not
-    /// modelled (the DP answers DPACC/APACC the same way in both protocols).
-    pub fn jtag_sequence(&mut self, bus: &mut dyn Bus, cycles: u8) {
-        bus.advance(self.cycles_nanos(u64::from(cycles)));
+    /// Clock `cycles` JTAG cycles with TMS held at `tms` and TDI from `tdi` (LSB first).
+    pub fn jtag_sequence(&mut self, bus: &mut dyn Bus, cycles: u8, tms: bool, tdi: u64) {
+        let clocks: Vec<jtag::Bit> = (0..cycles.min(64))
+            .map(|i| (tms, (tdi >> i) & 1 == 1))
+            .collect();
+        self.jtag_clock(bus, &clocks);
     }
 
-    /// Serve one DAP register transaction.
+    /// Clock TMS/TDI pairs; returns TDO as sampled at each clock. TMS also goes to the SWJ
+    /// select-sequence detector; the TAPs move only while the SWJ-DP speaks JTAG and the debug
+    /// port is alive (otherwise TDO floats high).
+    pub fn jtag_clock(&mut self, bus: &mut dyn Bus, clocks: &[jtag::Bit]) -> Vec<bool> {
+        let tdo = clocks
+            .iter()
+            .map(|&(tms, tdi)| self.clock_bit(bus, tms, tdi))
+            .collect();
+        bus.advance(self.cycles_nanos(clocks.len() as u64));
+        tdo
+    }
+
+    /// nTRST: both TAPs to Test-Logic-Reset (the SWJ-DP keeps its protocol).
+    pub fn jtag_trst(&mut self) {
+        self.chain.reset();
+    }
+
+    /// The JTAG TAPs' controller state.
+    pub fn tap_state(&self) -> jtag::TapState {
+        self.chain.state()
+    }
+
+    /// Configure the probe firmware's JTAG engine (DAP_JTAG_Configure): the chain's IR lengths,
+    /// TDO side first, and the TAP that DAP transactions address.
+    pub fn configure_jtag(&mut self, ir_lengths: &[u8], index: usize) {
+        self.engine = jtag::Engine::with_chain(ir_lengths, index);
+    }
+
+    fn clock_bit(&mut self, bus: &mut dyn Bus, tms: bool, tdi: bool) -> bool {
+        let before = self.line.mode;
+        self.line.feed(tms);
+        if before != WireMode::Jtag {
+            if self.line.mode == WireMode::Jtag {
+                // Switched to JTAG by this bit: the TAPs start in Test-Logic-Reset.
+                self.chain.reset();
+            }
+            return true;
+        }
+        if bus.debug_port_disabled() {
+            return true;
+        }
+        let (tdo, event) = self.chain.clock(tms, tdi);
+        match event {
+            Some(jtag::Event::Capture) => {
+                let bits = self.jtag_capture(bus);
+                self.chain.load_capture(bits);
+            }
+            Some(jtag::Event::Update { ir, dr }) => self.jtag_update(bus, ir, dr),
+            None => {}
+        }
+        tdo
+    }
+
+    /// Capture-DR of DPACC/APACC/ABORT: the previous transaction's ACK and read result, or
+    /// WAIT while it is still in progress (retried here, as the DP retries it internally).
+    fn jtag_capture(&mut self, bus: &mut dyn Bus) -> u64 {
+        use facts::jtag::{ACK_OK_FAULT, ACK_WAIT};
+        if let Some(req) = self.jtag_pending {
+            let resp = self.execute(bus, req, Via::Scan);
+            if resp.ack == Ack::Wait {
+                self.jtag_drop_update = true;
+                return u64::from(ACK_WAIT);
+            }
+            self.jtag_pending = None;
+            self.jtag_result = resp;
+        }
+        self.jtag_drop_update = false;
+        match self.jtag_result.ack {
+            // Nothing answered (a wire fault): TDO stays high.
+            Ack::NoAck => (1 << facts::jtag::ACC_LEN) - 1,
+            _ => u64::from(ACK_OK_FAULT) | (u64::from(self.jtag_result.data) << 3),
+        }
+    }
+
+    /// Update-DR of DPACC/APACC/ABORT: start the transaction scanned in.
+    fn jtag_update(&mut self, bus: &mut dyn Bus, ir: u8, dr: u64) {
+        let data = (dr >> 3) as u32;
+        if ir == facts::jtag::IR_ABORT {
+            // ABORT is taken even while a transaction waits: it is how a debugger ends one.
+            self.execute(
+                bus,
+                Request::dp_write(dp_addr::DPIDR_ABORT, data),
+                Via::Scan,
+            );
+            if Abort(data).dapabort() {
+                self.jtag_pending = None;
+                self.jtag_drop_update = false;
+            }
+            return;
+        }
+        if self.jtag_drop_update {
+            return;
+        }
+        let port = if ir == facts::jtag::IR_APACC {
+            Port::Ap
+        } else {
+            Port::Dp
+        };
+        let addr = ((dr >> 1) & 3) as u8 * 4;
+        let rw = if dr & 1 == 1 {
+            Rw::Read
+        } else {
+            Rw::Write(data)
+        };
+        let req = Request { port, addr, rw };
+        let resp = self.execute(bus, req, Via::Scan);
+        if resp.ack == Ack::Wait {
+            self.jtag_pending = Some(req);
+        } else {
+            self.jtag_result = resp;
+        }
+    }
+
+    /// One DAP_Transfer item as a JTAG firmware runs it (CMSIS-DAP `DAP_JTAG_Transfer`): an IR
+    /// scan when the instruction changes, then the DR scan, whose capture is the previous
+    /// transaction's answer. So an AP read returns the previous AP read's data, as an SWD AP read
+    /// does, and a DP read is fetched by a following RDBUFF scan. OK/FAULT reads as OK: a failed
+    /// access shows only in CTRL/STAT.STICKYERR, as on a real JTAG-DP.
+    fn engine_transfer(&mut self, bus: &mut dyn Bus, req: Request) -> Response {
+        use facts::jtag::{IR_ABORT, IR_APACC, IR_DPACC};
+        if !self.engine.configured() {
+            // No TAP configured (DAP_JTAG_Configure never sent): the firmware does nothing.
+            return Response::ack(Ack::NoAck);
+        }
+        let is_abort = req.port == Port::Dp && req.addr == dp_addr::DPIDR_ABORT && req.is_write();
+        let ir = match req.port {
+            Port::Ap => IR_APACC,
+            Port::Dp if is_abort => IR_ABORT,
+            Port::Dp => IR_DPACC,
+        };
+        let first = self.engine_scan(bus, ir, req);
+        if is_abort {
+            return Response::ok(0);
+        }
+        let dp_read = req.port == Port::Dp && !req.is_write();
+        if dp_read && req.addr != dp_addr::RDBUFF_TARGETSEL && first.ack == Ack::Ok {
+            return self.engine_scan(bus, IR_DPACC, Request::dp_read(dp_addr::RDBUFF_TARGETSEL));
+        }
+        first
+    }
+
+    fn engine_scan(&mut self, bus: &mut dyn Bus, ir: u8, req: Request) -> Response {
+        let (read, data) = match req.rw {
+            Rw::Read => (true, 0),
+            Rw::Write(v) => (false, v),
+        };
+        let mut clocks = self.engine.ir_scan(ir);
+        let (dr, start) = self.engine.dr_scan(jtag::acc_payload(read, req.addr, data));
+        let offset = clocks.len();
+        clocks.extend(dr);
+        let tdo = self.jtag_clock(bus, &clocks);
+        let captured = jtag::captured(&tdo, offset + start);
+        match (captured & 7) as u8 {
+            facts::jtag::ACK_OK_FAULT => Response::ok((captured >> 3) as u32),
+            facts::jtag::ACK_WAIT => Response::ack(Ack::Wait),
+            _ => Response::ack(Ack::NoAck),
+        }
+    }
+
+    /// Serve one DAP register transaction: an SWD packet, or on a JTAG probe one DAP_Transfer
+    /// item run through the scan chain by the probe's firmware.
     pub fn transfer(&mut self, bus: &mut dyn Bus, req: Request) -> Response {
+        if self.transport == WireMode::Jtag {
+            return self.engine_transfer(bus, req);
+        }
+        bus.advance(self.transaction_nanos());
+        self.execute(bus, req, Via::Packet)
+    }
+
+    /// One transaction at the DP, counted.
+    fn execute(&mut self, bus: &mut dyn Bus, req: Request, via: Via) -> Response {
         let n = self.since_open;
         self.since_open += 1;
-        bus.advance(self.transaction_nanos());
 
         let port = self.port_of(req.port);
-        let resp = self.serve(bus, req, n);
+        let resp = self.serve(bus, req, n, via);
 
         if matches!(resp.ack, Ack::Wait | Ack::Fault) && self.ctrl.orundetect() {
             // Overrun detection: a WAIT or FAULT sets STICKYORUN (ADIv5.2 B2.2.2).
@@ -491,7 +689,7 @@ impl Dap {
         resp
     }
 
-    fn serve(&mut self, bus: &mut dyn Bus, req: Request, n: u64) -> Response {
+    fn serve(&mut self, bus: &mut dyn Bus, req: Request, n: u64, via: Via) -> Response {
         if bus.debug_port_disabled() {
             return Response::ack(Ack::NoAck);
         }
@@ -501,7 +699,7 @@ impl Dap {
         if in_burst(self.faults.wait_burst, n) {
             return Response::ack(Ack::Wait);
         }
-        if self.transport != self.line.mode {
+        if via == Via::Packet && self.line.mode != WireMode::Swd {
             // The port listens for the other protocol.
             return Response::ack(Ack::NoAck);
         }
@@ -513,11 +711,21 @@ impl Dap {
             }
             self.line.awaiting_dpidr = false;
         }
-        if self.ctrl.any_sticky() && !Self::answers_while_sticky(req) {
+        // A sticky flag makes the SW-DP refuse most requests; a JTAG-DP goes on with DP
+        // accesses (that is how CTRL/STAT's flags get cleared) and drops AP transactions
+        // (ADIv5.2 B2.2.2, B4.2.4).
+        let refused = match via {
+            Via::Packet => !Self::answers_while_sticky(req),
+            Via::Scan => req.port == Port::Ap,
+        };
+        if self.ctrl.any_sticky() && refused {
             return Response::ack(Ack::Fault);
         }
+        // On a JTAG-DP a stuck AP shows as WAIT in the next scan's capture (`jtag_capture`).
         let waits_for_the_ap = req.port == Port::Ap
-            || (req.addr & 0xC == dp_addr::RDBUFF_TARGETSEL && !req.is_write());
+            || (via == Via::Packet
+                && req.addr & 0xC == dp_addr::RDBUFF_TARGETSEL
+                && !req.is_write());
         if self.stalled && waits_for_the_ap {
             return Response::ack(Ack::Wait);
         }
@@ -530,7 +738,14 @@ impl Dap {
                 }
                 resp
             }
-            Port::Ap => self.ap_access(bus, req.addr & 0xC, req.rw),
+            Port::Ap => {
+                let resp = self.ap_access(bus, req.addr & 0xC, req.rw);
+                match (via, resp.ack, req.rw) {
+                    // A JTAG-DP returns an AP read's own data in the next capture: no posting.
+                    (Via::Scan, Ack::Ok, Rw::Read) => Response::ok(self.rdbuff),
+                    _ => resp,
+                }
+            }
         }
     }
 
@@ -573,6 +788,11 @@ impl Dap {
                 self.select = Select(v);
                 Response::ok(0)
             }
+            // On a JTAG-DP, RDBUFF reads as zero with no side effect: reading it is how a
+            // debugger clocks out the previous result (ADIv5.2 B2.2.9).
+            (dp_addr::RDBUFF_TARGETSEL, Rw::Read) if self.line.mode == WireMode::Jtag => {
+                Response::ok(0)
+            }
             (dp_addr::RDBUFF_TARGETSEL, Rw::Read) => {
                 self.ctrl.set_readok(true);
                 Response::ok(self.rdbuff)
@@ -603,6 +823,16 @@ impl Dap {
     }
 
     fn abort(&mut self, a: Abort) {
+        if a.dapabort() {
+            // The stuck transfer is abandoned; the AP answers again (and stalls again on the
+            // next transfer to a bus that still does not complete).
+            self.stalled = false;
+        }
+        if self.line.mode == WireMode::Jtag {
+            // On a JTAG-DP only DAPABORT exists; the flag clears are SW-DP only (ADIv5.2
+            // B2.2.1): JTAG clears sticky flags by writing ones to CTRL/STAT.
+            return;
+        }
         if a.stkcmpclr() {
             self.ctrl.set_stickycmp(false);
         }
@@ -614,11 +844,6 @@ impl Dap {
         }
         if a.orunerrclr() {
             self.ctrl.set_stickyorun(false);
-        }
-        if a.dapabort() {
-            // The stuck transfer is abandoned; the AP answers again (and stalls again on the
-            // next transfer to a bus that still does not complete).
-            self.stalled = false;
         }
     }
 
@@ -825,10 +1050,92 @@ mod tests {
         // An SWD probe now gets nothing; a JTAG one gets answers, with no line-reset gating.
         assert_eq!(dap.transfer(&mut bus, Request::dp_read(0)).ack, Ack::NoAck);
         dap.set_transport(WireMode::Jtag);
+        // The firmware's engine knows no chain until DAP_JTAG_Configure.
+        assert_eq!(dap.transfer(&mut bus, Request::dp_read(4)).ack, Ack::NoAck);
+        jtag_idle(&mut dap, &mut bus);
         assert_eq!(dap.transfer(&mut bus, Request::dp_read(4)).ack, Ack::Ok);
         dap.swj_sequence(&mut bus, 51, (1 << 51) - 1);
         dap.swj_sequence(&mut bus, 16, u64::from(swj::JTAG_TO_SWD));
         assert_eq!(dap.transfer(&mut bus, Request::dp_read(0)).ack, Ack::NoAck);
+    }
+
+    /// As probe-rs's JTAG debug_port_setup: TAPs to Test-Logic-Reset, then Run-Test/Idle, and
+    /// the engine configured for the chain (DP nearest TDO).
+    fn jtag_idle(dap: &mut Dap, bus: &mut TestBus) {
+        dap.swj_sequence(bus, 6, 0x3F);
+        dap.jtag_sequence(bus, 1, false, 1);
+        dap.configure_jtag(&[facts::jtag::DP_IR_LEN, facts::jtag::BS_IR_LEN], 0);
+    }
+
+    /// A DAP in JTAG mode after power-on, ready for DAP_Transfer items.
+    fn jtag_connected() -> (Dap, TestBus) {
+        let mut dap = Dap::new();
+        let mut bus = TestBus::new();
+        dap.set_transport(WireMode::Jtag);
+        jtag_idle(&mut dap, &mut bus);
+        dap.transfer(&mut bus, Request::dp_write(8, 0));
+        dap.transfer(&mut bus, Request::dp_write(4, 0x5000_0000));
+        (dap, bus)
+    }
+
+    #[test]
+    fn jtag_dp_reads_come_back_through_the_scans() {
+        let (mut dap, mut bus) = jtag_connected();
+        assert_eq!(
+            dap.transfer(&mut bus, Request::dp_read(0)),
+            Response::ok(facts::dp::DPIDR_SWD)
+        );
+        assert_eq!(dap.tap_state(), jtag::TapState::Idle);
+        // An AP read returns the previous AP read (as SWD posting does); RDBUFF the last one.
+        bus.poke(0x2400_0000, &[1, 0, 0, 0, 2, 0, 0, 0]);
+        dap.transfer(&mut bus, Request::ap_write(0x0, 0x2300_0052));
+        dap.transfer(&mut bus, Request::ap_write(0x4, 0x2400_0000));
+        dap.transfer(&mut bus, Request::ap_read(0xC));
+        assert_eq!(dap.transfer(&mut bus, Request::ap_read(0xC)).data, 1);
+        assert_eq!(dap.transfer(&mut bus, Request::dp_read(0xC)).data, 2);
+    }
+
+    #[test]
+    fn jtag_faults_show_only_in_ctrl_stat_and_clear_by_writing_ones() {
+        let (mut dap, mut bus) = jtag_connected();
+        bus.set_ap_power(0, ApPower::Unclocked);
+        dap.transfer(&mut bus, Request::ap_write(0x4, 0x2400_0000));
+        dap.transfer(&mut bus, Request::ap_read(0xC));
+        // OK/FAULT: no FAULT ACK on a JTAG-DP, the data is zero.
+        assert_eq!(
+            dap.transfer(&mut bus, Request::dp_read(0xC)),
+            Response::ok(0)
+        );
+        let ctrl = dap.transfer(&mut bus, Request::dp_read(4)).data;
+        assert!(Ctrl(ctrl).stickyerr());
+        // ABORT's STKERRCLR is SW-DP only: the flag stays.
+        let mut abort = Abort(0);
+        abort.set_stkerrclr(true);
+        dap.transfer(&mut bus, Request::dp_write(0, abort.0));
+        assert!(Ctrl(dap.transfer(&mut bus, Request::dp_read(4)).data).stickyerr());
+        // Meanwhile AP transactions are dropped, even on a healthy AP.
+        bus.set_ap_power(0, ApPower::Up);
+        dap.transfer(&mut bus, Request::ap_read(0xC));
+        assert_eq!(dap.transfer(&mut bus, Request::dp_read(0xC)).data, 0);
+        // Writing ones to CTRL/STAT's sticky bits clears them.
+        dap.transfer(&mut bus, Request::dp_write(4, ctrl));
+        assert!(!Ctrl(dap.transfer(&mut bus, Request::dp_read(4)).data).stickyerr());
+    }
+
+    #[test]
+    fn a_stuck_ap_answers_wait_in_the_next_scan_until_dapabort() {
+        let (mut dap, mut bus) = jtag_connected();
+        bus.set_ap_power(0, ApPower::Stalled);
+        dap.transfer(&mut bus, Request::ap_write(0x4, 0x2400_0000));
+        dap.transfer(&mut bus, Request::ap_read(0xC));
+        for _ in 0..3 {
+            assert_eq!(dap.transfer(&mut bus, Request::dp_read(0xC)).ack, Ack::Wait);
+        }
+        let mut abort = Abort(0);
+        abort.set_dapabort(true);
+        dap.transfer(&mut bus, Request::dp_write(0, abort.0));
+        bus.set_ap_power(0, ApPower::Up);
+        assert_eq!(dap.transfer(&mut bus, Request::dp_read(0)).ack, Ack::Ok);
     }
 
     #[test]

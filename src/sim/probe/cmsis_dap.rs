@@ -26,18 +26,24 @@
 
 use std::sync::Arc;
 
+use bitvec::vec::BitVec;
+
+use super::JtagQueue;
 use probe_rs::architecture::arm::sequences::ArmDebugSequence;
 use probe_rs::architecture::arm::{
     ArmCommunicationInterface, ArmDebugInterface, ArmError, DapError, DapProbe, RawDapAccess,
     RegisterAddress,
 };
-use probe_rs::probe::{DebugProbe, DebugProbeError, WireProtocol};
+use probe_rs::probe::{
+    AutoImplementJtagAccess, DebugProbe, DebugProbeError, JtagAccess, JtagDriverState, RawJtagIo,
+    WireProtocol,
+};
 use probe_rs::CoreStatus;
 
 use crate::h7::facts::wire;
 use crate::sim::board::{lock, Board, LinkError, SharedBoard, PIN_NRESET};
 use crate::sim::dap::regs::{dp_addr, Abort, Ctrl};
-use crate::sim::dap::{Ack, Port, PortId, Request, WireMode};
+use crate::sim::dap::{jtag, Ack, Port, PortId, Request, WireMode};
 
 fn transport(protocol: WireProtocol) -> WireMode {
     match protocol {
@@ -67,6 +73,10 @@ pub struct SimProbe {
     connected: bool,
     /// Register writes not sent yet (probe-rs `CmsisDap::batch`).
     batch: Vec<(RegisterAddress, u32)>,
+    /// probe-rs's JTAG driver state (the TAP state the host believes in, the chain).
+    jtag_state: JtagDriverState,
+    /// JTAG clocks not sent yet and TDO bits not read yet.
+    jtag: JtagQueue,
 }
 
 impl SimProbe {
@@ -94,6 +104,8 @@ impl SimProbe {
             name,
             connected: false,
             batch: Vec::new(),
+            jtag_state: JtagDriverState::default(),
+            jtag: JtagQueue::default(),
         }
     }
 
@@ -297,7 +309,8 @@ impl DebugProbe for SimProbe {
 
     fn select_protocol(&mut self, protocol: WireProtocol) -> Result<(), DebugProbeError> {
         match protocol {
-            // The SWJ-DP speaks both; the DAP model answers DPACC/APACC the same way.
+            // The SWJ-DP speaks both; in JTAG the firmware runs each transfer through the
+            // scan chain (`Dap::transfer`).
             WireProtocol::Swd | WireProtocol::Jtag => {
                 self.protocol = protocol;
                 self.guard().dap_mut().set_transport(transport(protocol));
@@ -326,6 +339,10 @@ impl DebugProbe for SimProbe {
     }
 
     fn try_as_dap_probe(&mut self) -> Option<&mut dyn DapProbe> {
+        Some(self)
+    }
+
+    fn try_as_jtag_probe(&mut self) -> Option<&mut dyn JtagAccess> {
         Some(self)
     }
 
@@ -411,8 +428,24 @@ impl RawDapAccess for SimProbe {
         self.process_batch(None).map(|_| ())
     }
 
-    fn jtag_sequence(&mut self, cycles: u8, _tms: bool, _tdi: u64) -> Result<(), DebugProbeError> {
-        self.round_trip(None)?.jtag_sequence(cycles)?;
+    fn jtag_sequence(&mut self, cycles: u8, tms: bool, tdi: u64) -> Result<(), DebugProbeError> {
+        self.connect_if_needed()?;
+        self.round_trip(None)?.jtag_sequence(cycles, tms, tdi)?;
+        Ok(())
+    }
+
+    fn configure_jtag(&mut self, skip_scan: bool) -> Result<(), DebugProbeError> {
+        // probe-rs `CmsisDap::configure_jtag`: the IR lengths from a reset scan of the chain
+        // (none when told to skip it: this driver knows no expected chain), then
+        // DAP_JTAG_Configure. DAP_Transfer then addresses TAP 0 (`chain_params.index`).
+        let ir_lengths = if skip_scan {
+            Vec::new()
+        } else {
+            self.jtag_reset_scan()?
+        };
+        self.round_trip(None)?
+            .dap_mut()
+            .configure_jtag(&ir_lengths, self.jtag_state.chain_params.index);
         Ok(())
     }
 
@@ -447,3 +480,96 @@ impl RawDapAccess for SimProbe {
 }
 
 impl DapProbe for SimProbe {}
+
+/// DAP_JTAG_Sequence, as probe-rs's CMSIS-DAP driver builds them (`cmsisdap/mod.rs`).
+impl SimProbe {
+    /// One DAP_JTAG_Sequence command: one round trip; TDO of every clock.
+    fn jtag_sequences(&mut self, clocks: &[jtag::Bit]) -> Result<Vec<bool>, DebugProbeError> {
+        self.connect_if_needed()?;
+        Ok(self.round_trip(None)?.jtag_clock(clocks)?)
+    }
+
+    /// `jtag_scan`'s DR then IR scan and the return to Run-Test/Idle: the IR lengths of the
+    /// TAPs found, TDO side first.
+    fn jtag_reset_scan(&mut self) -> Result<Vec<u8>, DebugProbeError> {
+        let to_reset = [(true, false); 6];
+        let bad = |what: &str| DebugProbeError::Other(format!("JTAG {what} scan chain is broken"));
+        // Shift-DR: Idle, Select-DR, Capture-DR, Shift-DR.
+        self.jtag_sequences(&to_reset)?;
+        self.jtag_sequences(&[
+            (false, false),
+            (true, false),
+            (false, false),
+            (false, false),
+        ])?;
+        let dr = self.jtag_scan_inner()?.ok_or_else(|| bad("DR"))?;
+        // Shift-IR: Idle, Select-DR, Select-IR, Capture-IR, Shift-IR.
+        self.jtag_sequences(&to_reset)?;
+        self.jtag_sequences(&[
+            (false, false),
+            (true, false),
+            (true, false),
+            (false, false),
+            (false, false),
+        ])?;
+        let ir = self.jtag_scan_inner()?.ok_or_else(|| bad("IR"))?;
+        self.jtag_sequences(&to_reset)?;
+        self.jtag_sequences(&[(false, false)])?;
+        let taps = jtag::idcodes_from_dr(&dr);
+        jtag::ir_lengths_from_ir(&ir, taps.len()).ok_or_else(|| bad("IR"))
+    }
+
+    /// `jtag_scan_inner`: 128 zeros then 128 ones through the register (one round trip each);
+    /// the register's length is where the first one comes out, its contents the bits before.
+    fn jtag_scan_inner(&mut self) -> Result<Option<Vec<bool>>, DebugProbeError> {
+        const MAX_LENGTH: usize = 128;
+        let zeros = self.jtag_sequences(&[(false, false); MAX_LENGTH])?;
+        let ones = self.jtag_sequences(&[(false, true); MAX_LENGTH])?;
+        Ok(match ones.iter().position(|b| *b) {
+            Some(n) if n > 0 && !zeros[n..].iter().any(|b| *b) => Some(zeros[..n].to_vec()),
+            _ => None,
+        })
+    }
+}
+
+/// Bit-level JTAG, as probe-rs's CMSIS-DAP driver offers it (`cmsisdap/commands/jtag`): bits are
+/// collected and sent as DAP_JTAG_Sequence commands when the captured bits are read or a packet
+/// is full.
+impl RawJtagIo for SimProbe {
+    fn state_mut(&mut self) -> &mut JtagDriverState {
+        &mut self.jtag_state
+    }
+
+    fn state(&self) -> &JtagDriverState {
+        &self.jtag_state
+    }
+
+    fn shift_bit(&mut self, tms: bool, tdi: bool, capture: bool) -> Result<(), DebugProbeError> {
+        self.jtag_state.state.update(tms);
+        // A sequence byte carries 8 clocks; a packet holds about packet_size - 2 of them.
+        if self
+            .jtag
+            .push(tms, tdi, capture, (self.packet_size - 2) * 8 / 2)
+        {
+            self.flush_jtag()?;
+        }
+        Ok(())
+    }
+
+    fn read_captured_bits(&mut self) -> Result<BitVec, DebugProbeError> {
+        self.flush_jtag()?;
+        Ok(self.jtag.take_captured())
+    }
+}
+
+impl SimProbe {
+    fn flush_jtag(&mut self) -> Result<(), DebugProbeError> {
+        if let Some(clocks) = self.jtag.clocks() {
+            let tdo = self.jtag_sequences(&clocks)?;
+            self.jtag.sent(tdo);
+        }
+        Ok(())
+    }
+}
+
+impl AutoImplementJtagAccess for SimProbe {}

@@ -13,18 +13,23 @@
 //!   polyfill expects;
 //! - speeds above the probe's maximum (12 MHz, a J-Link BASE V9) are refused.
 //!
-//! JTAG is not modelled for this personality (the board's JTAG-DP has no bit-level TAP yet).
+//! - JTAG: every TCK is clocked into the board's scan chain (HW_JTAG3, one USB exchange per
+//!   504-bit chunk or when captured bits are read, as probe-rs's `flush_jtag`), and probe-rs's
+//!   JTAG polyfill builds the DPACC/APACC scans; attaching pulses nTRST and scans the chain
+//!   (`select_target(0)`), so TAP 0 is the JTAG-DP.
 
 use std::sync::{Arc, MutexGuard};
 
 use bitvec::vec::BitVec;
+
+use super::JtagQueue;
 use probe_rs::architecture::arm::sequences::ArmDebugSequence;
 use probe_rs::architecture::arm::{
     ArmCommunicationInterface, ArmDebugInterface, ArmError, DapProbe,
 };
 use probe_rs::probe::{
-    AutoImplementJtagAccess, DebugProbe, DebugProbeError, IoSequenceItem, JtagDriverState,
-    RawJtagIo, RawSwdIo, SwdSettings, WireProtocol,
+    AutoImplementJtagAccess, DebugProbe, DebugProbeError, IoSequenceItem, JtagAccess,
+    JtagDriverState, RawJtagIo, RawSwdIo, SwdSettings, WireProtocol,
 };
 
 use crate::h7::facts::wire;
@@ -38,6 +43,8 @@ const DEFAULT_KHZ: u32 = 400;
 const MAX_KHZ: u32 = 12_000;
 /// Pins `swj_pins` cannot drive on a J-Link (probe-rs: nTRST, TDI, TDO).
 const UNSUPPORTED_PINS: u32 = (1 << 5) | (1 << 2) | (1 << 3);
+/// TCK cycles per HW_JTAG3 exchange (probe-rs `jtag_chunk_size` for J-Links other than EDU).
+const JTAG_CHUNK: usize = 504;
 
 /// probe-rs reports a vanished J-Link as `JlinkError::Usb`, a type private to probe-rs: the
 /// personality gives the generic USB error instead (both are a lost probe to h7sh).
@@ -51,7 +58,10 @@ pub struct SimJlink {
     board: SharedBoard,
     speed_khz: u32,
     swd_settings: SwdSettings,
+    protocol: WireProtocol,
     jtag_state: JtagDriverState,
+    /// TCK cycles not sent yet and TDO bits not read yet.
+    jtag: JtagQueue,
 }
 
 impl SimJlink {
@@ -61,7 +71,9 @@ impl SimJlink {
             board,
             speed_khz: 0,
             swd_settings: SwdSettings::default(),
+            protocol: WireProtocol::Swd,
             jtag_state: JtagDriverState::default(),
+            jtag: JtagQueue::default(),
         }
     }
 
@@ -137,6 +149,11 @@ impl DebugProbe for SimJlink {
             drop(self.usb()?);
         }
         self.get_target_voltage()?;
+        if self.protocol == WireProtocol::Jtag {
+            // RESET_TRST, then the chain scan and TAP 0 (probe-rs `JLink::attach`).
+            self.usb()?.jtag_trst().map_err(usb_lost)?;
+            self.select_target(0)?;
+        }
         // HW_RESET1 then HW_TRST1: nRESET released.
         self.set_reset(true)?;
         drop(self.usb()?);
@@ -167,14 +184,13 @@ impl DebugProbe for SimJlink {
     }
 
     fn select_protocol(&mut self, protocol: WireProtocol) -> Result<(), DebugProbeError> {
-        match protocol {
-            WireProtocol::Swd => Ok(()),
-            WireProtocol::Jtag => Err(DebugProbeError::UnsupportedProtocol(protocol)),
-        }
+        // Both go over the line bit by bit; the DAP model's packet transport stays SWD.
+        self.protocol = protocol;
+        Ok(())
     }
 
     fn active_protocol(&self) -> Option<WireProtocol> {
-        Some(WireProtocol::Swd)
+        Some(self.protocol)
     }
 
     fn has_arm_interface(&self) -> bool {
@@ -194,6 +210,10 @@ impl DebugProbe for SimJlink {
     }
 
     fn try_as_dap_probe(&mut self) -> Option<&mut dyn DapProbe> {
+        Some(self)
+    }
+
+    fn try_as_jtag_probe(&mut self) -> Option<&mut dyn JtagAccess> {
         Some(self)
     }
 
@@ -268,12 +288,28 @@ impl RawJtagIo for SimJlink {
         &self.jtag_state
     }
 
-    fn shift_bit(&mut self, _tms: bool, _tdi: bool, _capture: bool) -> Result<(), DebugProbeError> {
-        Err(DebugProbeError::UnsupportedProtocol(WireProtocol::Jtag))
+    fn shift_bit(&mut self, tms: bool, tdi: bool, capture: bool) -> Result<(), DebugProbeError> {
+        self.jtag_state.state.update(tms);
+        if self.jtag.push(tms, tdi, capture, JTAG_CHUNK) {
+            self.flush_jtag()?;
+        }
+        Ok(())
     }
 
     fn read_captured_bits(&mut self) -> Result<BitVec, DebugProbeError> {
-        Err(DebugProbeError::UnsupportedProtocol(WireProtocol::Jtag))
+        self.flush_jtag()?;
+        Ok(self.jtag.take_captured())
+    }
+}
+
+impl SimJlink {
+    /// One HW_JTAG3 exchange with the pending cycles.
+    fn flush_jtag(&mut self) -> Result<(), DebugProbeError> {
+        if let Some(clocks) = self.jtag.clocks() {
+            let tdo = self.usb()?.jtag_clock(&clocks).map_err(usb_lost)?;
+            self.jtag.sent(tdo);
+        }
+        Ok(())
     }
 }
 

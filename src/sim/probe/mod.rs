@@ -28,6 +28,10 @@ use probe_rs::probe::{
 use super::board::{lock, LinkError, SharedBoard};
 use crate::h7::facts::wire;
 
+use bitvec::vec::BitVec;
+
+use super::dap::jtag;
+
 pub use cmsis_dap::SimProbe;
 pub use jlink::SimJlink;
 pub use stlink::SimStlink;
@@ -226,5 +230,40 @@ mod tests {
             err.contains("stlink-v2-j27") && err.contains("jlink"),
             "{err}"
         );
+    }
+}
+
+/// The TCK cycles a bit-level JTAG driver has queued and the TDO bits it captured: probe-rs's
+/// J-Link and CMSIS-DAP drivers collect clocks and send them in one USB exchange.
+#[derive(Debug, Default)]
+pub(crate) struct JtagQueue {
+    pending: Vec<(jtag::Bit, bool)>,
+    captured: BitVec,
+}
+
+impl JtagQueue {
+    /// Queue one clock; true when `limit` clocks wait (time to send them).
+    pub(crate) fn push(&mut self, tms: bool, tdi: bool, capture: bool, limit: usize) -> bool {
+        self.pending.push(((tms, tdi), capture));
+        self.pending.len() >= limit
+    }
+
+    /// The clocks to send now, or None when nothing waits.
+    pub(crate) fn clocks(&self) -> Option<Vec<jtag::Bit>> {
+        (!self.pending.is_empty()).then(|| self.pending.iter().map(|(c, _)| *c).collect())
+    }
+
+    /// The queued clocks were sent and gave `tdo`: keep the bits asked for.
+    pub(crate) fn sent(&mut self, tdo: Vec<bool>) {
+        for (bit, (_, capture)) in tdo.into_iter().zip(self.pending.drain(..)) {
+            if capture {
+                self.captured.push(bit);
+            }
+        }
+    }
+
+    /// The captured bits, handed over once.
+    pub(crate) fn take_captured(&mut self) -> BitVec {
+        std::mem::take(&mut self.captured)
     }
 }
