@@ -7,6 +7,7 @@ use crate::sim::board::{lock, Board, SharedBoard};
 use crate::sim::chip::{error::SimError, Chip};
 use crate::sim::probe::ProbeKind;
 use crate::sim::scenario::Scenario;
+use crate::sim::serve;
 use crate::svd::{self, LoadOptions};
 use crate::target::{self, ConnectOptions, Target};
 use clap::{Parser, ValueEnum};
@@ -44,6 +45,12 @@ pub struct Cli {
     /// port at boot (implies --sim)
     #[arg(long)]
     pub sim_boot0: bool,
+    /// Serve the virtual board to other debuggers while the shell runs:
+    /// pyocd=[HOST:]PORT (pyOCD's remote probe), bitbang=[HOST:]PORT (OpenOCD's remote_bitbang),
+    /// bmp=[HOST:]PORT (Black Magic Probe remote protocol, for probe-rs's BMP driver),
+    /// comma-separated; loopback unless a host is named (docs/serve.md; implies --sim)
+    #[arg(long, value_name = "SPEC")]
+    pub serve: Option<String>,
     /// Probe selector VID:PID[:SERIAL] (hex), e.g. 0483:374e
     #[arg(long, value_name = "SEL")]
     pub probe: Option<String>,
@@ -144,7 +151,7 @@ fn parse_probe_kind(s: &str) -> Result<ProbeKind, String> {
 
 /// What `main` returns: the process exit code.
 pub fn main_with(mut cli: Cli) -> i32 {
-    if (cli.sim_probe.is_some() || cli.sim_boot0) && cli.sim.is_none() {
+    if (cli.sim_probe.is_some() || cli.sim_boot0 || cli.serve.is_some()) && cli.sim.is_none() {
         cli.sim = Some(DEFAULT_SCENARIO.to_string());
     }
     // `h7sh --sim demo.rhai`: a .rhai after --sim is the script, on the default board.
@@ -406,7 +413,10 @@ pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
             let kind = lock(&board).probe_kind();
             let probe = kind.open(board.clone());
             let clock = Box::new(BoardClock(board.clone()));
-            let handle: Box<dyn VirtualBoard> = Box::new(BoardHandle(board));
+            let handle: Box<dyn VirtualBoard> = Box::new(BoardHandle {
+                board,
+                listening: std::sync::Mutex::new(Vec::new()),
+            });
             (
                 Target::open_with_clock(probe, &opts, clock)?,
                 Some(handle),
@@ -435,6 +445,14 @@ pub fn connect(cli: &Cli) -> Result<Session, ShellError> {
         allow_rdp2: cli.i_understand_rdp2_is_permanent,
         allow_dangerous_ob: cli.allow_dangerous_option_bytes,
     };
+    if let (Some(spec), Some(handle)) = (&cli.serve, &board) {
+        // Before the first command, so that a client can attach while a script runs.
+        for line in handle.serve(spec)? {
+            if !cli.json {
+                eprintln!("{line}");
+            }
+        }
+    }
     let mut session = Session::new(target, board, views, options, connection);
     if cli.ap != 0 {
         session.execute(&crate::lang::Command::Ap(Some(cli.ap)))?;
@@ -503,52 +521,72 @@ impl target::TargetClock for BoardClock {
     }
 }
 
-/// The shell's handle on the virtual board while probe-rs owns the probe driver.
-struct BoardHandle(SharedBoard);
+/// The shell's handle on the virtual board while probe-rs owns the probe driver, with the
+/// listeners that serve it to other debuggers.
+struct BoardHandle {
+    board: SharedBoard,
+    listening: std::sync::Mutex<Vec<serve::Listening>>,
+}
 
 impl VirtualBoard for BoardHandle {
     fn stats(&self) -> (serde_json::Value, String) {
         let (stats, kind) = {
-            let b = lock(&self.0);
+            let b = lock(&self.board);
             (b.stats(), b.probe_kind())
         };
         let mut json = serde_json::to_value(stats).unwrap_or_default();
         if let Some(map) = json.as_object_mut() {
             map.insert("probe".into(), kind.name().into());
         }
-        (
-            json,
-            format!("probe: {kind} ({})\n{stats}", kind.description()),
-        )
+        let clients = lock(&self.board).client_stats();
+        let mut text = format!("probe: {kind} ({})\n{stats}", kind.description());
+        let mut listed = Vec::new();
+        for (name, connections, open, s) in clients {
+            let state = if open { ", one open" } else { "" };
+            text.push_str(&format!(
+                "\nclient {name} ({connections} connection{}{state})\n{s}",
+                if connections == 1 { "" } else { "s" }
+            ));
+            listed.push(serde_json::json!({
+                "name": name,
+                "connections": connections,
+                "open": open,
+                "stats": s,
+            }));
+        }
+        if let Some(map) = json.as_object_mut() {
+            map.insert("clients".into(), listed.into());
+        }
+        (json, text)
     }
     fn reset_stats(&self) {
-        lock(&self.0).reset_stats();
+        lock(&self.board).reset_stats();
     }
     fn power_cycle(&self) {
-        lock(&self.0).power_cycle();
+        lock(&self.board).power_cycle();
     }
     fn wait_ms(&self, ms: u64) {
-        lock(&self.0).wait_ms(ms);
+        lock(&self.board).wait_ms(ms);
     }
     fn now_nanos(&self) -> u64 {
-        lock(&self.0).now_nanos()
+        lock(&self.board).now_nanos()
     }
     fn scenario(&self) -> String {
-        lock(&self.0)
+        lock(&self.board)
             .chip_mut::<Chip>()
             .map(|c| c.scenario_name().to_string())
             .unwrap_or_default()
     }
     fn hold_reset_button(&self, held: bool) -> bool {
-        let mut b = lock(&self.0);
+        let mut b = lock(&self.board);
         b.hold_reset_button(held);
         b.reset_state().1
     }
     fn reset_state(&self) -> (bool, bool) {
-        lock(&self.0).reset_state()
+        lock(&self.board).reset_state()
     }
     fn boot0(&self, high: Option<bool>) -> bool {
-        let mut b = lock(&self.0);
+        let mut b = lock(&self.board);
         let Some(chip) = b.chip_mut::<Chip>() else {
             return false;
         };
@@ -556,6 +594,31 @@ impl VirtualBoard for BoardHandle {
             chip.set_boot0(h);
         }
         chip.boot0()
+    }
+    fn serve(&self, spec: &str) -> Result<Vec<String>, ShellError> {
+        let bad = |e: serve::ServeError| ShellError::BadValue {
+            hint: e.hint(),
+            message: e.to_string(),
+        };
+        let endpoints = serve::parse_spec(spec).map_err(bad)?;
+        let mut lines = Vec::new();
+        for ep in &endpoints {
+            let listening = serve::start(&self.board, ep).map_err(bad)?;
+            lines.push(listening.how_to_connect());
+            self.listening
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(listening);
+        }
+        Ok(lines)
+    }
+    fn serving(&self) -> Vec<String> {
+        self.listening
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(serve::Listening::how_to_connect)
+            .collect()
     }
 }
 

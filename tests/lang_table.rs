@@ -334,6 +334,15 @@ fn good_cases() -> Vec<(&'static str, Command)> {
         ("sim boot0", C::Sim(SimCommand::Boot0(None))),
         ("sim boot0 1", C::Sim(SimCommand::Boot0(Some(true)))),
         ("sim boot0 0", C::Sim(SimCommand::Boot0(Some(false)))),
+        ("sim serve", C::Sim(SimCommand::Serve(None))),
+        (
+            "sim serve pyocd=5555,bitbang=0",
+            C::Sim(SimCommand::Serve(Some("pyocd=5555,bitbang=0".into()))),
+        ),
+        (
+            "sim serve bmp pyocd",
+            C::Sim(SimCommand::Serve(Some("bmp,pyocd".into()))),
+        ),
         ("ob", C::Ob),
         (
             "ob set RDP=0xAA BOR_LEV=Level2",
@@ -958,7 +967,8 @@ fn completion_contexts() {
             "power-cycle",
             "wait",
             "nrst",
-            "boot0"
+            "boot0",
+            "serve"
         ]))
     );
     assert_eq!(ctx("sim wait ").kind, CompletionKind::Arg(ArgKind::Number));

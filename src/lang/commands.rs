@@ -781,6 +781,13 @@ fn p_sim_nrst(a: &mut Args) -> Result<Command, ParseError> {
         .map(|k| k == "hold");
     Ok(Command::Sim(SimCommand::Nrst(held)))
 }
+fn p_sim_serve(a: &mut Args) -> Result<Command, ParseError> {
+    // `pyocd=5555,bitbang=3335` or the same items separated by spaces.
+    let words = a.rest_words();
+    Ok(Command::Sim(SimCommand::Serve(
+        (!words.is_empty()).then(|| words.join(",")),
+    )))
+}
 fn p_sim_wait(a: &mut Args) -> Result<Command, ParseError> {
     let col = a.peek().map_or(a.end_col, |t| t.col);
     let ms = a.number("MS")?;
@@ -889,7 +896,7 @@ fn p_record(a: &mut Args) -> Result<Command, ParseError> {
 // ---------------------------------------------------------------------------
 // The table
 
-const SIM_SUBS: &[&str] = &["stats", "power-cycle", "wait", "nrst", "boot0"];
+const SIM_SUBS: &[&str] = &["stats", "power-cycle", "wait", "nrst", "boot0", "serve"];
 const WAIT_OPS: &[&str] = &["==", "!=", "<", ">", "<=", ">=", "&"];
 
 static SIM_COMMANDS: &[CommandSpec] = &[
@@ -954,6 +961,27 @@ static SIM_COMMANDS: &[CommandSpec] = &[
         repeat_last: false,
         subcommands: &[],
         parse: p_sim_boot0,
+    },
+    CommandSpec {
+        name: "serve",
+        aliases: &[],
+        synopsis: "sim serve [pyocd[=[HOST:]PORT]] [bitbang[=[HOST:]PORT]] [bmp[=[HOST:]PORT]]",
+        summary: "serve the virtual board to pyOCD, OpenOCD and probe-rs's BMP driver",
+        help: "Listens for debuggers h7sh did not write, on the same board as this shell: \
+               `pyocd` speaks pyOCD's remote probe protocol (`pyocd commander -u \
+               remote:127.0.0.1:5555 -t cortex_m`), `bitbang` OpenOCD's remote_bitbang \
+               (JTAG; `adapter driver remote_bitbang; remote_bitbang port 3335; transport \
+               select jtag`, then `-f target/stm32h7x.cfg`), `bmp` the Black Magic Probe \
+               remote protocol (`h7sh --probe 1d50:6018:127.0.0.1:2000`, or any probe-rs \
+               tool given that selector). Loopback unless a host is named; port 0 takes a \
+               free one. Each client has its own debug-port context (SELECT, CSW, TAR, TAP \
+               state); memory, cores and NRST are shared, so a write by one is read by the \
+               others. `sim stats` counts each client apart. Without an argument, lists the \
+               listeners. Docs: docs/serve.md.",
+        args: &[ArgKind::Keywords(&["pyocd", "bitbang", "bmp"])],
+        repeat_last: false,
+        subcommands: &[],
+        parse: p_sim_serve,
     },
 ];
 
@@ -1159,7 +1187,7 @@ static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "sim",
         aliases: &[],
-        synopsis: "sim stats [reset] | sim power-cycle | sim wait MS | sim nrst [hold|release] | sim boot0 [0|1]",
+        synopsis: "sim stats [reset] | sim power-cycle | sim wait MS | sim nrst [hold|release] | sim boot0 [0|1] | sim serve [SPEC]",
         summary: "control the virtual board",
         help: "Commands that only make sense on the simulated board.",
         args: &[ArgKind::Keywords(SIM_SUBS)],

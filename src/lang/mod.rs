@@ -157,6 +157,8 @@ pub enum SimCommand {
     Nrst(Option<bool>),
     /// `sim boot0 [0|1]`: the BOOT0 jumper (None: show it).
     Boot0(Option<bool>),
+    /// `sim serve [SPEC]`: serve the board to pyOCD / OpenOCD (None: list the listeners).
+    Serve(Option<String>),
 }
 
 /// One parsed command. Names are unresolved strings.
@@ -398,6 +400,8 @@ impl Command {
             Command::Sim(SimCommand::Nrst(Some(false))) => "sim nrst release".into(),
             Command::Sim(SimCommand::Boot0(None)) => "sim boot0".into(),
             Command::Sim(SimCommand::Boot0(Some(high))) => format!("sim boot0 {}", u8::from(*high)),
+            Command::Sim(SimCommand::Serve(None)) => "sim serve".into(),
+            Command::Sim(SimCommand::Serve(Some(spec))) => format!("sim serve {spec}"),
             Command::Ob => "ob".into(),
             Command::ObSet(list) => format!("ob set{}", assignments(list)),
             Command::Doctor => "doctor".into(),

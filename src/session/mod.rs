@@ -42,6 +42,11 @@ pub trait VirtualBoard: Send {
     fn reset_state(&self) -> (bool, bool);
     /// Set the BOOT0 pin (Some) and return its level.
     fn boot0(&self, high: Option<bool>) -> bool;
+    /// Start serving the board per `spec` (`pyocd=5555,bitbang=3335`): one line per listener,
+    /// saying how to connect.
+    fn serve(&self, spec: &str) -> Result<Vec<String>, ShellError>;
+    /// The listeners running, as `serve` described them.
+    fn serving(&self) -> Vec<String>;
 }
 
 /// Global switches of a session (CLI flags).
@@ -1324,6 +1329,19 @@ impl Session {
                     (false, false) => "NRST released: system reset (RCC_RSR.PINRSTF)",
                 };
                 Ok(Outcome::Message { text: text.into() })
+            }
+            SimCommand::Serve(spec) => {
+                let lines = match spec {
+                    Some(spec) => board.serve(spec)?,
+                    None => board.serving(),
+                };
+                let text = if lines.is_empty() {
+                    "not serving; `sim serve pyocd bitbang bmp` starts all three on their default ports"
+                        .to_string()
+                } else {
+                    lines.join("\n")
+                };
+                Ok(Outcome::Message { text })
             }
             SimCommand::PowerCycle => {
                 board.power_cycle();

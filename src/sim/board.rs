@@ -42,7 +42,27 @@ pub struct Board {
     reset_button: bool,
     /// The probe personality drivers of this board present.
     probe_kind: ProbeKind,
+    /// Debuggers served over the network (`sim serve`), each with its own debug-port context.
+    clients: Vec<Client>,
 }
+
+/// A served debugger's side of the board: its own DP/AP register context and wire state (SWJ
+/// protocol, TAP state, SELECT, CSW, TAR), as a shared probe's firmware keeps one per client,
+/// in front of the one chip. The chip, its memory and NRST are shared with everyone.
+#[derive(Debug)]
+struct Client {
+    name: String,
+    dap: Dap,
+    /// The client asserts SRST (NRST).
+    srst: bool,
+    /// Connections it served, and whether one is open now.
+    connections: u64,
+    open: bool,
+}
+
+/// A served debugger's handle on the board (`Board::add_client`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientId(usize);
 
 impl fmt::Debug for Board {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,7 +92,64 @@ impl Board {
             pins: 0xFF,
             reset_button: false,
             probe_kind: ProbeKind::default(),
+            clients: Vec::new(),
         }
+    }
+
+    /// A served debugger (`name`, e.g. "bitbang 127.0.0.1:3335"): its own debug-port context,
+    /// at power-on state (JTAG, powered down), on this chip.
+    pub fn add_client(&mut self, name: &str) -> ClientId {
+        let mut dap = Dap::new();
+        dap.set_clock_khz(self.dap.clock_khz());
+        self.clients.push(Client {
+            name: name.to_string(),
+            dap,
+            srst: false,
+            connections: 0,
+            open: false,
+        });
+        ClientId(self.clients.len() - 1)
+    }
+
+    /// A connection of `id` opened (true) or closed; a closed one lets go of SRST.
+    pub fn client_connected(&mut self, id: ClientId, open: bool) {
+        let c = &mut self.clients[id.0];
+        c.open = open;
+        if open {
+            c.connections += 1;
+        } else if c.srst {
+            c.srst = false;
+            self.drive_nrst();
+        }
+    }
+
+    /// Run `f` on client `id`'s debug-port context and the chip: one transaction (or one
+    /// batch of clocks) while the caller holds the board, as a shared probe serialises them.
+    pub fn with_client<R>(
+        &mut self,
+        id: ClientId,
+        f: impl FnOnce(&mut Dap, &mut dyn Bus) -> R,
+    ) -> R {
+        f(&mut self.clients[id.0].dap, &mut *self.chip)
+    }
+
+    /// Client `id` asserts (true) or releases SRST; NRST is low while anyone pulls it.
+    pub fn client_srst(&mut self, id: ClientId, asserted: bool) {
+        self.clients[id.0].srst = asserted;
+        self.drive_nrst();
+    }
+
+    /// Whether NRST is low now (probe, button or any client).
+    pub fn nrst_low(&self) -> bool {
+        self.reset_state().1
+    }
+
+    /// Each client: its name, connections served, whether one is open, its wire counters.
+    pub fn client_stats(&self) -> Vec<(String, u64, bool, SimStats)> {
+        self.clients
+            .iter()
+            .map(|c| (c.name.clone(), c.connections, c.open, *c.dap.stats()))
+            .collect()
     }
 
     /// The same board seen through another probe personality.
@@ -140,9 +217,9 @@ impl Board {
         })
     }
 
-    /// NRST is open drain: low while the probe or the reset button pulls it low.
+    /// NRST is open drain: low while the probe, a served client or the reset button pulls it.
     fn drive_nrst(&mut self) {
-        let low = self.pins & PIN_NRESET == 0 || self.reset_button;
+        let low = self.reset_state().1;
         self.chip.set_reset_pin(low);
     }
 
@@ -154,7 +231,8 @@ impl Board {
 
     /// (the reset button is held, NRST is low).
     pub fn reset_state(&self) -> (bool, bool) {
-        let low = self.pins & PIN_NRESET == 0 || self.reset_button;
+        let low =
+            self.pins & PIN_NRESET == 0 || self.reset_button || self.clients.iter().any(|c| c.srst);
         (self.reset_button, low)
     }
 
@@ -209,6 +287,9 @@ impl Board {
     /// Zero the wire counters.
     pub fn reset_stats(&mut self) {
         self.dap.reset_stats();
+        for c in &mut self.clients {
+            c.dap.reset_stats();
+        }
     }
 
     /// Count one probe round trip (one USB exchange on a real probe) addressed to `port`; the
@@ -224,6 +305,9 @@ impl Board {
     pub fn power_cycle(&mut self) {
         self.chip.power_cycle();
         self.dap.power_on_reset();
+        for c in &mut self.clients {
+            c.dap.power_on_reset();
+        }
     }
 
     /// Let `ms` milliseconds of virtual time pass with no debugger traffic.

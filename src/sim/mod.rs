@@ -11,6 +11,7 @@ pub mod dap;
 pub mod faults;
 pub mod probe;
 pub mod scenario;
+pub mod serve;
 pub mod silicon;
 pub mod state;
 #[doc(hidden)]

@@ -232,6 +232,11 @@ fn classify_probe(ap: u8, addr: u64, err: DebugProbeError) -> TargetError {
         _ => None,
     };
     let Some(st) = stlink else {
+        if let DebugProbeError::ProbeSpecific(inner) = &err {
+            if let Some(e) = bmp_remote_error(ap, addr, &inner.to_string()) {
+                return e;
+            }
+        }
         return TargetError::ProbeLost(chain(&err));
     };
     match st {
@@ -285,6 +290,38 @@ fn classify_probe(ap: u8, addr: u64, err: DebugProbeError) -> TargetError {
     }
 }
 
+/// A Black Magic Probe's answer to an ADIv5 request, as probe-rs 0.32 reports it (its
+/// `RemoteError` is private; its text is `Remote error with result {:016x}`): BMP firmware
+/// (`remote.c`) answers `REMOTE_ERROR_FAULT` (3) with the SWD ACK in bits 8-15 (FAULT 4, WAIT
+/// 2, no answer 7) for a failed access, `REMOTE_ERROR_EXCEPTION` (4) for an invalid ACK. None
+/// for anything else (a USB failure stays a lost probe).
+fn bmp_remote_error(ap: u8, addr: u64, text: &str) -> Option<TargetError> {
+    let code = u64::from_str_radix(text.strip_prefix("Remote error with result ")?, 16).ok()?;
+    let ack = (code >> 8) & 0xFF;
+    Some(match (code & 0xFF, ack) {
+        (3, 4) => TargetError::Access {
+            ap,
+            addr,
+            message: "the bus access faulted (Black Magic Probe: FAULT ACK; unmapped, \
+                      protected or unclocked)"
+                .into(),
+        },
+        (3, 2) => TargetError::Access {
+            ap,
+            addr,
+            message: "the access port kept answering WAIT (Black Magic Probe)".into(),
+        },
+        (3, 7) => TargetError::DebugPort(format!(
+            "no answer on the wire during an AP{ap} access (Black Magic Probe: no ACK)"
+        )),
+        (4, _) => TargetError::DebugPort(format!(
+            "no valid answer on the wire during an AP{ap} access (Black Magic Probe exception \
+             {ack})"
+        )),
+        _ => return None,
+    })
+}
+
 /// What a failed attach says: the ST-LINK's status by name (probe-rs's text for it is generic),
 /// else probe-rs's chain of causes.
 pub(crate) fn attach_failure(err: &probe_rs::Error) -> String {
@@ -331,5 +368,28 @@ pub(crate) fn describe_arm_error(err: &ArmError) -> String {
         }
         "Target device did not respond to request." => "no answer from the target (no ACK)".into(),
         _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text probe-rs 0.32 gives a BMP's `&E403#` (`RemoteError::Error`'s Display).
+    #[test]
+    fn black_magic_probe_errors_are_classified_by_their_ack() {
+        let text = |code: u64| format!("Remote error with result {code:016x}");
+        assert!(matches!(
+            bmp_remote_error(3, 0xE000_ED00, &text(0x403)),
+            Some(TargetError::Access { ap: 3, .. })
+        ));
+        let wait = bmp_remote_error(0, 0, &text(0x203)).unwrap();
+        assert!(wait.to_string().contains("WAIT"), "{wait}");
+        assert!(matches!(
+            bmp_remote_error(0, 0, &text(0x104)),
+            Some(TargetError::DebugPort(_))
+        ));
+        assert!(bmp_remote_error(0, 0, "Probe error broken pipe").is_none());
+        assert!(bmp_remote_error(0, 0, &text(0x1)).is_none());
     }
 }

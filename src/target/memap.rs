@@ -42,6 +42,32 @@ pub(crate) struct ApState {
     pub base: u32,
     /// An APB-AP: 32-bit accesses only.
     pub only_32bit: bool,
+    /// The driver byte-swaps AP register writes on the way out (probe-rs 0.32's Black Magic
+    /// Probe driver sends `value.to_be()` in its protocol-3/4 AP writes, which BMP firmware
+    /// parses as a number): h7sh swaps them first, so the AP gets the value meant.
+    pub swap_writes: bool,
+}
+
+impl ApState {
+    /// A value as it must be handed to the driver for the AP to receive `value`.
+    fn wire(&self, value: u32) -> u32 {
+        if self.swap_writes {
+            value.swap_bytes()
+        } else {
+            value
+        }
+    }
+}
+
+/// Whether AP writes arrive byte-swapped: TAR (every bit writable on these MEM-APs) written
+/// with a pattern and read back. An access error leaves the question for the next open.
+fn writes_swapped(
+    iface: &mut dyn ArmDebugInterface,
+    ap: &FullyQualifiedApAddress,
+) -> Result<bool, ArmError> {
+    const PATTERN: u32 = 0x0000_0104;
+    iface.write_raw_ap_register(ap, TAR::ADDRESS, PATTERN)?;
+    Ok(iface.read_raw_ap_register(ap, TAR::ADDRESS)? == PATTERN.swap_bytes())
 }
 
 /// IDR.TYPE of the MEM-APs h7sh opens itself (ADIv5.2 C2.6.5).
@@ -115,10 +141,13 @@ impl<'a> CachedMemAp<'a> {
     /// The AP's memory interface; the first time (or after the state was dropped) the AP is
     /// opened: IDR and CSW read, the CSW base chosen as probe-rs would (by probe-rs itself for
     /// AP kinds other than AHB3 and APB2/3).
+    /// With `check_write_order`, the opening also finds whether the driver byte-swaps AP
+    /// writes (a TAR write read back).
     pub(crate) fn open(
         iface: &'a mut dyn ArmDebugInterface,
         ap: FullyQualifiedApAddress,
         state: &'a mut Option<ApState>,
+        check_write_order: bool,
     ) -> Result<Self, ArmError> {
         let mut transient = false;
         if state.is_none() {
@@ -129,6 +158,7 @@ impl<'a> CachedMemAp<'a> {
                     csw,
                     base,
                     only_32bit,
+                    swap_writes: check_write_order && writes_swapped(iface, &ap)?,
                 },
                 None => {
                     // probe-rs refuses what is not a MEM-AP (WrongApType), as before.
@@ -141,6 +171,7 @@ impl<'a> CachedMemAp<'a> {
                         csw,
                         base: csw,
                         only_32bit,
+                        swap_writes: check_write_order && writes_swapped(iface, &ap)?,
                     }
                 }
             };
@@ -184,8 +215,9 @@ impl<'a> CachedMemAp<'a> {
         let csw =
             (state.base & !(CSW_SIZE_MASK | CSW_ADDRINC_MASK)) | size as u32 | CSW_ADDRINC_SINGLE;
         if csw != state.csw {
+            let wire = state.wire(csw);
             self.iface
-                .write_raw_ap_register(&self.ap, CSW::ADDRESS, csw)?;
+                .write_raw_ap_register(&self.ap, CSW::ADDRESS, wire)?;
             // Kept only once the write is on its way; a failure drops the state anyway.
             self.state()?.csw = csw;
         }
@@ -194,8 +226,9 @@ impl<'a> CachedMemAp<'a> {
 
     fn set_tar(&mut self, address: u64) -> Result<(), ArmError> {
         let tar = u32::try_from(address).map_err(|_| ArmError::OutOfBounds)?;
+        let wire = self.state()?.wire(tar);
         self.iface
-            .write_raw_ap_register(&self.ap, TAR::ADDRESS, tar)
+            .write_raw_ap_register(&self.ap, TAR::ADDRESS, wire)
     }
 
     /// Checks `address`'s alignment and sets CSW for `size`; returns, for each auto-increment
@@ -240,6 +273,8 @@ impl<'a> CachedMemAp<'a> {
 
     /// `values` (each already in its byte lane) to DRW from `address` on.
     fn write_items(&mut self, address: u64, size: Size, values: &[u32]) -> Result<(), ArmError> {
+        let state = self.state()?;
+        let values: Vec<u32> = values.iter().map(|v| state.wire(*v)).collect();
         for (addr, range) in self.blocks(address, size, values.len())? {
             self.set_tar(addr)?;
             match &values[range] {

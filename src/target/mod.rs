@@ -197,6 +197,8 @@ pub struct Target {
     /// The probe gives raw DAP access (CMSIS-DAP, J-Link); an ST-LINK runs memory commands in
     /// its firmware instead, with its own limits (halfword blocks, see `read_block`).
     raw_dap: bool,
+    /// probe-rs's Black Magic Probe driver: AP writes may go out byte-swapped (`memap`).
+    bmp: bool,
     identity: ChipIdentity,
     ap3: Ap3State,
     /// Where core-control deadlines are measured.
@@ -285,8 +287,14 @@ impl Target {
             selector: probe_name.clone(),
             message: error::chain(&e),
         };
-        if let Some(p) = opts.protocol {
-            probe.select_protocol(p).map_err(open_err)?;
+        match opts.protocol {
+            Some(p) => probe.select_protocol(p).map_err(open_err)?,
+            // A driver with no protocol of its own (Black Magic Probe) cannot attach: SWD, as
+            // ST's tools default to on the STM32H7.
+            None if probe.protocol().is_none() => {
+                probe.select_protocol(WireProtocol::Swd).map_err(open_err)?
+            }
+            None => {}
         }
         if let Some(khz) = opts.speed_khz {
             probe.set_speed(khz).map_err(open_err)?;
@@ -321,6 +329,7 @@ impl Target {
             ..wire
         };
         let raw_dap = iface.try_dap_probe().is_some();
+        let bmp = probe_name == BMP_DRIVER_NAME;
         let mut target = Target {
             iface: Some(iface),
             detached: None,
@@ -330,6 +339,7 @@ impl Target {
             wire,
             probe_name,
             raw_dap,
+            bmp,
             identity: ChipIdentity {
                 chip,
                 ..Default::default()
@@ -672,7 +682,7 @@ impl Target {
         };
         let result = if self.raw_dap {
             let state = &mut self.ap_states[ap.get() as usize];
-            memap::CachedMemAp::open(&mut **iface, fq(ap), state)
+            memap::CachedMemAp::open(&mut **iface, fq(ap), state, self.bmp)
                 .and_then(|mut mem| f(&mut mem))
                 .map_err(classified)
         } else {
@@ -897,6 +907,9 @@ impl Target {
             .map_err(|e| classify(ap.get(), u64::from(addr), e))
     }
 }
+
+/// The name probe-rs 0.32's Black Magic Probe driver gives its probes.
+const BMP_DRIVER_NAME: &str = "Black Magic probe";
 
 /// nRESET in the pin byte of `swj_pins` (CMSIS-DAP DAP_SWJ_Pins bit 7).
 const NRESET_PIN: u32 = 1 << 7;

@@ -140,6 +140,14 @@ impl Chain {
         *self = Self::new();
     }
 
+    /// TDO before the next clock: the chain's last bit while shifting, else floating high.
+    pub fn tdo(&self) -> bool {
+        match self.state {
+            TapState::ShiftDr | TapState::ShiftIr => self.dp_shift.bits & 1 == 1,
+            _ => true,
+        }
+    }
+
     /// The instruction the DP TAP holds.
     pub fn dp_instruction(&self) -> u8 {
         self.dp_ir
@@ -214,13 +222,20 @@ pub fn acc_payload(read: bool, addr: u8, data: u32) -> u64 {
 }
 
 /// The scans a probe's firmware clocks for one DAP register transaction, from Run-Test/Idle back
-/// to Run-Test/Idle, with the other TAPs in BYPASS (CMSIS-DAP `JTAG_IR` / `JTAG_Transfer`).
+/// to Run-Test/Idle, with the other TAPs in BYPASS (CMSIS-DAP `JTAG_IR` / `JTAG_Transfer`, BMP
+/// `jtag_dev_write_ir` / `jtag_dev_shift_dr`).
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
-    /// IR lengths of the chain, TDO side first (DAP_JTAG_Configure); empty until configured.
-    ir_lengths: Vec<u8>,
-    /// The TAP transactions go to.
-    index: usize,
+    /// A TAP to talk to is known (DAP_JTAG_Configure, BMP `HJ`); nothing is clocked before.
+    configured: bool,
+    /// The DP TAP's IR length, and the IR bits of the TAPs on its TDO side (pre) and TDI side
+    /// (post), which get BYPASS (all ones).
+    ir_len: u8,
+    ir_pre: usize,
+    ir_post: usize,
+    /// The bypass bits on either side in a DR scan.
+    dr_pre: usize,
+    dr_post: usize,
     /// The instruction last scanned into that TAP (so an unchanged one is not scanned again).
     ir: Option<u8>,
 }
@@ -229,18 +244,44 @@ pub struct Engine {
 pub type Bit = (bool, bool);
 
 impl Engine {
-    /// An engine that knows the chain (ST-LINK firmware knows STM32 chains without a scan).
+    /// An engine for a chain of TAPs with these IR lengths (TDO side first), talking to TAP
+    /// `index`; unconfigured when `index` is not in the chain.
     pub fn with_chain(ir_lengths: &[u8], index: usize) -> Self {
-        Self {
-            ir_lengths: ir_lengths.to_vec(),
+        let Some(&ir_len) = ir_lengths.get(index) else {
+            return Self::default();
+        };
+        let sum = |l: &[u8]| l.iter().map(|&n| usize::from(n)).sum::<usize>();
+        Self::with_scan(
+            ir_len,
+            sum(&ir_lengths[..index]),
+            sum(&ir_lengths[index + 1..]),
             index,
+            ir_lengths.len() - index - 1,
+        )
+    }
+
+    /// An engine told the TAP's place directly (BMP `HJ`: IR length, IR and DR pre/post scan).
+    pub fn with_scan(
+        ir_len: u8,
+        ir_pre: usize,
+        ir_post: usize,
+        dr_pre: usize,
+        dr_post: usize,
+    ) -> Self {
+        Self {
+            configured: ir_len > 0,
+            ir_len,
+            ir_pre,
+            ir_post,
+            dr_pre,
+            dr_post,
             ir: None,
         }
     }
 
     /// The engine has a TAP to talk to.
     pub fn configured(&self) -> bool {
-        self.index < self.ir_lengths.len()
+        self.configured
     }
 
     /// Forget which instruction is loaded (after a TAP reset or a raw sequence).
@@ -255,16 +296,9 @@ impl Engine {
             return Vec::new();
         }
         self.ir = Some(ir);
-        let mut data = Vec::new();
-        for (n, &len) in self.ir_lengths.iter().enumerate() {
-            for k in 0..len {
-                data.push(if n == self.index {
-                    ir >> k & 1 == 1
-                } else {
-                    true
-                });
-            }
-        }
+        let mut data = vec![true; self.ir_pre];
+        data.extend((0..self.ir_len).map(|k| ir >> k & 1 == 1));
+        data.extend(std::iter::repeat_n(true, self.ir_post));
         // Idle -> Select-DR -> Select-IR -> Capture-IR -> Shift-IR.
         let mut bits = vec![(true, false), (true, false), (false, false), (false, false)];
         scan_tail(&mut bits, &data);
@@ -274,14 +308,12 @@ impl Engine {
     /// The bits of a DR scan of `payload` (35 bits) through the selected TAP, and where its
     /// captured bits start in the TDO stream.
     pub fn dr_scan(&self, payload: u64) -> (Vec<Bit>, usize) {
-        let before = self.index;
-        let after = self.ir_lengths.len().saturating_sub(self.index + 1);
-        let mut data = vec![false; before];
+        let mut data = vec![false; self.dr_pre];
         data.extend((0..j::ACC_LEN).map(|k| payload >> k & 1 == 1));
-        data.extend(std::iter::repeat_n(false, after));
+        data.extend(std::iter::repeat_n(false, self.dr_post));
         // Idle -> Select-DR -> Capture-DR -> Shift-DR.
         let mut bits = vec![(true, false), (false, false), (false, false)];
-        let start = bits.len() + before;
+        let start = bits.len() + self.dr_pre;
         scan_tail(&mut bits, &data);
         (bits, start)
     }

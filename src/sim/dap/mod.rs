@@ -499,6 +499,14 @@ impl Dap {
         tdo
     }
 
+    /// TDO as a probe samples it before the next clock (remote_bitbang's `R`).
+    pub fn jtag_tdo(&self, bus: &dyn Bus) -> bool {
+        if self.line.mode != WireMode::Jtag || bus.debug_port_disabled() {
+            return true;
+        }
+        self.chain.tdo()
+    }
+
     /// nTRST: both TAPs to Test-Logic-Reset (the SWJ-DP keeps its protocol).
     pub fn jtag_trst(&mut self) {
         self.chain.reset();
@@ -512,7 +520,12 @@ impl Dap {
     /// Configure the probe firmware's JTAG engine (DAP_JTAG_Configure): the chain's IR lengths,
     /// TDO side first, and the TAP that DAP transactions address.
     pub fn configure_jtag(&mut self, ir_lengths: &[u8], index: usize) {
-        self.engine = jtag::Engine::with_chain(ir_lengths, index);
+        self.set_engine(jtag::Engine::with_chain(ir_lengths, index));
+    }
+
+    /// Configure the probe firmware's JTAG engine with the DP's place in the chain.
+    pub fn set_engine(&mut self, engine: jtag::Engine) {
+        self.engine = engine;
     }
 
     fn clock_bit(&mut self, bus: &mut dyn Bus, tms: bool, tdi: bool) -> bool {
@@ -747,6 +760,32 @@ impl Dap {
                 }
             }
         }
+    }
+
+    /// The ACK an SWD write would get, before its data phase is clocked: a probe that clocks
+    /// bits one command at a time (a Black Magic Probe's `Si` for the ACK, then `So` for the
+    /// data) needs it before the data exist. The same checks `serve` makes first.
+    pub fn predict_write_ack(&self, bus: &dyn Bus, req: Request) -> Ack {
+        let n = self.since_open;
+        if bus.debug_port_disabled() || in_burst(self.faults.no_ack_burst, n) {
+            Ack::NoAck
+        } else if in_burst(self.faults.wait_burst, n) {
+            Ack::Wait
+        } else if self.line.mode != WireMode::Swd || self.line.awaiting_dpidr {
+            Ack::NoAck
+        } else if self.ctrl.any_sticky() && !Self::answers_while_sticky(req) {
+            Ack::Fault
+        } else if self.stalled && req.port == Port::Ap {
+            Ack::Wait
+        } else {
+            Ack::Ok
+        }
+    }
+
+    /// An SWD write whose data phase failed its parity check: the SW-DP drops the write and
+    /// sets CTRL/STAT.WDATAERR (ADIv5.2 B4.2.2).
+    pub fn write_parity_error(&mut self) {
+        self.ctrl.set_wdataerr(true);
     }
 
     /// Requests the SW-DP still answers OK with a sticky flag set (ADIv5.2 B4.2.4).
