@@ -183,6 +183,7 @@ fn pyocd_finds_both_cores_halts_them_and_shares_memory_with_the_shell() {
         &bin,
         &addr,
         &[
+            "show aps",
             "show cores",
             "halt",
             "reg pc",
@@ -197,6 +198,9 @@ fn pyocd_finds_both_cores_halts_them_and_shares_memory_with_the_shell() {
         out.contains("Cortex-M7") && out.contains("Cortex-M4"),
         "{out}"
     );
+    for ap in ["#0: AHB-AP", "#1: AHB-AP", "#2: APB-AP", "#3: AHB-AP"] {
+        assert!(out.contains(ap), "{ap}:\n{out}");
+    }
     assert_eq!(
         out.matches("Successfully halted device").count(),
         2,
@@ -491,6 +495,14 @@ fn probe_rs_black_magic_probe_driver_runs_h7sh_end_to_end() {
         1,
         "{status}"
     );
+    // The first thread's fix, through the BMP: the option byte programmed, the reset, healthy.
+    let mut board = common::sim_session("bcm4-off", ProbeKind::CmsisDap);
+    let addr = serve(&mut board, "bmp");
+    let mut b = bmp_session(&addr, &["--yes"]);
+    b.run_line("ob set BCM4=1").unwrap();
+    b.run_line("reset").unwrap();
+    assert!(findings(&mut b).is_empty());
+    assert_eq!(values(&mut board, "read FLASH_OPTSR_CUR.BCM4"), [1]);
     // JTAG through the same driver: the chain scan (JN/Jd bit by bit), then DPACC/APACC.
     let mut board = common::sim_session("nucleo-h755zi-q", ProbeKind::CmsisDap);
     let addr = serve(&mut board, "bmp");
