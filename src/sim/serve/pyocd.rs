@@ -274,22 +274,22 @@ impl Conn {
         if len > 1024 {
             return Err(general("swj_sequence: at most 1024 bits"));
         }
-        let words = bits_words(bits).ok_or_else(|| general("swj_sequence needs an integer"))?;
+        // pyOCD sends at most 64 bits unless it uses dormant-state sequences (off by default,
+        // `dap_swj_use_dormant`); a wider integer arrives as a float and is refused rather than
+        // sent wrong. Bits beyond the integer's 64 are zeros.
+        let bits = bits
+            .as_u64()
+            .ok_or_else(|| general("swj_sequence needs an integer of at most 64 bits"))?;
         let mut b = lock(&self.board);
         let jtag = self.protocol == Some(WireMode::Jtag);
         b.with_client(self.id, |dap, bus| {
             let mut left = len;
-            for w in &words {
-                if left == 0 {
-                    break;
-                }
+            let mut word = bits;
+            while left > 0 {
                 let n = left.min(64) as u8;
-                dap.swj_sequence(bus, n, *w);
+                dap.swj_sequence(bus, n, word);
                 left -= u64::from(n);
-            }
-            if left > 0 {
-                // Bits beyond the integer's width are zeros.
-                dap.swj_sequence(bus, left.min(64) as u8, 0);
+                word = 0;
             }
             if jtag && dap.tap_state() == TapState::Reset {
                 // The firmware's DAP_Transfer scans start from Run-Test/Idle.
@@ -358,11 +358,4 @@ impl Conn {
 /// An error response.
 fn error(id: Value, f: Failure) -> Value {
     json!({"id": id, "status": f.0, "error": f.1})
-}
-
-/// The 64-bit words of a JSON integer, least significant first. pyOCD sends SWJ sequences of at
-/// most 64 bits unless it uses dormant-state sequences (off by default, `dap_swj_use_dormant`);
-/// a wider integer arrives as a float here and is refused rather than sent wrong.
-fn bits_words(v: &Value) -> Option<Vec<u64>> {
-    v.as_u64().map(|n| vec![n])
 }
